@@ -1,0 +1,45 @@
+# cmclaims: `make help` lists the targets. Every target installs what it needs first.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.13 || command -v python3.12 || command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# The stamp changes whenever the dependencies do, so `make install` re-runs only then.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+DEMO_OUT ?= demo-out
+BENCH_OUT ?= bench-out
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test check lint bench docs clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## create .venv from PyPI and install cmclaims with its tools (idempotent)
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cmclaims needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+demo: install ## validate the bundled sample data and show what a clerk sees
+	@bash scripts/demo.sh $(DEMO_OUT)
+
+test: install ## run the test suite
+	$(BIN)/python -m pytest
+
+lint: install ## ruff and mypy
+	$(BIN)/ruff check cmclaims tests cli.py scripts
+	$(BIN)/mypy cmclaims
+
+check: lint test ## lint, type-check and test
+
+bench: install ## benchmark 1M and 5M lines against an I/O floor (takes several minutes)
+	$(BIN)/python scripts/bench.py --out $(BENCH_OUT)
+
+docs: install ## regenerate docs/rules.md from the rule registry
+	$(BIN)/python -m cmclaims.docs > docs/rules.md
+
+clean: ## remove the virtualenv and generated outputs
+	rm -rf $(VENV) $(DEMO_OUT) $(BENCH_OUT) .pytest_cache .mypy_cache .ruff_cache

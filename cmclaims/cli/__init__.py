@@ -1,0 +1,65 @@
+"""The command line: thin commands over the library, and the map from errors to exit codes.
+
+Each command parses its options, calls one library function, renders the
+result and returns its exit code. Errors the user can act on print their
+message (never PHI) and exit with their code; anything else is a bug: exit 70,
+with the exception's type and where it happened, but not its text, which
+could quote a value from the export. CMCLAIMS_DEBUG=1 shows the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import typer
+from typer.main import get_command
+
+from cmclaims.errors import EXIT_INTERNAL, CmclaimsError
+
+app = typer.Typer(
+    name="cmclaims",
+    help="Pre-billing validator for behavioral-health case management claims.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+from cmclaims.cli import catalog, sample, validate  # noqa: E402,F401  (commands register on `app`)
+
+
+def _print_error(message: str, hint: str | None = None) -> None:
+    print(f"cmclaims: error: {message}", file=sys.stderr)
+    if hint:
+        print(f"cmclaims: hint: {hint}", file=sys.stderr)
+
+
+def _internal_error(exc: BaseException) -> int:
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "unknown place"
+    _print_error(
+        f"internal error {type(exc).__name__} at {where}; nothing was written",
+        "this is a bug in cmclaims; run again with CMCLAIMS_DEBUG=1 to see the traceback",
+    )
+    if os.environ.get("CMCLAIMS_DEBUG"):
+        traceback.print_exception(exc, file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; exit with its code (or return it when `argv` is given, for tests)."""
+    try:
+        get_command(app).main(args=argv, prog_name="cmclaims", standalone_mode=True)
+        code = 0
+    except SystemExit as exc:  # click exits: usage errors with 2, commands with their typer.Exit code
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except CmclaimsError as exc:
+        _print_error(exc.message, exc.hint)
+        code = exc.exit_code
+    except Exception as exc:
+        code = _internal_error(exc)
+    if argv is None:
+        sys.exit(code)
+    return code

@@ -1,0 +1,152 @@
+"""`cmclaims rules`, `cmclaims rule CODE`, `cmclaims profiles`: what is checked, and why."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cmclaims.cli import app
+from cmclaims.cli.console import stdout
+from cmclaims.errors import ConfigError
+from cmclaims.rules import REGISTRY, rules_in_order
+from cmclaims.rules.data import NEEDS
+from cmclaims.rules.registry import DOC_SECTIONS, FAMILIES, Rule
+from cmclaims.tables import Profile, load_profile, profile_names
+
+
+def _rule_document(rule: Rule) -> dict[str, object]:
+    return {
+        "rule": rule.code,
+        "name": rule.name,
+        "severity": rule.severity,
+        "effect": rule.effect,
+        "family": rule.family,
+        "summary": rule.summary,
+        "needs": list(rule.needs),
+        "sections": {title: rule.section(title) for title in DOC_SECTIONS},
+        "profiles": [name for name in profile_names() if rule.applies_to(load_profile(name))],
+    }
+
+
+@app.command("rules")
+def rules_command(
+    as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+) -> None:
+    """List every rule: code, name, severity and one-line summary."""
+    rules = rules_in_order()
+    if as_json:
+        print(json.dumps([_rule_document(r) for r in rules], indent=2))
+        raise typer.Exit(0)
+    table = Table(show_edge=False, pad_edge=False)
+    for heading in ("rule", "name", "severity", "summary"):
+        table.add_column(heading)
+    family = ""
+    for rule in rules:
+        if rule.family != family:
+            family = rule.family
+            table.add_row(f"[bold]{family}xx[/bold]", f"[bold]{FAMILIES[family][1]}[/bold]", "", "")
+        table.add_row(rule.code, rule.name, rule.severity, rule.summary)
+    stdout.print(table)
+    raise typer.Exit(0)
+
+
+@app.command("rule")
+def rule_command(
+    code: Annotated[str, typer.Argument(help="a rule code such as CM201")],
+    as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+) -> None:
+    """Explain one rule: what it checks, why, an example, how to fix it, and its source."""
+    rules_in_order()
+    rule = REGISTRY.get(code.strip().upper())
+    if rule is None:
+        raise ConfigError(f"there is no rule {code}", hint="`cmclaims rules` lists them")
+    document = _rule_document(rule)
+    if as_json:
+        print(json.dumps(document, indent=2))
+        raise typer.Exit(0)
+    stdout.print(f"[bold]{rule.code} {rule.name}[/bold] ({rule.severity}, {rule.effect} the line)")
+    stdout.print(rule.summary)
+    for title in DOC_SECTIONS:
+        stdout.print(f"\n[bold]{title}[/bold]")
+        stdout.print(rule.section(title))
+    needs = ", ".join(rule.needs) or "the export's required columns"
+    stdout.print(f"\n[bold]Data it needs[/bold]\n{needs}")
+    stdout.print(f"\n[bold]Profiles that enforce it[/bold]\n{', '.join(document['profiles']) or 'none'}")  # type: ignore[arg-type]
+    stdout.print(f"\n[bold]Message[/bold]\n{rule.message}")
+    raise typer.Exit(0)
+
+
+def _limit(value: int | None) -> str:
+    return str(value) if value else "none"
+
+
+def _profile_document(profile: Profile) -> dict[str, object]:
+    enforced = [r for r in rules_in_order() if r.applies_to(profile)]
+    return {
+        "name": profile.name,
+        "title": profile.title,
+        "payer": profile.payer,
+        "source": profile.source,
+        "source_title": profile.source_title,
+        "rounding": profile.rounding,
+        "families": list(profile.families),
+        "codes": [
+            {"hcpcs": c.hcpcs, "unit": c.code.unit_label, "first_modifier": list(c.first_modifier),
+             "levels": list(c.levels)}
+            for c in profile.codes.values()
+        ],
+        "services": [
+            {"service": s.label, "name": s.name, "ages": list(s.ages) if s.ages else None,
+             "daily_units": s.daily_units, "monthly_units": s.monthly_units, "programs": list(s.programs),
+             "credentials": list(s.credentials), "settings": list(s.settings),
+             "staff_ages": list(s.staff_ages) if s.staff_ages else None}
+            for s in profile.services
+        ],
+        "annual_caps": [{"name": c.name, "codes": list(c.codes), "units": c.units} for c in profile.annual_caps],
+        "rules": [{"rule": r.code, "name": r.name, "needs": list(r.needs)} for r in enforced],
+    }
+
+
+def _render_profile(profile: Profile) -> None:
+    document = _profile_document(profile)
+    stdout.print(f"\n[bold]{profile.name}[/bold]: {profile.title}")
+    stdout.print(f"payer: {profile.payer}\nsource: seeds/{profile.source} ({profile.source_title})")
+    codes = ", ".join(f"{c.hcpcs} ({c.code.unit_label})" for c in profile.codes.values())
+    stdout.print(f"codes: {codes}; rounding: {profile.rounding}")
+    table = Table(show_edge=False, pad_edge=False)
+    for heading in ("service", "name", "ages", "daily", "monthly", "program", "staff"):
+        table.add_column(heading)
+    for s in profile.services:
+        table.add_row(
+            s.label, s.name, f"{s.ages[0]}-{s.ages[1]}" if s.ages else "any", _limit(s.daily_units),
+            _limit(s.monthly_units), " or ".join(s.programs) or "any",
+            " or ".join(s.credentials) or "any",
+        )
+    stdout.print(table)
+    for cap in profile.annual_caps:
+        stdout.print(f"annual cap: {cap.units} units a member a calendar year across {', '.join(cap.codes)}")
+    families = ", ".join(profile.families)
+    stdout.print(f"rule families: {families}")
+    rules = document["rules"]
+    assert isinstance(rules, list)
+    stdout.print("rules enforced: " + ", ".join(
+        f"{r['rule']}" + (f" (needs {', '.join(r['needs'])})" if r["needs"] else "") for r in rules))
+
+
+@app.command("profiles")
+def profiles_command(
+    name: Annotated[str | None, typer.Argument(help="show one profile")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+) -> None:
+    """The payer profiles: codes, services, limits, the rules each enforces, and its source document."""
+    profiles = [load_profile(name)] if name else [load_profile(n) for n in profile_names()]
+    if as_json:
+        print(json.dumps([_profile_document(p) for p in profiles], indent=2))
+        raise typer.Exit(0)
+    for profile in profiles:
+        _render_profile(profile)
+    del NEEDS
+    raise typer.Exit(0)

@@ -1,0 +1,41 @@
+"""Where output goes: results to stdout, progress and messages to stderr.
+
+No colour and no progress bar when stderr is not a terminal or NO_COLOR is set
+(rich honours NO_COLOR itself); cron's mail stays plain.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+stdout = Console(highlight=False, soft_wrap=False)
+stderr = Console(stderr=True, highlight=False)
+
+
+def show_progress() -> bool:
+    return sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+
+
+@contextmanager
+def stage_progress(stages: tuple[str, ...], enabled: bool) -> Iterator[object]:
+    """A bar over the run's stages on stderr; a no-op when disabled."""
+    if not enabled:
+        yield lambda stage: None
+        return
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=stderr, transient=True
+    )
+    task = progress.add_task("reading", total=len(stages))
+    labels = {"read": "normalising", "normalise": "checking rules", "rules": "writing outputs", "write": "done"}
+
+    def advance(stage: str) -> None:
+        progress.update(task, advance=1, description=labels.get(stage, stage))
+
+    with progress:
+        yield advance

@@ -1,0 +1,60 @@
+"""The run summary as a rich table, for the clerk at the terminal."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _money(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def render_summary(summary: dict, console: Console) -> None:
+    counts, units, dollars = summary["counts"], summary["units"], summary["dollars"]
+    profile = summary["profile"]
+    console.print(f"[bold]cmclaims validate[/bold] {summary['run_id']}  profile {profile['name']}  "
+                  f"code tables {summary['code_table_version']}")
+    table = Table(title=None, show_edge=False, pad_edge=False)
+    for heading in ("", "lines", "units", "dollars"):
+        table.add_column(heading, justify="right" if heading else "left")
+    table.add_row("in", f"{counts['lines_in']:,}", f"{units['units_in']:,}", _money(dollars["charge_in"]))
+    table.add_row("clean", f"{counts['lines_clean']:,}", f"{units['units_clean']:,}", _money(dollars["charge_clean"]))
+    table.add_row(
+        "rejected", f"{counts['lines_rejected']:,}", f"{units['units_rejected']:,}", _money(dollars["charge_rejected"])
+    )
+    table.add_row(
+        "adjusted",
+        f"{counts['lines_adjusted']:,}",
+        f"{units['units_adjustment']:+,}",
+        f"{dollars['charge_adjustment']:+,.2f}",
+    )
+    table.add_row("billable", "", f"{units['units_billable']:,}", _money(dollars["charge_billable"]))
+    console.print(table)
+
+    if summary["findings"]:
+        rules = Table(show_edge=False, pad_edge=False)
+        for heading, justify in (("rule", "left"), ("name", "left"), ("severity", "left"),
+                                 ("findings", "right"), ("rejected", "right"), ("held", "right")):
+            rules.add_column(heading, justify=justify)  # type: ignore[arg-type]
+        for finding in summary["findings"]:
+            rules.add_row(
+                finding["rule"], finding["name"], finding["severity"], f"{finding['findings']:,}",
+                f"{finding['lines_rejected']:,}", _money(finding["charge_held"]),
+            )
+        console.print()
+        console.print(rules)
+    else:
+        console.print("\nno findings: every line is clean")
+
+    for skipped in summary["rules_skipped"]:
+        console.print(f"[yellow]skipped[/yellow] {skipped['rule']} {skipped['name']}: {skipped['reason']}")
+    for problem in summary["side_files"]["problems"][:20]:
+        console.print(f"[yellow]left out[/yellow] {problem['file']} row {problem['row']}, "
+                      f"{problem['column']}: {problem['problem']}")
+    ledger = summary.get("ledger", {})
+    if ledger.get("mode") not in (None, "off"):
+        console.print(f"ledger: {ledger.get('mode')} {ledger.get('path', '')}")
+    outputs = summary.get("outputs", {})
+    if outputs:
+        console.print(f"\nclean file: {outputs['clean']}\nexceptions: {outputs['exceptions']}")

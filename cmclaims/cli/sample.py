@@ -1,0 +1,3 @@
+"""`cmclaims sample`: a realistic synthetic export, for demos, tests and benchmarks."""
+
+from __future__ import annotations

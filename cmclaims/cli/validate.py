@@ -1,0 +1,60 @@
+"""`cmclaims validate`: the clerk's nightly command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cmclaims.cli import app
+from cmclaims.cli.console import show_progress, stage_progress, stderr, stdout
+from cmclaims.cli.render import render_summary
+from cmclaims.errors import EXIT_OK
+from cmclaims.pipeline.validate import ValidateRequest, validate
+
+
+@app.command("validate")
+def validate_command(
+    inputs: Annotated[list[Path], typer.Argument(help="encounter exports (CSV or Parquet), validated as one batch")],
+    profile: Annotated[str, typer.Option("--profile", help="payer profile (see `cmclaims profiles`)")],
+    out: Annotated[Path, typer.Option("--out", help="folder for clean, exceptions and summary.json")],
+    ledger: Annotated[Path | None, typer.Option("--ledger", help="ledger file of earlier runs")] = None,
+    no_ledger: Annotated[bool, typer.Option("--no-ledger", help="validate this batch alone")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="read the ledger but change nothing in it")] = False,
+    authorizations: Annotated[Path | None, typer.Option("--authorizations", help="prior authorizations")] = None,
+    stays: Annotated[Path | None, typer.Option("--stays", help="institutional stays, jail, detention")] = None,
+    staff: Annotated[Path | None, typer.Option("--staff", help="staff credentials and trainings")] = None,
+    column_map: Annotated[Path | None, typer.Option("--column-map", help="TOML: our column = export header")] = None,
+    over_limit: Annotated[str, typer.Option("--over-limit", help="reject or cutback")] = "reject",
+    output_format: Annotated[str | None, typer.Option("--format", help="csv or parquet (default: the input's)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON document")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="print nothing but errors")] = False,
+    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="exit 0 even when lines were rejected")] = False,
+) -> None:
+    """Validate encounter exports against a payer profile; write the clean and exceptions files."""
+    request = ValidateRequest(
+        inputs=inputs,
+        profile=profile,
+        out=out,
+        authorizations=authorizations,
+        stays=stays,
+        staff=staff,
+        column_map=column_map,
+        over_limit=over_limit,
+        output_format=output_format,
+    )
+    del ledger, no_ledger, dry_run  # the ledger arrives with its own issue
+    with stage_progress(("read", "normalise", "rules", "write"), show_progress() and not quiet) as advance:
+        result = validate(request, on_stage=advance)  # type: ignore[arg-type]
+    summary = result.summary
+    if as_json:
+        print(json.dumps(summary, indent=2))
+    elif not quiet:
+        render_summary(summary, stdout)
+    if not quiet:
+        for problem in summary["side_files"]["problems"][20:21]:
+            stderr.print(f"... and {len(summary['side_files']['problems']) - 20} more side-file rows left out")
+            del problem
+    raise typer.Exit(EXIT_OK if exit_zero else result.exit_code)

@@ -1,0 +1,57 @@
+"""Errors that end a run, each carrying the exit code SPEC section 1 gives it.
+
+Messages name files, rows, columns and codes, never a member id, name or birth
+date: they are printed to stderr, which cron mails to whoever runs the job.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_INPUT_UNUSABLE = 65
+EXIT_INPUT_MISSING = 66
+EXIT_INTERNAL = 70
+EXIT_CANNOT_WRITE = 73
+EXIT_LOCKED = 75
+
+
+class CmclaimsError(Exception):
+    """A failure the user can act on; `exit_code` is what the process returns."""
+
+    exit_code = EXIT_INTERNAL
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class ConfigError(CmclaimsError):
+    """A bad option, profile, code table or column map."""
+
+    exit_code = EXIT_USAGE
+
+
+class InputUnusable(CmclaimsError):
+    """An input file that cannot be validated at all (wrong format, missing column, empty)."""
+
+    exit_code = EXIT_INPUT_UNUSABLE
+
+
+class InputMissing(CmclaimsError):
+    """An input file that does not exist or cannot be read."""
+
+    exit_code = EXIT_INPUT_MISSING
+
+
+class CannotWrite(CmclaimsError):
+    """The output folder or the ledger cannot be written."""
+
+    exit_code = EXIT_CANNOT_WRITE
+
+
+class LedgerLocked(CmclaimsError):
+    """Another run holds the ledger; nothing was changed."""
+
+    exit_code = EXIT_LOCKED

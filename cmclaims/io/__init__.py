@@ -1,0 +1,1 @@
+"""Files in and out: reading exports and side files, writing outputs atomically."""

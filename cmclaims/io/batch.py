@@ -1,0 +1,70 @@
+"""Several input files validated as one batch: their rows, and their columns by canonical name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from cmclaims.io.column_map import ColumnMap
+from cmclaims.io.reader import SourceFile, read_source
+from cmclaims.schema.columns import FileColumns
+
+
+@dataclass
+class Batch:
+    """The rows of every input, in input order, then the rows no parser could take.
+
+    Line i < `parsed_count` is row `source_row[i]` of `files[file_index[i]]`; the
+    lines after it are the unparseable rows, in file and row order.
+    """
+
+    files: list[SourceFile]
+    file_index: np.ndarray
+    source_row: np.ndarray
+    parsed_count: int
+    bad_problems: list[str]
+
+    @property
+    def line_count(self) -> int:
+        return int(self.file_index.size)
+
+    def has_column(self, canonical: str) -> bool:
+        return any(canonical in f.columns for f in self.files)
+
+    def text_column(self, canonical: str) -> pa.ChunkedArray:
+        """The column's values of the parsed rows as text, null where a file lacks it."""
+        chunks: list[pa.Array] = []
+        for source in self.files:
+            header = source.columns.get(canonical)
+            if header is None:
+                chunks.append(pa.nulls(source.table.num_rows, pa.string()))
+                continue
+            column = source.table.column(header)
+            if not pa.types.is_string(column.type):
+                column = column.cast(pa.string())
+            chunks.extend(column.chunks)
+        return pa.chunked_array(chunks, type=pa.string())
+
+
+def read_batch(paths: list[Path], expected: FileColumns, column_map: ColumnMap | None = None) -> Batch:
+    """Read every input; a file that is missing or unusable stops the run before anything is written."""
+    files = [read_source(path, expected, column_map) for path in paths]
+    file_index = [np.full(f.table.num_rows, i, dtype=np.int32) for i, f in enumerate(files)]
+    rows = [f.rows for f in files]
+    bad_index, bad_rows, problems = [], [], []
+    for i, source in enumerate(files):
+        for bad in source.bad_rows:
+            bad_index.append(i)
+            bad_rows.append(bad.row)
+            problems.append(bad.problem)
+    parsed = sum(f.table.num_rows for f in files)
+    return Batch(
+        files=files,
+        file_index=np.concatenate([*file_index, np.array(bad_index, dtype=np.int32)]),
+        source_row=np.concatenate([*rows, np.array(bad_rows, dtype=np.int64)]),
+        parsed_count=parsed,
+        bad_problems=problems,
+    )

@@ -1,0 +1,132 @@
+"""Writing outputs: atomically, readable by their owner only, safe to open in a spreadsheet.
+
+Each file is written to a temporary file in the same folder, flushed to disk,
+and renamed over the old one, so a run that dies leaves the previous file or
+the new one, never half of either. Files are created with mode 0600: they hold
+PHI. Text cells that a spreadsheet would run as a formula (starting with =, +,
+-, @, a tab or a carriage return) get a leading apostrophe in CSV outputs;
+cells that are numbers (-12.50) stay numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from cmclaims.errors import CannotWrite
+
+OWNER_ONLY = 0o600
+_FORMULA_START = r"^[=+\-@\t\r]"
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def escape_formulas(table: pa.Table) -> pa.Table:
+    """Prefix text cells a spreadsheet would execute with an apostrophe; numbers are left alone."""
+    columns = []
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            risky = pc.and_(
+                pc.match_substring_regex(column, _FORMULA_START),
+                pc.invert(pc.match_substring_regex(column, _NUMBER)),
+            )
+            if pc.any(risky).as_py():
+                column = pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
+def ensure_folder(folder: Path) -> None:
+    """Create the output folder (owner-only when new); exit 73 when that is impossible."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise CannotWrite(f"{folder}: cannot create the output folder ({exc.strerror})") from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CannotWrite(f"{folder}: the output folder is not writable")
+
+
+@contextmanager
+def temporary_beside(target: Path) -> Iterator[Path]:
+    """An owner-only temporary file beside `target`, fsynced when the block ends and deleted on error."""
+    try:
+        handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise CannotWrite(f"{target.parent}: cannot write there ({exc.strerror})") from exc
+    os.close(handle)
+    temporary = Path(name)
+    os.chmod(temporary, OWNER_ONLY)
+    try:
+        yield temporary
+        with temporary.open("rb+") as stream:
+            os.fsync(stream.fileno())
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def commit(temporary: Path, target: Path) -> None:
+    """Rename a finished temporary file over its target and make the rename durable."""
+    try:
+        os.replace(temporary, target)
+        directory = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except OSError as exc:
+        raise CannotWrite(f"{target}: cannot be written ({exc.strerror})") from exc
+
+
+def write_table(table: pa.Table, path: Path, fmt: str) -> None:
+    if fmt == "parquet":
+        pq.write_table(table, path)
+    else:
+        pacsv.write_csv(escape_formulas(table), path)
+
+
+def write_json(document: dict, path: Path) -> None:
+    path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+class StagedOutputs:
+    """Outputs written to temporary files first and renamed into place together at the end.
+
+    Nothing appears under the output names until every file is complete, so a
+    run that fails half way leaves the previous night's outputs untouched.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        ensure_folder(folder)
+        self.folder = folder
+        self._staged: list[tuple[Path, Path]] = []
+
+    def stage(self, name: str, write: Callable[[Path], None]) -> Path:
+        target = self.folder / name
+        try:
+            with temporary_beside(target) as temporary:
+                write(temporary)
+        except OSError as exc:
+            raise CannotWrite(f"{target}: cannot be written ({exc.strerror or exc})") from exc
+        self._staged.append((temporary, target))
+        return target
+
+    def commit(self) -> list[Path]:
+        for temporary, target in self._staged:
+            commit(temporary, target)
+        done = [target for _, target in self._staged]
+        self._staged.clear()
+        return done
+
+    def discard(self) -> None:
+        for temporary, _ in self._staged:
+            temporary.unlink(missing_ok=True)
+        self._staged.clear()

@@ -1,0 +1,153 @@
+"""Applying unit limits in order, accepting only what fits (SPEC section 5).
+
+Lines are taken in the order member, service date, start time, claim id, and a
+line is accepted only if every limit it falls under still has room; a rejected
+line's units never count, so a later, smaller line may still fit. That policy
+is sequential by nature, but almost every group of lines is far below its
+limit. So the whole batch is screened first with vectorised sums: a group whose
+total (with the units billed in earlier runs) is within its limit cannot bind
+any of its lines. Only lines that belong to at least one crossing group are
+resolved one by one, checking only the crossing groups; every other line keeps
+all its units. The result is exactly the sequential policy's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Limit:
+    """One kind of limit: each line's group (-1: not under this limit), each group's cap and prior use."""
+
+    code: str  # the rule that reports it: CM201 daily, CM202 monthly, ...
+    group: np.ndarray  # per line
+    cap: np.ndarray  # per group, in units
+    prior: np.ndarray  # per group: units accepted in earlier runs
+    extendable: bool = False  # an annual cap: authorizations may add units beyond it
+
+
+@dataclass
+class AuthorizationPool:
+    """Authorizations that extend an annual cap: units granted, units used before this run,
+    and for a line, the authorizations that cover it, best first."""
+
+    units: np.ndarray
+    prior: np.ndarray
+    covering: Callable[[np.ndarray], dict[int, list[int]]]
+
+
+@dataclass
+class Outcome:
+    """Per line: units accepted, and for lines a limit touched, which one and how."""
+
+    allowed: np.ndarray  # int32
+    binding: np.ndarray  # index into the limits list of the limit that cut or rejected the line, -1 none
+    used: np.ndarray  # units already accepted in that limit's group when the line came
+    authorization: np.ndarray  # authorization billed for units beyond an annual cap, -1 none
+    authorization_room: np.ndarray  # units left on the covering authorization when it fell short, -1 none
+    resolved_one_by_one: int  # how many lines needed the sequential pass (a measure of the screen)
+
+
+def crossing_groups(limit: Limit, units: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Per group: whether its candidate lines, all accepted, would pass the cap."""
+    applies = candidates & (limit.group >= 0)
+    total = np.bincount(limit.group[applies], weights=units[applies], minlength=limit.cap.size)
+    return total + limit.prior > limit.cap
+
+
+def apply_limits(
+    units: np.ndarray,
+    candidates: np.ndarray,
+    order: Callable[[np.ndarray], np.ndarray],
+    limits: list[Limit],
+    authorizations: AuthorizationPool | None,
+    cutback: bool,
+) -> Outcome:
+    """Accept each candidate line's units under every limit, in `order`.
+
+    `order(rows)` returns `rows` sorted by member, service date, start and claim id.
+    In reject mode a line that would pass any limit is rejected whole (allowed 0);
+    in cutback mode it keeps the units that remain.
+    """
+    n = units.size
+    allowed = np.where(candidates, units, 0).astype(np.int32)
+    binding = np.full(n, -1, dtype=np.int16)
+    used_at = np.zeros(n, dtype=np.int64)
+    auth_of = np.full(n, -1, dtype=np.int32)
+    auth_room_at = np.full(n, -1, dtype=np.int64)
+    # Per limit and line: whether the line's group crosses (group -1 picks the appended False).
+    crossing = [np.append(crossing_groups(limit, units, candidates), False)[limit.group] for limit in limits]
+    hot = candidates & np.logical_or.reduce(crossing) if limits else np.zeros(n, dtype=bool)
+    rows = order(np.flatnonzero(hot))
+    if rows.size == 0:
+        return Outcome(allowed, binding, used_at, auth_of, auth_room_at, 0)
+
+    # Per hot line and limit: the group, or -1 where that limit does not cross.
+    groups = [np.where(crosses[rows], limit.group[rows], -1) for limit, crosses in zip(limits, crossing, strict=True)]
+    used = [limit.prior.astype(np.int64) for limit in limits]
+    covering = authorizations.covering(rows) if authorizations is not None else {}
+    auth_used = authorizations.prior.astype(np.int64) if authorizations is not None else np.zeros(0, np.int64)
+    auth_units = authorizations.units if authorizations is not None else np.zeros(0, np.int64)
+    extendable = [limit.extendable for limit in limits]
+    caps = [limit.cap for limit in limits]
+    need_of = units[rows].tolist()
+    line_groups = list(zip(*[g.tolist() for g in groups], strict=True))
+
+    for position, line in enumerate(rows.tolist()):
+        need = need_of[position]
+        room_here, first_short, auth, auth_room = need, -1, -1, -1
+        for k, group in enumerate(line_groups[position]):
+            if group < 0:
+                continue
+            room = max(int(caps[k][group]) - int(used[k][group]), 0)
+            if extendable[k] and room < need:
+                auth, auth_room, extra = _authorization(
+                    covering.get(line, []), auth_units, auth_used, need - room, cutback
+                )
+                room += extra
+            if room < need and first_short < 0:
+                first_short = k
+            room_here = min(room_here, room)
+        take = need if first_short < 0 else (room_here if cutback else 0)
+        if first_short >= 0:
+            binding[line] = first_short
+            used_at[line] = used[first_short][line_groups[position][first_short]]
+            auth_room_at[line] = auth_room
+        allowed[line] = take
+        if take <= 0:
+            continue
+        for k, group in enumerate(line_groups[position]):
+            if group < 0:
+                continue
+            beyond_cap = take - max(int(caps[k][group]) - int(used[k][group]), 0)
+            if extendable[k] and auth >= 0 and beyond_cap > 0:
+                auth_used[auth] += beyond_cap
+                auth_of[line] = auth
+            used[k][group] += take
+    return Outcome(allowed, binding, used_at, auth_of, auth_room_at, int(rows.size))
+
+
+def _authorization(
+    covering: list[int], units: np.ndarray, used: np.ndarray, excess: int, cutback: bool
+) -> tuple[int, int, int]:
+    """(authorization, its units left, units it adds) for `excess` units beyond an annual cap.
+
+    A claim line bills against one authorization: the first covering one with
+    room for the whole excess, or, in cutback mode, the first with any room.
+    With none, the units left is the most any covering one has (-1: none covers).
+    """
+    if not covering:
+        return -1, -1, 0
+    left = [int(units[a] - used[a]) for a in covering]
+    for a, room in zip(covering, left, strict=True):
+        if room >= excess:
+            return a, room, room
+    if cutback:
+        for a, room in zip(covering, left, strict=True):
+            if room > 0:
+                return a, room, room
+    return -1, max(max(left), 0), 0

@@ -1,0 +1,240 @@
+"""The lines: every input line with its values cleaned, parsed and typed.
+
+One line per input row, in batch order (parsed rows, then the rows the parser
+could not take). Text columns are factorized once (`Lines.text`: integer codes
+and cleaned distinct values); `Lines.frame` holds the numbers every rule reads:
+dates as int32 day numbers, times as int32 minutes after the service date's
+midnight, keys as integer codes, with `MISSING` where a value is absent or did
+not parse. Judging absent or unparseable values is the CM0 rules' job; this
+module only parses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from cmclaims.io.batch import Batch
+from cmclaims.normalize.text import Case, Factorized, factorize, parse_each
+from cmclaims.normalize.values import day_number, parse_date, parse_number, parse_time
+from cmclaims.schema.columns import ENCOUNTER, MODIFIER_COLUMNS
+from cmclaims.tables import Catalog
+
+MISSING = np.iinfo(np.int32).min  # no value, or a value that did not parse
+
+# How each text column is cleaned before it is compared with a vocabulary.
+TEXT_CASE: dict[str, Case] = {
+    "claim_id": None,
+    "member_id": None,
+    "staff_id": None,
+    "hcpcs": "upper",
+    "activity": "lower",
+    "contact_type": "lower",
+    "member_present": "upper",
+    "place_of_service": None,
+    "member_setting": "lower",
+    "member_population": "upper",
+    "program": None,
+    "enrollment": "upper",
+    "staff_credential": "upper",
+    "note_signed": "upper",
+    "authorization_id": None,
+    "claim_frequency": None,
+    "original_claim_id": None,
+    # parsed below, and kept as text so a finding can quote what the export said
+    "member_dob": None,
+    "service_date": None,
+    "start_time": None,
+    "end_time": None,
+    "units": None,
+    "travel_minutes": None,
+    "charge": None,
+}
+_MANY_DISTINCT = frozenset({"claim_id", "original_claim_id"})
+
+_YES = {"Y", "YES", "TRUE", "T", "1"}
+_NO = {"N", "NO", "FALSE", "F", "0"}
+_MODIFIER_SPLIT = re.compile(r"[\s:;,|/]+")
+_QUALIFICATION_SPLIT = re.compile(r"[;,|]+")
+
+
+@dataclass
+class Lines:
+    """The normalised batch, ready for the rules."""
+
+    frame: pd.DataFrame
+    text: dict[str, Factorized]
+    present: frozenset[str]  # canonical columns the batch has (in at least one file)
+    qualifications: tuple[str, ...]  # bit i of `staff_quals` stands for qualifications[i]
+    files: list[str]  # input file names; the frame's `file` column indexes this
+    bad_problems: list[str]  # why each unparseable row (the lines after the parsed ones) failed
+
+    @property
+    def size(self) -> int:
+        return len(self.frame)
+
+    def qualification_bits(self, names: tuple[str, ...] | list[str]) -> int:
+        return sum(1 << self.qualifications.index(name) for name in names)
+
+
+def yes_no(value: str) -> str | None:
+    """Y or N from the ways exports write them; anything else is kept for CM0 to report."""
+    upper = value.upper()
+    return "Y" if upper in _YES else "N" if upper in _NO else value
+
+
+def _place_of_service(value: str) -> str:
+    return value.zfill(2) if value.isdigit() and len(value) == 1 else value
+
+
+def _frequency(value: str) -> str:
+    return (value.lstrip("0") or "0") if value.isdigit() else value
+
+
+def _dates(factorized: Factorized, today: dt.date) -> np.ndarray:
+    parsed = parse_each(factorized.values, lambda text: parse_date(text, today))
+    days = np.array([day_number(d) if d is not None else MISSING for d in parsed], dtype=np.int32)
+    return factorized.mapped(days, MISSING)
+
+
+def _times(factorized: Factorized, today: dt.date) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes after midnight, and the day number when the value carried a date (else MISSING)."""
+    parsed = parse_each(factorized.values, lambda text: parse_time(text, today))
+    minutes = np.array([p[0] if p is not None else MISSING for p in parsed], dtype=np.int32)
+    dates = np.array([day_number(p[1]) if p is not None and p[1] is not None else MISSING for p in parsed], np.int32)
+    return factorized.mapped(minutes, MISSING), factorized.mapped(dates, MISSING)
+
+
+def _place_times(
+    service_day: np.ndarray, start: tuple[np.ndarray, np.ndarray], end: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end as minutes after the service date's midnight.
+
+    A dated start must fall on the service date; a dated end may fall on the next
+    day (a session past midnight). Anything else cannot be placed: MISSING.
+    """
+    start_minute, start_date = start
+    end_minute, end_date = end
+    known_day = service_day != MISSING
+    start_ok = (start_minute != MISSING) & ((start_date == MISSING) | (known_day & (start_date == service_day)))
+    offset = np.where((end_date == MISSING) | ~known_day, 0, end_date.astype(np.int64) - service_day)
+    end_ok = (end_minute != MISSING) & ((end_date == MISSING) | (known_day & ((offset == 0) | (offset == 1))))
+    placed_start = np.where(start_ok, start_minute, MISSING).astype(np.int32)
+    placed_end = np.where(end_ok, end_minute + offset * 1440, MISSING).astype(np.int32)
+    return placed_start, placed_end
+
+
+def _numbers(factorized: Factorized, *, whole: bool, money: bool = False) -> np.ndarray:
+    parsed = parse_each(factorized.values, lambda text: parse_number(text, whole=whole, money=money))
+    values = np.array([np.nan if v is None else v for v in parsed], dtype=np.float64)
+    return factorized.mapped(values, np.nan)
+
+
+def _split_modifiers(combined: Factorized) -> dict[str, Factorized]:
+    """modifier1..modifier4 from a single `modifiers` column (`HE:TF`, `HE TF`)."""
+    split = [[m for m in _MODIFIER_SPLIT.split(v) if m] for v in combined.values.to_pylist()]
+    result = {}
+    for position, column in enumerate(MODIFIER_COLUMNS):
+        per_value = [parts[position] if position < len(parts) else None for parts in split]
+        distinct = sorted({v for v in per_value if v is not None})
+        lookup = np.array([distinct.index(v) if v is not None else -1 for v in per_value] + [-1], dtype=np.int32)
+        result[column] = Factorized(lookup[combined.codes], pa.array(distinct, type=pa.string()))
+    return result
+
+
+def _qualifications(factorized: Factorized, vocabulary: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Bit mask of the credentials and trainings on each line, and lines naming one we do not know."""
+    bit = {name: 1 << i for i, name in enumerate(vocabulary)}
+    masks, unknown = [], []
+    for value in factorized.values.to_pylist():
+        tokens = {t.strip() for t in _QUALIFICATION_SPLIT.split(value) if t.strip()}
+        masks.append(sum(bit.get(t, 0) for t in tokens))
+        unknown.append(any(t not in bit for t in tokens))
+    return (
+        factorized.mapped(np.array(masks, dtype=np.int64), 0),
+        factorized.mapped(np.array(unknown, dtype=bool), False),
+    )
+
+
+def age_in_years(birth_day: np.ndarray, on_day: np.ndarray) -> np.ndarray:
+    """Whole years of age on a date, birthdays exact; -1 where either date is missing.
+
+    Day numbers are turned into (year, month*100+day) through a lookup table over
+    the days that occur, so the work is a few integer gathers. A 29 February
+    birthday is reached on 1 March in other years.
+    """
+    known = (birth_day != MISSING) & (on_day != MISSING)
+    if not known.any():
+        return np.full(birth_day.shape, -1, dtype=np.int32)
+    low = int(min(birth_day[known].min(), on_day[known].min()))
+    high = int(max(birth_day[known].max(), on_day[known].max()))
+    days = np.arange(low, high + 1).astype("datetime64[D]")
+    years = days.astype("datetime64[Y]")
+    months = days.astype("datetime64[M]")
+    year_of = years.astype(np.int64) + 1970
+    month_day_of = ((months - years.astype("datetime64[M]")).astype(np.int64) + 1) * 100 + (
+        (days - months.astype("datetime64[D]")).astype(np.int64) + 1
+    )
+    b = np.where(known, birth_day, low) - low
+    o = np.where(known, on_day, low) - low
+    age = year_of[o] - year_of[b] - (month_day_of[o] < month_day_of[b])
+    return np.where(known, age, -1).astype(np.int32)
+
+
+def build_lines(batch: Batch, catalog: Catalog, today: dt.date) -> Lines:
+    """Normalise the whole batch into factorized text and typed columns."""
+    n = batch.line_count
+    jobs: dict[str, Case] = dict(TEXT_CASE)
+    split_modifiers = not any(batch.has_column(c) for c in MODIFIER_COLUMNS) and batch.has_column("modifiers")
+    jobs.update({"modifiers": "upper"} if split_modifiers else dict.fromkeys(MODIFIER_COLUMNS, "upper"))
+    # Arrow's hashing releases the GIL: factorize the columns on every core.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        futures = {
+            name: pool.submit(factorize, batch.text_column(name), n, case, name in _MANY_DISTINCT)
+            for name, case in jobs.items()
+        }
+        text = {name: future.result() for name, future in futures.items()}
+    if split_modifiers:
+        text.update(_split_modifiers(text.pop("modifiers")))
+    text["member_present"] = text["member_present"].recoded(yes_no)
+    text["note_signed"] = text["note_signed"].recoded(yes_no)
+    text["place_of_service"] = text["place_of_service"].recoded(_place_of_service)
+    text["claim_frequency"] = text["claim_frequency"].recoded(_frequency)
+
+    service_day = _dates(text["service_date"], today)
+    dob_day = _dates(text["member_dob"], today)
+    start, end = _place_times(service_day, _times(text["start_time"], today), _times(text["end_time"], today))
+    qualifications = catalog.vocabulary("credential") + catalog.vocabulary("training")
+    staff_quals, staff_quals_unknown = _qualifications(text["staff_credential"], qualifications)
+    frame = pd.DataFrame(
+        {
+            "file": batch.file_index,
+            "source_row": batch.source_row,
+            "parsed": np.arange(n) < batch.parsed_count,
+            "member_key": text["member_id"].codes,
+            "staff_key": text["staff_id"].codes,
+            "claim_key": text["claim_id"].codes,
+            "service_day": service_day,
+            "dob_day": dob_day,
+            "age": age_in_years(dob_day, service_day),
+            "start_minute": start,
+            "end_minute": end,
+            "units_export": _numbers(text["units"], whole=True),
+            "travel": _numbers(text["travel_minutes"], whole=False),
+            "charge_amount": _numbers(text["charge"], whole=False, money=True),
+            "staff_quals": staff_quals,
+            "staff_quals_unknown": staff_quals_unknown,
+        },
+        copy=False,
+    )
+    present = frozenset(c for c in ENCOUNTER.known if batch.has_column(c))
+    if "modifiers" in present:
+        present |= frozenset(MODIFIER_COLUMNS)
+    return Lines(frame, text, present, qualifications, [f.name for f in batch.files], batch.bad_problems)

@@ -1,0 +1,110 @@
+"""Factorizing text columns once: codes for every line, cleaned distinct values.
+
+A nightly export repeats the same few values (codes, modifiers, dates, staff)
+millions of times. Each column is factorized once into integer codes and its
+distinct values; trimming, case-folding and parsing then touch each distinct
+value once, and every later step works on the integer codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+Case = Literal["upper", "lower"] | None
+
+
+@dataclass
+class Factorized:
+    """`codes[i]` indexes `values` (cleaned and distinct); -1 where line i has no value."""
+
+    codes: np.ndarray
+    values: pa.Array  # string, no nulls
+
+    def code_of(self, value: str) -> int:
+        """The code of `value`, or -2 (matching no line) when no line has it."""
+        found = pc.index(self.values, value).as_py()
+        return -2 if found < 0 else found
+
+    def codes_of(self, values: Iterable[str]) -> np.ndarray:
+        return np.array([self.code_of(v) for v in values], dtype=np.int32)
+
+    def has(self, value: str) -> np.ndarray:
+        return self.codes == self.code_of(value)
+
+    def isin(self, values: Iterable[str]) -> np.ndarray:
+        return np.isin(self.codes, self.codes_of(values))
+
+    @property
+    def present(self) -> np.ndarray:
+        return self.codes >= 0
+
+    def mapped(self, parsed: np.ndarray, missing: float | int | bool) -> np.ndarray:
+        """Per line, `parsed[code]` (one parsed value per distinct text), `missing` without a value."""
+        lookup = np.append(parsed, np.array([missing], dtype=parsed.dtype))
+        return lookup[self.codes]  # code -1 picks the appended `missing`
+
+    def text(self, rows: np.ndarray | None = None) -> pa.Array:
+        """The cleaned text of `rows` (all lines by default), null where there is none."""
+        codes = self.codes if rows is None else self.codes[rows]
+        return self.values.take(pa.array(codes, mask=codes < 0))
+
+    def recoded(self, mapping: Callable[[str], str | None]) -> Factorized:
+        """The same lines with every distinct value passed through `mapping` (synonyms folded)."""
+        mapped = [mapping(v) for v in self.values.to_pylist()]
+        distinct = sorted({v for v in mapped if v is not None})
+        position = {v: i for i, v in enumerate(distinct)}
+        lookup = np.array([position[v] if v is not None else -1 for v in mapped] + [-1], dtype=np.int32)
+        return Factorized(lookup[self.codes], pa.array(distinct, type=pa.string()))
+
+
+def _clean(values: pa.Array, case: Case) -> pa.Array:
+    cleaned = pc.utf8_trim_whitespace(values)
+    if case == "upper":
+        cleaned = pc.utf8_upper(cleaned)
+    elif case == "lower":
+        cleaned = pc.utf8_lower(cleaned)
+    return pc.if_else(pc.equal(cleaned, ""), pa.scalar(None, pa.string()), cleaned)
+
+
+def _encode(column: pa.ChunkedArray | pa.Array, many_distinct: bool) -> tuple[np.ndarray, pa.Array]:
+    """Codes (-1 for null) and distinct values; pandas hashes near-unique columns faster than Arrow."""
+    if column.null_count == len(column):
+        return np.full(len(column), -1, dtype=np.int32), pa.array([], type=pa.string())
+    if many_distinct:
+        codes, uniques = pd.factorize(column.to_pandas(), use_na_sentinel=True)
+        return np.asarray(codes, dtype=np.int32), pa.array(uniques, type=pa.string())
+    # Encode chunk by chunk and unify the small dictionaries: no copy of the whole column.
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    encoded = pa.chunked_array([chunk.dictionary_encode() for chunk in chunks]).unify_dictionaries()
+    codes = np.concatenate(
+        [chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32) for chunk in encoded.chunks]
+    )
+    return codes, encoded.chunk(0).dictionary
+
+
+def factorize(column: pa.ChunkedArray, length: int, case: Case = None, many_distinct: bool = False) -> Factorized:
+    """Factorize `column`, padded with no-value lines up to `length` (the unparseable rows).
+
+    `many_distinct` is for columns such as claim_id where nearly every value differs.
+    """
+    codes, raw = _encode(column, many_distinct)
+    cleaned = _clean(raw, case)
+    if len(raw) and not pc.all(pc.fill_null(pc.equal(cleaned, raw), False)).as_py():
+        # Cleaning merged or emptied some values: factorize the cleaned ones again.
+        merged_codes, cleaned = _encode(cleaned, many_distinct)
+        codes = np.append(merged_codes, -1)[codes]
+    if codes.size < length:
+        codes = np.concatenate([codes, np.full(length - codes.size, -1, dtype=np.int32)])
+    return Factorized(codes, cleaned)
+
+
+def parse_each(values: pa.Array, parse: Callable[[str], object]) -> list[object]:
+    """Apply `parse` to each distinct value (a few thousand at most for dates and times)."""
+    return [parse(v) for v in values.to_pylist()]

@@ -1,0 +1,117 @@
+"""Parsing the text of one value: a date, a time of day, a number.
+
+These functions see each distinct value once (the columns are factorized first),
+so they may be plain Python: a night's 5 million lines hold a few hundred
+service dates, a few thousand times and birth dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+
+from dateutil import parser as dateutil_parser
+
+EPOCH = dt.date(1970, 1, 1)
+
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_US = re.compile(r"(\d{1,2})[/-](\d{1,2})[/-](\d{4}|\d{2})")
+_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*([AaPp])?\.?\s*(?:[Mm]\.?)?")
+_MILITARY = re.compile(r"(\d{2})(\d{2})")
+_DATE_TIME_SPLIT = re.compile(r"^(.*?\d)(?:T|\s+)(\d{1,2}:\d{2}.*)$")
+
+
+def day_number(value: dt.date) -> int:
+    """Days since 1970-01-01: the integer every date column is kept as."""
+    return (value - EPOCH).days
+
+
+def _make_date(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _two_digit_year(year: int, today: dt.date) -> int:
+    """`03/04/26` is 2026, `03/04/61` is 1961: never more than a year in the future."""
+    return 2000 + year if 2000 + year <= today.year + 1 else 1900 + year
+
+
+def parse_date(text: str, today: dt.date) -> dt.date | None:
+    """A calendar date in the formats EHR exports use; None when it is not one."""
+    text = text.strip()
+    if match := _ISO.fullmatch(text):
+        return _make_date(int(match[1]), int(match[2]), int(match[3]))
+    if match := _US.fullmatch(text):
+        year = int(match[3])
+        if len(match[3]) == 2:
+            year = _two_digit_year(year, today)
+        return _make_date(year, int(match[1]), int(match[2]))
+    if match := _COMPACT.fullmatch(text):
+        return _make_date(int(match[1]), int(match[2]), int(match[3]))
+    if not any(c.isalpha() for c in text) or len(text) > 40:
+        return None
+    # Text months ("Mar 4, 2026", "04-Mar-2026"): parse twice with different
+    # defaults, so a date missing its day, month or year is refused, not guessed.
+    try:
+        first = dateutil_parser.parse(text, default=dt.datetime(2001, 1, 1))
+        second = dateutil_parser.parse(text, default=dt.datetime(2002, 2, 2))
+    except (ValueError, OverflowError):
+        return None
+    if first.date() != second.date() or first.time() != dt.time(0) or second.time() != dt.time(0):
+        return None
+    return first.date()
+
+
+def _minutes(hour: int, minute: int, meridiem: str | None) -> int | None:
+    if minute > 59:
+        return None
+    if meridiem:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if meridiem.lower() == "p" else 0)
+    elif hour > 23:
+        return 24 * 60 if hour == 24 and minute == 0 else None  # 24:00, the end of the day
+    return hour * 60 + minute
+
+
+def parse_time(text: str, today: dt.date) -> tuple[int, dt.date | None] | None:
+    """Minutes after midnight, and the date when the value is a full date-time; None when invalid.
+
+    Accepts `HH:MM`, `H:MM AM`, `HH:MM:SS`, `HHMM`, and a date followed by any of
+    these (`2026-03-04 09:15`, `2026-03-04T09:15:00`, `3/4/2026 9:15 AM`).
+    """
+    text = text.strip()
+    date = None
+    if match := _DATE_TIME_SPLIT.match(text):
+        date = parse_date(match[1], today)
+        if date is None:
+            return None
+        text = match[2].strip()
+    if match := _TIME.fullmatch(text):
+        minutes = _minutes(int(match[1]), int(match[2]), match[4])
+    elif date is None and (match := _MILITARY.fullmatch(text)):
+        minutes = _minutes(int(match[1]), int(match[2]), None)
+    else:
+        return None
+    return None if minutes is None else (minutes, date)
+
+
+def parse_number(text: str, *, whole: bool, money: bool = False) -> float | None:
+    """A non-negative number (`$1,234.50` when `money`); None when it is not one.
+
+    `whole` refuses fractions other than `.0`: units and minutes are counts.
+    """
+    cleaned = text.strip()
+    if money:
+        cleaned = cleaned.replace("$", "").replace(",", "").strip()
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value < 0 or (whole and value != value.to_integral_value()):
+        return None
+    return float(value)

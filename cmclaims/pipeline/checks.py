@@ -1,0 +1,107 @@
+"""Running the rules in their stages and deciding each line's fate.
+
+Stages run in order: input (CM0, every line), line (rules over lines whose
+values are usable), ledger (against earlier runs), limits (the sequential
+pass over the lines still accepted). A rejecting finding takes the line out
+of every later stage; an adjusting one changes its billable units; a warning
+changes nothing. Each line ends `rejected`, `adjusted`, `warning` or `pass`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from cmclaims.normalize.services import OK
+from cmclaims.rules import rules_in_order
+from cmclaims.rules.context import Context
+from cmclaims.rules.data import missing_data
+from cmclaims.rules.registry import Rule
+from cmclaims.rules.words import render
+
+STAGES = ("input", "line", "ledger", "limits")
+PASS, WARNING, ADJUSTED, REJECTED = "pass", "warning", "adjusted", "rejected"
+
+
+@dataclass
+class Finding:
+    """One rule's findings: the lines and their messages."""
+
+    rule: Rule
+    rows: np.ndarray
+    messages: pa.Array
+
+
+@dataclass
+class Outcome:
+    """Every finding, each line's disposition and billable units, and the rules that could not run."""
+
+    findings: list[Finding]
+    disposition: np.ndarray  # object array of PASS / WARNING / ADJUSTED / REJECTED
+    billable: np.ndarray  # int32 units the clean file bills (0 when rejected)
+    applied: list[Rule]
+    skipped: list[tuple[Rule, str]]
+    not_applicable: list[Rule] = field(default_factory=list)
+
+
+def run_checks(ctx: Context, on_stage: Callable[[str], None] | None = None) -> Outcome:
+    """Run every rule the profile enforces over the batch, stage by stage."""
+    n = ctx.lines.size
+    rejected = np.zeros(n, dtype=bool)
+    warned = np.zeros(n, dtype=bool)
+    ctx.billable = ctx.units.billed.copy()
+    ctx.accepted = np.ones(n, dtype=bool)
+    ctx.checkable = np.zeros(n, dtype=bool)
+    findings: list[Finding] = []
+    applied: list[Rule] = []
+    skipped: list[tuple[Rule, str]] = []
+    not_applicable: list[Rule] = []
+
+    for stage in STAGES:
+        if on_stage is not None:
+            on_stage(stage)
+        if stage == "line":
+            # Line rules see only lines whose values all parsed and whose service resolved.
+            ctx.checkable = ctx.accepted & ctx.column("parsed") & (ctx.services.problem == OK)
+        domain = {"input": np.ones(n, dtype=bool), "line": ctx.checkable}.get(stage, ctx.accepted)
+        domain = domain.copy()
+        for rule in (r for r in rules_in_order() if r.stage == stage):
+            if not rule.applies_to(ctx.profile):
+                not_applicable.append(rule)
+                continue
+            reason = missing_data(ctx, rule.needs)
+            if reason is not None:
+                skipped.append((rule, reason))
+                continue
+            applied.append(rule)
+            assert rule.check is not None
+            flags = rule.check(ctx)
+            inside = domain[flags.rows]
+            rows = flags.rows[inside]
+            if rows.size == 0:
+                continue
+            fields = {k: v[inside] if isinstance(v, np.ndarray) and v.shape[:1] == inside.shape else v
+                      for k, v in flags.fields.items()}
+            findings.append(Finding(rule, rows, render(rule.message, fields, rows.size)))
+            new_units = flags.units[inside] if flags.units is not None else None
+            if rule.effect == "reject" and new_units is None:
+                rejected[rows] = True
+            elif new_units is not None:
+                ctx.billable[rows] = new_units
+                rejected[rows[new_units <= 0]] = True
+            else:
+                warned[rows] = True
+        if stage in ("input", "line"):
+            ctx.accepted = ~rejected
+        else:
+            ctx.accepted &= ~rejected
+
+    billable = np.where(rejected, 0, ctx.billable).astype(np.int32)
+    disposition = np.full(n, PASS, dtype=object)
+    disposition[warned] = WARNING
+    disposition[(billable != ctx.units.billed) & ~rejected] = ADJUSTED
+    disposition[rejected] = REJECTED
+    return Outcome(findings, disposition, billable, applied, skipped, not_applicable)

@@ -1,0 +1,50 @@
+"""What a rule's check receives: the normalised lines and everything attached to them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cmclaims.normalize.lines import Lines
+from cmclaims.normalize.services import Services
+from cmclaims.normalize.units import Units
+from cmclaims.tables import Profile
+
+
+@dataclass
+class Context:
+    """The batch as the rules see it.
+
+    `checkable` marks the lines whose values all parsed and whose service
+    resolved: line-stage rules look only at those (a line with a CM0 error
+    must be fixed first). `accepted` marks the lines no rule has rejected yet,
+    and `billable` their units so far; the ledger and limit stages read and
+    update both.
+    """
+
+    lines: Lines
+    profile: Profile
+    services: Services
+    units: Units
+    today: dt.date
+    over_limit: str = "reject"
+    side: object = None  # SideData: stays, staff and authorizations (cmclaims.side)
+    ledger: object = None  # a LedgerView of earlier runs, or None with --no-ledger
+    checkable: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    accepted: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    billable: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
+
+    def column(self, name: str) -> np.ndarray:
+        """A typed column of the lines frame as a numpy array."""
+        return self.lines.frame[name].to_numpy()
+
+    def has_column(self, name: str) -> bool:
+        return name in self.lines.present
+
+    def service_text(self, rows: np.ndarray) -> np.ndarray:
+        """Code and modifiers as a claim shows them (`T1017 HE TF`), for messages."""
+        codes = np.asarray(self.lines.text["hcpcs"].text(rows).to_pylist(), dtype=object)
+        modifiers = self.services.modifiers(rows)
+        return np.where(modifiers == "", codes, codes + " " + modifiers)

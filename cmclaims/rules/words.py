@@ -1,0 +1,66 @@
+"""Turning numbers into a clerk's words, vectorised over the flagged lines.
+
+Messages are templates (`{units} units on {date} exceed ...`) filled from
+whole arrays at once: no Python loop over lines, however many are flagged.
+"""
+
+from __future__ import annotations
+
+import string
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def clock(minutes: np.ndarray) -> np.ndarray:
+    """Minutes after midnight as `HH:MM` (the next day's times wrap)."""
+    within = np.mod(np.asarray(minutes, dtype=np.int64), 1440)
+    hours = np.char.zfill((within // 60).astype("U2"), 2)
+    mins = np.char.zfill((within % 60).astype("U2"), 2)
+    return np.char.add(np.char.add(hours, ":"), mins)
+
+
+def iso_date(days: np.ndarray) -> np.ndarray:
+    """Day numbers as `YYYY-MM-DD`."""
+    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype(str)
+
+
+def month_label(days: np.ndarray) -> np.ndarray:
+    """Day numbers as the month they fall in, `YYYY-MM`."""
+    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[M]").astype(str)
+
+
+def year_label(days: np.ndarray) -> np.ndarray:
+    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[Y]").astype(str)
+
+
+def as_text(values: np.ndarray) -> np.ndarray:
+    """Any array as an object array of str, ready for `+` with other text."""
+    return np.asarray(values).astype(str).astype(object)
+
+
+def _text_array(value: object, size: int) -> pa.Array | pa.Scalar:
+    if isinstance(value, pa.Array | pa.ChunkedArray):
+        return value.cast(pa.string())
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f":
+            value = np.where(np.isnan(value), "", np.char.mod("%g", np.nan_to_num(value)))
+        array = pa.array(value.tolist() if value.dtype == object else value)
+        return array.cast(pa.string())
+    return pa.scalar("" if value is None else str(value), pa.string())
+
+
+def render(template: str, fields: dict[str, object], size: int) -> pa.Array:
+    """Fill `template` for `size` findings; each field is an array of that size or a scalar."""
+    parts: list[pa.Array | pa.Scalar] = []
+    for literal, name, _, _ in string.Formatter().parse(template):
+        if literal:
+            parts.append(pa.scalar(literal, pa.string()))
+        if name:
+            parts.append(_text_array(fields[name], size))
+    if size == 0:
+        return pa.array([], pa.string())
+    if not any(isinstance(p, pa.Array) for p in parts):
+        parts.append(pa.array([""] * size, pa.string()))
+    return pc.binary_join_element_wise(*parts, "", null_handling="replace", null_replacement="")

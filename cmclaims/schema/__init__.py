@@ -1,0 +1,1 @@
+"""The shape of the data: input columns, their meaning, and the pandera schemas."""

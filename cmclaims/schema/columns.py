@@ -1,0 +1,83 @@
+"""The columns of the encounter export and of the side files (SPEC section 2)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FileColumns:
+    """The columns one kind of input file has: those it must have, and the rest it may."""
+
+    kind: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    aliases: tuple[tuple[str, str], ...] = ()  # (other name, canonical name)
+
+    @property
+    def known(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+MODIFIER_COLUMNS = ("modifier1", "modifier2", "modifier3", "modifier4")
+
+ENCOUNTER = FileColumns(
+    kind="encounter export",
+    required=(
+        "claim_id",
+        "member_id",
+        "member_dob",
+        "service_date",
+        "start_time",
+        "end_time",
+        "hcpcs",
+        "staff_id",
+    ),
+    optional=(
+        *MODIFIER_COLUMNS,
+        "modifiers",
+        "units",
+        "travel_minutes",
+        "activity",
+        "contact_type",
+        "member_present",
+        "place_of_service",
+        "member_setting",
+        "member_population",
+        "program",
+        "enrollment",
+        "staff_credential",
+        "note_signed",
+        "charge",
+        "authorization_id",
+        "claim_frequency",
+        "original_claim_id",
+    ),
+)
+
+AUTHORIZATIONS = FileColumns(
+    kind="authorizations file",
+    required=("authorization_id", "member_id", "hcpcs", "start_date", "end_date", "units"),
+    optional=("modifier",),
+)
+
+STAYS = FileColumns(
+    kind="stays file",
+    required=("member_id", "setting", "admit_date"),
+    optional=("discharge_date",),
+)
+
+STAFF = FileColumns(
+    kind="staff file",
+    required=("staff_id", "credentials"),
+    optional=("trainings", "birth_date"),
+)
+
+# Columns that hold protected health information: never printed, only written to files.
+PHI_COLUMNS = frozenset({"member_id", "member_dob", "birth_date"})
+
+
+def header_key(name: str) -> str:
+    """How a header is matched: trimmed, case-insensitive, spaces and hyphens as underscores."""
+    return re.sub(r"[\s\-]+", "_", name.strip().lstrip("\ufeff").strip()).lower()

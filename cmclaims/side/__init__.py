@@ -1,0 +1,1 @@
+"""Side files: authorizations, institutional stays and staff, read and checked like the export."""

@@ -8,9 +8,19 @@
     eligibility.py    CM5  member eligibility
     staff.py          CM6  staff qualifications
     documentation.py  CM7  documentation
+
+A new family module only has to exist in this folder: every module here is
+imported below, and its `@rule` decorators register its checks.
 """
 
-from cmclaims.rules import input, limits, units  # noqa: F401  (registration)
+import importlib
+import pkgutil
+
 from cmclaims.rules.registry import REGISTRY, Flags, Rule, get_rule, rule, rules_in_order
+
+_SUPPORT = {"registry", "context", "data", "words"}
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name not in _SUPPORT:
+        importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = ["REGISTRY", "Flags", "Rule", "get_rule", "rule", "rules_in_order"]

@@ -16,6 +16,8 @@ import pyarrow.compute as pc
 def clock(minutes: np.ndarray) -> np.ndarray:
     """Minutes after midnight as `HH:MM` (the next day's times wrap)."""
     within = np.mod(np.asarray(minutes, dtype=np.int64), 1440)
+    if within.size == 0:
+        return np.empty(0, dtype="U5")
     hours = np.char.zfill((within // 60).astype("U2"), 2)
     mins = np.char.zfill((within % 60).astype("U2"), 2)
     return np.char.add(np.char.add(hours, ":"), mins)

@@ -75,4 +75,11 @@ def failure_cases(lines: Lines, catalog: Catalog, rows: np.ndarray) -> pd.DataFr
                 "value": cases["failure_case"].astype(str).to_numpy(),
             }
         )
-    return pd.DataFrame({"line": np.empty(0, np.int64), "column": [], "missing": [], "value": []})
+    return pd.DataFrame(
+        {
+            "line": np.empty(0, np.int64),
+            "column": np.empty(0, object),
+            "missing": np.empty(0, bool),
+            "value": np.empty(0, object),
+        }
+    )

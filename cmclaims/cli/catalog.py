@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -11,13 +11,18 @@ from rich.table import Table
 from cmclaims.cli import app
 from cmclaims.cli.console import stdout
 from cmclaims.errors import ConfigError
-from cmclaims.rules import REGISTRY, rules_in_order
-from cmclaims.rules.data import NEEDS
-from cmclaims.rules.registry import DOC_SECTIONS, FAMILIES, Rule
-from cmclaims.tables import Profile, load_profile, profile_names
+
+if TYPE_CHECKING:
+    from cmclaims.rules.registry import Rule
+    from cmclaims.tables import Profile
+
+# The registry and the tables import numpy and pandas: loaded when a command runs, not at start-up.
 
 
 def _rule_document(rule: Rule) -> dict[str, object]:
+    from cmclaims.rules.registry import DOC_SECTIONS
+    from cmclaims.tables import load_profile, profile_names
+
     return {
         "rule": rule.code,
         "name": rule.name,
@@ -36,6 +41,9 @@ def rules_command(
     as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
 ) -> None:
     """List every rule: code, name, severity and one-line summary."""
+    from cmclaims.rules import rules_in_order
+    from cmclaims.rules.registry import FAMILIES
+
     rules = rules_in_order()
     if as_json:
         print(json.dumps([_rule_document(r) for r in rules], indent=2))
@@ -59,6 +67,9 @@ def rule_command(
     as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
 ) -> None:
     """Explain one rule: what it checks, why, an example, how to fix it, and its source."""
+    from cmclaims.rules import REGISTRY, rules_in_order
+    from cmclaims.rules.registry import DOC_SECTIONS
+
     rules_in_order()
     rule = REGISTRY.get(code.strip().upper())
     if rule is None:
@@ -84,6 +95,8 @@ def _limit(value: int | None) -> str:
 
 
 def _profile_document(profile: Profile) -> dict[str, object]:
+    from cmclaims.rules import rules_in_order
+
     enforced = [r for r in rules_in_order() if r.applies_to(profile)]
     return {
         "name": profile.name,
@@ -142,11 +155,12 @@ def profiles_command(
     as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
 ) -> None:
     """The payer profiles: codes, services, limits, the rules each enforces, and its source document."""
+    from cmclaims.tables import load_profile, profile_names
+
     profiles = [load_profile(name)] if name else [load_profile(n) for n in profile_names()]
     if as_json:
         print(json.dumps([_profile_document(p) for p in profiles], indent=2))
         raise typer.Exit(0)
     for profile in profiles:
         _render_profile(profile)
-    del NEEDS
     raise typer.Exit(0)

@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-stdout = Console(highlight=False, soft_wrap=False)
+# Piped output (cron mail, a file) gets room for the wide tables instead of rich's 80 columns.
+stdout = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
 stderr = Console(stderr=True, highlight=False)
 
 

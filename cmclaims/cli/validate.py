@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
 
@@ -11,8 +12,10 @@ import typer
 from cmclaims.cli import app
 from cmclaims.cli.console import show_progress, stage_progress, stderr, stdout
 from cmclaims.cli.render import render_summary
-from cmclaims.errors import EXIT_OK
-from cmclaims.pipeline.validate import ValidateRequest, validate
+from cmclaims.errors import EXIT_OK, ConfigError
+from cmclaims.ledger import ledger_path
+from cmclaims.ledger.lock import LedgerLock
+from cmclaims.pipeline.request import ValidateRequest
 
 
 @app.command("validate")
@@ -34,6 +37,8 @@ def validate_command(
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="exit 0 even when lines were rejected")] = False,
 ) -> None:
     """Validate encounter exports against a payer profile; write the clean and exceptions files."""
+    if no_ledger and (ledger is not None or dry_run):
+        raise ConfigError("--no-ledger cannot be combined with --ledger or --dry-run")
     request = ValidateRequest(
         inputs=inputs,
         profile=profile,
@@ -44,17 +49,24 @@ def validate_command(
         column_map=column_map,
         over_limit=over_limit,
         output_format=output_format,
+        ledger=None if no_ledger else ledger_path(ledger),
+        dry_run=dry_run,
     )
-    del ledger, no_ledger, dry_run  # the ledger arrives with its own issue
-    with stage_progress(("read", "normalise", "rules", "write"), show_progress() and not quiet) as advance:
-        result = validate(request, on_stage=advance)  # type: ignore[arg-type]
+    with ExitStack() as stack:
+        if request.ledger_mode == "write":
+            # Before the heavy imports: a second run learns in a fraction of a second that it must wait.
+            stack.enter_context(LedgerLock(request.ledger))  # type: ignore[arg-type]
+            request.ledger_locked = True
+        from cmclaims.pipeline.validate import validate
+
+        with stage_progress(("read", "normalise", "rules", "write"), show_progress() and not quiet) as advance:
+            result = validate(request, on_stage=advance)  # type: ignore[arg-type]
     summary = result.summary
     if as_json:
         print(json.dumps(summary, indent=2))
     elif not quiet:
         render_summary(summary, stdout)
-    if not quiet:
-        for problem in summary["side_files"]["problems"][20:21]:
-            stderr.print(f"... and {len(summary['side_files']['problems']) - 20} more side-file rows left out")
-            del problem
+    problems = summary["side_files"]["problems"]
+    if not quiet and not as_json and len(problems) > 20:
+        stderr.print(f"... and {len(problems) - 20} more side-file rows left out (summary.json lists them)")
     raise typer.Exit(EXIT_OK if exit_zero else result.exit_code)

@@ -119,11 +119,15 @@ class StagedOutputs:
         self._staged.append((temporary, target))
         return target
 
-    def commit(self) -> list[Path]:
-        for temporary, target in self._staged:
+    def commit(self, between: Callable[[], None] | None = None) -> list[Path]:
+        """Rename every staged file into place, in the order staged (summary.json last)."""
+        done = []
+        while self._staged:
+            temporary, target = self._staged.pop(0)
             commit(temporary, target)
-        done = [target for _, target in self._staged]
-        self._staged.clear()
+            done.append(target)
+            if between is not None and self._staged:
+                between()
         return done
 
     def discard(self) -> None:

@@ -48,6 +48,7 @@ class Outcome:
     binding: np.ndarray  # index into the limits list of the limit that cut or rejected the line, -1 none
     used: np.ndarray  # units already accepted in that limit's group when the line came
     authorization: np.ndarray  # authorization billed for units beyond an annual cap, -1 none
+    authorized_units: np.ndarray  # units of the line billed against that authorization
     authorization_room: np.ndarray  # units left on the covering authorization when it fell short, -1 none
     resolved_one_by_one: int  # how many lines needed the sequential pass (a measure of the screen)
 
@@ -78,13 +79,14 @@ def apply_limits(
     binding = np.full(n, -1, dtype=np.int16)
     used_at = np.zeros(n, dtype=np.int64)
     auth_of = np.full(n, -1, dtype=np.int32)
+    auth_units_of = np.zeros(n, dtype=np.int32)
     auth_room_at = np.full(n, -1, dtype=np.int64)
     # Per limit and line: whether the line's group crosses (group -1 picks the appended False).
     crossing = [np.append(crossing_groups(limit, units, candidates), False)[limit.group] for limit in limits]
     hot = candidates & np.logical_or.reduce(crossing) if limits else np.zeros(n, dtype=bool)
     rows = order(np.flatnonzero(hot))
     if rows.size == 0:
-        return Outcome(allowed, binding, used_at, auth_of, auth_room_at, 0)
+        return Outcome(allowed, binding, used_at, auth_of, auth_units_of, auth_room_at, 0)
 
     # Per hot line and limit: the group, or -1 where that limit does not cross.
     groups = [np.where(crosses[rows], limit.group[rows], -1) for limit, crosses in zip(limits, crossing, strict=True)]
@@ -127,8 +129,9 @@ def apply_limits(
             if extendable[k] and auth >= 0 and beyond_cap > 0:
                 auth_used[auth] += beyond_cap
                 auth_of[line] = auth
+                auth_units_of[line] = beyond_cap
             used[k][group] += take
-    return Outcome(allowed, binding, used_at, auth_of, auth_room_at, int(rows.size))
+    return Outcome(allowed, binding, used_at, auth_of, auth_units_of, auth_room_at, int(rows.size))
 
 
 def _authorization(

@@ -1,9 +1,13 @@
 """`cmclaims validate`: the nightly job from input files to the three outputs.
 
-    read -> normalise -> rules (input, line, ledger, limits) -> dispositions -> outputs
+    lock the ledger -> read -> normalise -> rules (input, line, ledger, limits)
+    -> dispositions -> stage outputs -> commit the ledger -> rename outputs
 
-The outputs are staged beside their final names and renamed into place only
-when all three are complete, so a failed run leaves last night's files whole.
+Crash safety: nothing is renamed into place and nothing enters the ledger
+until every output is complete on disk. The ledger commits in one transaction
+before the outputs are renamed; a run killed between the two is simply run
+again: it is the same run (same inputs), it replaces its own ledger entries
+and writes the same outputs. summary.json is renamed last.
 """
 
 from __future__ import annotations
@@ -13,19 +17,26 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cmclaims import __version__
 from cmclaims.errors import EXIT_FINDINGS, EXIT_OK, ConfigError
+from cmclaims.faults import checkpoint
 from cmclaims.io.batch import read_batch
 from cmclaims.io.column_map import load_column_map
 from cmclaims.io.reader import file_format
 from cmclaims.io.writer import StagedOutputs, write_json, write_table
+from cmclaims.ledger.lock import LedgerLock
+from cmclaims.ledger.record import ledger_lines, retirements, run_record
+from cmclaims.ledger.store import SqliteLedger
+from cmclaims.ledger.view import LedgerView
 from cmclaims.normalize.lines import build_lines
 from cmclaims.normalize.services import resolve_services
 from cmclaims.normalize.units import compute_units
 from cmclaims.pipeline.checks import ADJUSTED, REJECTED, Outcome, run_checks
+from cmclaims.pipeline.request import ValidateRequest
 from cmclaims.pipeline.outputs import clean_table, exceptions_table
 from cmclaims.pipeline.summary import findings_by_rule, totals
 from cmclaims.rules.context import Context
@@ -35,22 +46,7 @@ from cmclaims.tables import load_profile
 
 OVER_LIMIT_MODES = ("reject", "cutback")
 FORMATS = ("csv", "parquet")
-
-
-@dataclass
-class ValidateRequest:
-    """Everything `cmclaims validate` was asked to do."""
-
-    inputs: list[Path]
-    profile: str
-    out: Path
-    authorizations: Path | None = None
-    stays: Path | None = None
-    staff: Path | None = None
-    column_map: Path | None = None
-    over_limit: str = "reject"
-    output_format: str | None = None
-    today: dt.date = field(default_factory=dt.date.today)
+__all__ = ["ValidateRequest", "ValidateResult", "validate"]
 
 
 @dataclass
@@ -62,7 +58,7 @@ class ValidateResult:
 
 
 def run_id_for(profile: str, input_hashes: list[str]) -> str:
-    """A run is its inputs: the same export validated again is the same run (and replaces it)."""
+    """A run is its inputs: the same export validated again is the same run, and replaces it."""
     digest = hashlib.sha256(json.dumps([profile, sorted(input_hashes)]).encode()).hexdigest()
     return f"run-{digest[:12]}"
 
@@ -74,6 +70,22 @@ def _check_request(request: ValidateRequest) -> None:
         raise ConfigError(f"--over-limit must be reject or cutback, not '{request.over_limit}'")
     if request.output_format is not None and request.output_format not in FORMATS:
         raise ConfigError(f"--format must be csv or parquet, not '{request.output_format}'")
+
+
+def _open_ledger(request: ValidateRequest, stack: ExitStack) -> SqliteLedger | None:
+    """Lock (when writing) and open the ledger; None when the run does not use one."""
+    if request.ledger is None:
+        return None
+    if request.ledger_mode == "write":
+        if not request.ledger_locked:
+            stack.enter_context(LedgerLock(request.ledger))  # exit 75 at once if another run holds it
+        store = SqliteLedger(request.ledger)
+    elif request.ledger.exists():
+        store = SqliteLedger(request.ledger, read_only=True)
+    else:
+        return None  # a dry run before the first real run: nothing billed yet
+    stack.callback(store.close)
+    return store
 
 
 def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = None) -> ValidateResult:
@@ -90,25 +102,83 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
         clock = now
         if on_stage is not None:
             on_stage(name)
+        checkpoint(f"after-{name}")
 
-    profile = load_profile(request.profile)
-    column_map = load_column_map(request.column_map) if request.column_map else None
-    output_format = request.output_format or file_format(request.inputs[0])
-    batch = read_batch(request.inputs, ENCOUNTER, column_map)
-    side = SideData.read(request, column_map)
-    lap("read")
+    with ExitStack() as stack:
+        store = _open_ledger(request, stack)
+        profile = load_profile(request.profile)
+        column_map = load_column_map(request.column_map) if request.column_map else None
+        output_format = request.output_format or file_format(request.inputs[0])
+        batch = read_batch(request.inputs, ENCOUNTER, column_map)
+        side = SideData.read(request, column_map)
+        lap("read")
 
-    lines = build_lines(batch, profile.catalog, request.today)
-    services = resolve_services(lines, profile)
-    units = compute_units(lines, services, profile)
-    ctx = Context(lines, profile, services, units, request.today, request.over_limit, side=side)
-    lap("normalise")
+        lines = build_lines(batch, profile.catalog, request.today)
+        services = resolve_services(lines, profile)
+        units = compute_units(lines, services, profile)
+        ctx = Context(lines, profile, services, units, request.today, request.over_limit, side=side)
+        run_id = run_id_for(profile.name, [f.sha256 for f in batch.files])
+        view = None
+        if request.ledger_mode != "off":
+            view = LedgerView.load(store, ctx, run_id, request.ledger_mode)
+            ctx.ledger = view
+        lap("normalise")
 
-    outcome = run_checks(ctx)
-    lap("rules")
+        outcome = run_checks(ctx)
+        lap("rules")
 
-    run_id = run_id_for(profile.name, [f.sha256 for f in batch.files])
-    summary = {
+        clean = clean_table(ctx, batch, outcome)
+        exceptions = exceptions_table(ctx, outcome)
+        recorded = ledger_lines(ctx, outcome) if view is not None else None
+        summary = _summary(request, ctx, batch, outcome, run_id, started, output_format, view, recorded)
+        staged = StagedOutputs(request.out)
+        stack.callback(staged.discard)  # whatever was not committed is removed
+        summary["outputs"] = {
+            "clean": str(staged.stage(f"clean.{output_format}", lambda p: write_table(clean, p, output_format))),
+            "exceptions": str(staged.stage(f"exceptions.{output_format}",
+                                           lambda p: write_table(exceptions, p, output_format))),
+            "summary": str(request.out / "summary.json"),
+        }
+        lap("write")
+        summary["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        summary["timings"] = timings
+        staged.stage("summary.json", lambda p: write_json(summary, p))
+        checkpoint("outputs-staged")
+
+        if request.ledger_mode == "write":
+            assert store is not None and view is not None and recorded is not None
+            store.record_run(
+                run_record(summary, "validate", str(request.out.resolve()), recorded),
+                recorded,
+                retirements(ctx, outcome, view),
+                exceptions,
+            )
+            checkpoint("ledger-committed")
+        staged.commit(between=lambda: checkpoint("between-renames"))
+    return ValidateResult(summary, summary["exit_code"], ctx, outcome)
+
+
+def _summary(
+    request: ValidateRequest,
+    ctx: Context,
+    batch,  # noqa: ANN001
+    outcome: Outcome,
+    run_id: str,
+    started: dt.datetime,
+    output_format: str,
+    view: LedgerView | None,
+    recorded,  # noqa: ANN001
+) -> dict:
+    profile = ctx.profile
+    disposition = outcome.disposition
+    changed = bool(((disposition == REJECTED) | (disposition == ADJUSTED)).any())
+    ledger: dict[str, object] = {"mode": "off"}
+    if view is not None:
+        ledger = view.describe()
+        if request.ledger_mode == "write":
+            ledger["lines_recorded"] = recorded.num_rows
+            ledger["execution"] = view.previous_executions + 1
+    return {
         "run_id": run_id,
         "cmclaims_version": __version__,
         "started_at": started.isoformat(timespec="seconds"),
@@ -118,35 +188,12 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
             {"file": f.name, "sha256": f.sha256, "format": f.format, "encoding": f.encoding, "lines": f.line_count}
             for f in batch.files
         ],
-        "side_files": side.describe(),
+        "side_files": ctx.side.describe(),  # type: ignore[union-attr]
         "options": {"over_limit": request.over_limit, "output_format": output_format},
         **totals(ctx, outcome),
         "findings": findings_by_rule(ctx, outcome),
         "rules_applied": [r.code for r in outcome.applied],
         "rules_skipped": [{"rule": r.code, "name": r.name, "reason": why} for r, why in outcome.skipped],
-        "ledger": {"mode": "off"},
+        "ledger": ledger,
+        "exit_code": EXIT_FINDINGS if changed else EXIT_OK,
     }
-    disposition = outcome.disposition
-    changed = bool(((disposition == REJECTED) | (disposition == ADJUSTED)).any())
-    summary["exit_code"] = EXIT_FINDINGS if changed else EXIT_OK
-
-    staged = StagedOutputs(request.out)
-    try:
-        clean_path = staged.stage(f"clean.{output_format}", lambda p: write_table(
-            clean_table(ctx, batch, outcome), p, output_format))
-        exceptions_path = staged.stage(f"exceptions.{output_format}", lambda p: write_table(
-            exceptions_table(ctx, outcome), p, output_format))
-        lap("write")
-        summary["outputs"] = {
-            "clean": str(clean_path),
-            "exceptions": str(exceptions_path),
-            "summary": str(request.out / "summary.json"),
-        }
-        summary["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        summary["timings"] = timings
-        staged.stage("summary.json", lambda p: write_json(summary, p))
-        staged.commit()
-    except BaseException:
-        staged.discard()
-        raise
-    return ValidateResult(summary, summary["exit_code"], ctx, outcome)

@@ -66,7 +66,7 @@ def _build(ctx: Context, prior: PriorUsage) -> list[LimitKind]:
     day = ctx.column("service_day").astype(np.int64)
     service = ctx.services.service_index.astype(np.int64)
     code = ctx.services.code_index.astype(np.int64)
-    candidates = ctx.accepted
+    candidates = limit_candidates(ctx)
     members_p, services_p, codes_p = _prior_keys(ctx, prior.by_day)
     day_p = prior.by_day["day"].to_numpy().astype(np.int64)
     units_p = prior.by_day["units"].to_numpy().astype(np.float64)
@@ -108,6 +108,11 @@ def _build(ctx: Context, prior: PriorUsage) -> list[LimitKind]:
         limit = Limit(ANNUAL, grouping.group, np.full(grouping.size, cap.units, np.int64), used, extendable=True)
         kinds.append(LimitKind(limit, grouping, np.full(grouping.size, cap.name, dtype=object)))
     return kinds
+
+
+def limit_candidates(ctx: Context) -> np.ndarray:
+    """Lines the limits count: accepted so far, and not voids (a void cancels units, it bills none)."""
+    return ctx.accepted & ~ctx.lines.text["claim_frequency"].has("8")
 
 
 def _per_group(grouping: Grouping, per_line: np.ndarray) -> np.ndarray:
@@ -179,11 +184,11 @@ def limit_report(ctx: Context) -> LimitReport:
     cached = getattr(ctx, "_limit_report", None)
     if cached is not None:
         return cached
-    prior = ctx.ledger.prior if ctx.ledger is not None else PriorUsage.none()
+    prior = ctx.ledger.prior_for(ctx) if ctx.ledger is not None else PriorUsage.none()
     kinds = _build(ctx, prior)
     outcome = apply_limits(
         ctx.billable,
-        ctx.accepted,
+        limit_candidates(ctx),
         _order(ctx),
         [k.limit for k in kinds],
         _authorization_pool(ctx, prior),

@@ -74,6 +74,13 @@ STAFF = FileColumns(
     optional=("trainings", "birth_date"),
 )
 
+# A billing history loaded into the ledger with `cmclaims ledger import`.
+HISTORY = FileColumns(
+    kind="billing history",
+    required=("claim_id", "member_id", "service_date", "hcpcs", "units"),
+    optional=(*MODIFIER_COLUMNS, "modifiers", "charge", "authorization_id", "staff_id", "program"),
+)
+
 # Columns that hold protected health information: never printed, only written to files.
 PHI_COLUMNS = frozenset({"member_id", "member_dob", "birth_date"})
 

@@ -3,7 +3,9 @@
 A case file names its rule and profile, `defaults` merged into every line, and
 cases: lines in, and `expect`, the exact findings of that rule (claim_id ->
 the line's disposition). Optional per case: `options` (over_limit ...),
-`side` (authorizations / stays / staff rows), `today`, `dispositions`
+`side` (authorizations / stays / staff rows), `today`, `earlier` (a list of
+earlier nights, each a list of lines: they are validated first with a ledger,
+and the case's own lines after them against the same ledger), `dispositions`
 (claim_id -> disposition for lines the rule must not flag), `units`
 (claim_id -> billable units in the clean file), `messages` (claim_id -> a
 phrase the message must contain), `profile` and `defaults` overrides.
@@ -49,14 +51,15 @@ def test_rule_case(document: dict, case: dict, tmp_path: Path) -> None:
     today = case.get("today", document.get("today", TODAY))
     if isinstance(today, str):
         today = dt.date.fromisoformat(today)
-    run = run_lines(
-        tmp_path,
-        _lines(document, case),
-        case.get("profile", document["profile"]),
-        side=case.get("side"),
-        today=today,
-        **case.get("options", {}),
-    )
+    profile = case.get("profile", document["profile"])
+    options = dict(case.get("options", {}))
+    if "earlier" in case:
+        options["ledger"] = tmp_path / "ledger.sqlite3"
+        for night, lines in enumerate(case["earlier"]):
+            run_lines(tmp_path / f"night-{night}", _lines(document, {**case, "lines": lines}), profile,
+                      side=case.get("side"), today=today, **options)
+    run = run_lines(tmp_path / "tonight", _lines(document, case), profile, side=case.get("side"), today=today,
+                    **options)
     expected = {str(k): v for k, v in (case.get("expect") or {}).items()}
     assert run.flagged(rule) == expected, f"{rule} findings"
     fates = run.dispositions()

@@ -1,0 +1,28 @@
+"""Named points in a run where the crash tests kill the process (fault injection).
+
+`checkpoint("ledger-commit")` does nothing unless the environment variable
+CMCLAIMS_CRASH_AT names that point; then the process kills itself with
+SIGKILL right there, as a power cut or an OOM kill would. tests/test_crash.py
+uses it to prove that the ledger and the outputs survive a crash at each point.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+POINTS = (
+    "after-read",  # inputs read, nothing written
+    "after-normalise",  # lines typed, the ledger's view of earlier runs loaded
+    "after-rules",  # every rule has run, nothing written
+    "after-write",  # clean and exceptions staged as temporary files
+    "outputs-staged",  # temporary output files complete, not renamed, ledger untouched
+    "ledger-transaction",  # inside the ledger transaction, before COMMIT
+    "ledger-committed",  # ledger committed, outputs not yet renamed
+    "between-renames",  # the clean file renamed, the others not yet
+)
+
+
+def checkpoint(point: str) -> None:
+    if os.environ.get("CMCLAIMS_CRASH_AT") == point:
+        os.kill(os.getpid(), signal.SIGKILL)

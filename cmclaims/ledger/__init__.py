@@ -1,0 +1,25 @@
+"""The ledger: what earlier runs billed, so that caps hold across nights (SPEC section 6).
+
+    store.py     the LedgerStore interface and its SQLite implementation
+    schema.py    tables, schema version and migrations
+    lock.py      one writer at a time (exit 75 for the second)
+    hashing.py   stable 64-bit hashes of claim and member ids
+    view.py      what one validate run needs from the ledger: duplicates, originals, prior usage
+    record.py    what one validate run adds to the ledger
+    admin.py     `cmclaims ledger runs | usage | rollback | import | check`
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_NAME = "cmclaims-ledger.sqlite3"
+
+
+def ledger_path(option: Path | None) -> Path:
+    """--ledger, else $CMCLAIMS_LEDGER, else ./cmclaims-ledger.sqlite3."""
+    if option is not None:
+        return option
+    env = os.environ.get("CMCLAIMS_LEDGER")
+    return Path(env) if env else Path.cwd() / DEFAULT_NAME

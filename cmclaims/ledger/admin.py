@@ -1,0 +1,211 @@
+"""The ledger commands' work: history, a member's usage, rollback, import, and the integrity check."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from cmclaims.errors import ConfigError
+from cmclaims.io.batch import read_batch
+from cmclaims.io.column_map import ColumnMap
+from cmclaims.ledger.hashing import positions_of, stable_hash
+from cmclaims.ledger.store import LINE_SCHEMA, LedgerStore
+from cmclaims.normalize.lines import MISSING, build_lines
+from cmclaims.normalize.services import OK, resolve_services
+from cmclaims.schema.columns import HISTORY
+from cmclaims.tables import load_profile
+
+
+def active_lines(store: LedgerStore, columns: list[str] | None = None) -> pd.DataFrame:
+    """Every line committed runs recorded and no void or replacement took out."""
+    lines = store.lines(columns=None).to_pandas()
+    retired = store.retired()
+    if len(retired):
+        gone = pd.MultiIndex.from_arrays([retired["claim_id"], retired["original_run"]])
+        lines = lines[~pd.MultiIndex.from_arrays([lines["claim_id"], lines["run_id"]]).isin(gone)]
+    lines = lines.reset_index(drop=True)
+    return lines if columns is None else lines[columns]
+
+
+def _dates(days: pd.Series) -> pd.Series:
+    return pd.Series(days.to_numpy(np.int64).astype("datetime64[D]").astype(str), index=days.index)
+
+
+def member_usage(store: LedgerStore, member_id: str, year: int | None) -> dict[str, object]:
+    """One member's units by day, month and year, against each limit of the payer that billed them."""
+    lines = active_lines(store)
+    lines = lines[lines["member_hash"] == stable_hash([member_id])[0]]
+    lines = lines[lines["member_id"] == member_id]
+    days = lines["service_day"].to_numpy(np.int64).astype("datetime64[D]")
+    lines = lines.assign(
+        date=days.astype(str),
+        month=days.astype("datetime64[M]").astype(str),
+        year=days.astype("datetime64[Y]").astype(np.int64) + 1970,
+    )
+    if year is not None:
+        lines = lines[lines["year"] == year]
+    rows: dict[str, list[dict]] = {"daily": [], "monthly": [], "annual": []}
+    for profile_name, group in lines.groupby("profile"):
+        profile = load_profile(str(profile_name))
+        limits = {s.key: s for s in profile.services}
+        for period, column in (("daily", "date"), ("monthly", "month")):
+            field = "daily_units" if period == "daily" else "monthly_units"
+            summed = group.groupby(["service", column], as_index=False)["units"].sum()
+            for service, when, units in summed.itertuples(index=False):
+                service_def = limits.get(service)
+                limit = getattr(service_def, field) if service_def is not None else None
+                rows[period].append({"profile": profile_name, "service": service, "period": when,
+                                     "units": int(units), "limit": limit})
+        for cap in profile.annual_caps:
+            in_cap = group[group["hcpcs"].isin(cap.codes)]
+            for cap_year, part in in_cap.groupby("year"):
+                rows["annual"].append({"profile": profile_name, "cap": cap.name, "period": int(cap_year),
+                                       "units": int(part["units"].sum()), "limit": cap.units,
+                                       "authorized_units": int(part["auth_units"].sum())})
+    return {"member_id": member_id, "year": year, "lines": int(len(lines)), **rows}
+
+
+def check_ledger(store: LedgerStore) -> list[str]:
+    """Every problem found: database integrity, counts that must add up, members over a limit."""
+    problems = store.integrity_problems()
+    if problems:
+        return problems  # the invariants below read the blocks; they cannot be trusted now
+    lines = active_lines(store)
+    everything = store.lines().to_pandas()
+    for run in store.runs():
+        if run["status"] != "committed":
+            continue
+        recorded = everything[everything["run_id"] == run["run_id"]]
+        if len(recorded) != run["lines_ledgered"] or int(recorded["units"].sum()) != run["units_ledgered"]:
+            problems.append(
+                f"run {run['run_id']}: {len(recorded)} lines / {int(recorded['units'].sum())} units recorded, "
+                f"its record says {run['lines_ledgered']} / {run['units_ledgered']}"
+            )
+        if run["kind"] == "validate" and run["lines_clean"] < run["lines_ledgered"]:
+            problems.append(f"run {run['run_id']}: more lines recorded than its clean file held")
+    repeated = lines["claim_id"][lines["claim_id"].duplicated()]
+    problems += [f"claim {claim} is billed twice" for claim in repeated.unique()[:20]]
+    problems += _over_limits(lines)
+    return problems
+
+
+def _over_limits(lines: pd.DataFrame) -> list[str]:
+    """Members whose recorded units exceed a daily, monthly or annual limit of their payer."""
+    problems: list[str] = []
+    days = lines["service_day"].to_numpy(np.int64).astype("datetime64[D]")
+    lines = lines.assign(month=days.astype("datetime64[M]").astype(str),
+                         year=days.astype("datetime64[Y]").astype(np.int64) + 1970)
+    for profile_name, group in lines.groupby("profile"):
+        profile = load_profile(str(profile_name))
+        for service in profile.services:
+            mine = group[group["service"] == service.key]
+            for limit, keys, label in ((service.daily_units, ["member_hash", "service_day"], "daily"),
+                                       (service.monthly_units, ["member_hash", "month"], "monthly")):
+                if not limit or mine.empty:
+                    continue
+                totals = mine.groupby(keys)["units"].sum()
+                over = int((totals > limit).sum())
+                if over:
+                    problems.append(f"{over} member-{label} totals of {service.label} exceed its {label} "
+                                    f"limit of {limit} ({profile_name})")
+        for cap in profile.annual_caps:
+            mine = group[group["hcpcs"].isin(cap.codes)]
+            totals = mine.groupby(["member_hash", "year"])[["units", "auth_units"]].sum()
+            over = int((totals["units"] - totals["auth_units"] > cap.units).sum())
+            if over:
+                problems.append(f"{over} member-years exceed the annual cap of {cap.units} units "
+                                f"without authorization ({profile_name})")
+    return problems
+
+
+def import_history(
+    store: LedgerStore, paths: list[Path], profile_name: str, column_map: ColumnMap | None, today: dt.date
+) -> dict[str, object]:
+    """Seed the ledger from an earlier billing history, so that caps hold from the first night.
+
+    Each row needs claim_id, member_id, service_date, hcpcs (with its modifiers) and
+    units; rows that cannot be read, name no service of the profile, or repeat a claim
+    already in the ledger are left out and counted. Importing the same file again
+    replaces the earlier import.
+    """
+    profile = load_profile(profile_name)
+    batch = read_batch(paths, HISTORY, column_map)
+    lines = build_lines(batch, profile.catalog, today)
+    services = resolve_services(lines, profile)
+    frame = lines.frame
+    units = frame["units_export"].to_numpy()
+    usable = (
+        frame["parsed"].to_numpy()
+        & lines.text["claim_id"].present
+        & lines.text["member_id"].present
+        & (frame["service_day"].to_numpy() != MISSING)
+        & (services.problem == OK)
+        & ~np.isnan(units)
+    )
+    claims = np.asarray(lines.text["claim_id"].text().to_pylist(), dtype=object)
+    existing = active_lines(store, ["claim_hash", "claim_id", "run_id"])
+    digest = hashlib.sha256("".join(f.sha256 for f in batch.files).encode()).hexdigest()[:12]
+    run_id = f"import-{digest}"
+    existing = existing[existing["run_id"] != run_id]
+    billed = positions_of(existing["claim_hash"].to_numpy(np.uint64), stable_hash(claims)) >= 0
+    repeated = pd.Series(claims).duplicated().to_numpy()
+    keep = usable & ~billed & ~repeated
+    rows = np.flatnonzero(keep)
+    services_keys = np.array([s.key for s in profile.services] + [""], dtype=object)
+    recorded = pa.table(
+        {
+            "claim_id": pa.array(claims[rows].tolist(), pa.string()),
+            "claim_hash": pa.array(stable_hash(claims[rows]), pa.uint64()),
+            "member_id": lines.text["member_id"].text(rows),
+            "member_hash": pa.array(stable_hash(lines.text["member_id"].text(rows)), pa.uint64()),
+            "service": pa.array(services_keys[services.service_index[rows]].tolist(), pa.string()),
+            "hcpcs": lines.text["hcpcs"].text(rows),
+            "service_day": pa.array(frame["service_day"].to_numpy()[rows], pa.int32()),
+            "units": pa.array(units[rows].astype(np.int32), pa.int32()),
+            "charge": pa.array(frame["charge_amount"].to_numpy()[rows], pa.float64()),
+            "authorization_id": lines.text["authorization_id"].text(rows),
+            "auth_units": pa.array(np.zeros(rows.size, np.int32)),
+            "frequency": pa.array(["1"] * rows.size, pa.string()),
+            "original_claim_id": pa.nulls(rows.size, pa.string()),
+            "staff_id": lines.text["staff_id"].text(rows),
+            "program": lines.text["program"].text(rows),
+        }
+    ).cast(LINE_SCHEMA)
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    units_total = int(units[rows].sum())
+    run = {
+        "run_id": run_id, "kind": "import", "status": "committed", "profile": profile.name,
+        "code_table_version": profile.table_version, "started_at": now, "finished_at": now, "executions": 0,
+        "inputs": [{"file": f.name, "sha256": f.sha256, "lines": f.line_count} for f in batch.files],
+        "options": {}, "out_dir": None, "lines_in": lines.size, "lines_clean": int(rows.size),
+        "lines_rejected": int(lines.size - rows.size), "lines_adjusted": 0, "lines_warned": 0,
+        "units_in": units_total, "units_billable": units_total, "charge_in": 0.0, "charge_clean": 0.0,
+        "charge_rejected": 0.0, "charge_billable": 0.0, "lines_ledgered": int(rows.size),
+        "units_ledgered": units_total,
+    }  # fmt: skip
+    store.record_run(run, recorded, pd.DataFrame(columns=["claim_id", "claim_hash", "month", "original_run", "how"]),
+                     pa.table({}))
+    return {
+        "run_id": run_id,
+        "rows": lines.size,
+        "imported": int(rows.size),
+        "units": units_total,
+        "left_out": {
+            "unreadable_or_incomplete": int((~usable).sum()),
+            "already_in_ledger": int((usable & billed).sum()),
+            "repeated_in_file": int((usable & ~billed & repeated).sum()),
+        },
+        "left_out_rows": [int(r) for r in frame["source_row"].to_numpy()[~keep][:50]],
+    }
+
+
+def require_run(store: LedgerStore, run_id: str) -> dict:
+    run = store.run(run_id)
+    if run is None:
+        raise ConfigError(f"there is no run {run_id} in {store.path}", hint="`cmclaims ledger runs` lists them")
+    return run

@@ -1,0 +1,132 @@
+"""What one validate run adds to the ledger: its accepted lines, the originals it retires, its record."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from cmclaims.ledger.hashing import positions_of, stable_hash
+from cmclaims.ledger.store import LINE_SCHEMA, month_of
+from cmclaims.ledger.view import REPLACEMENT, VOID, LedgerView
+from cmclaims.pipeline.checks import REJECTED, Outcome
+from cmclaims.pipeline.outputs import billable_charge
+from cmclaims.rules.context import Context
+from cmclaims.rules.limits import limit_report
+
+
+def _text(ctx: Context, column: str, rows: np.ndarray) -> pa.Array:
+    return ctx.lines.text[column].text(rows)
+
+
+def ledger_lines(ctx: Context, outcome: Outcome) -> pa.Table:
+    """The run's accepted lines as the ledger keeps them (voids with 0 units: they bill none)."""
+    rows = np.flatnonzero(outcome.disposition != REJECTED)
+    claims = _text(ctx, "claim_id", rows)
+    members = _text(ctx, "member_id", rows)
+    services = np.array([s.key for s in ctx.profile.services] + [""], dtype=object)
+    is_void = ctx.lines.text["claim_frequency"].has(VOID)[rows]
+    report = limit_report(ctx) if ctx.profile.annual_caps else None
+    auth_units = np.zeros(rows.size, dtype=np.int32)
+    authorization = _text(ctx, "authorization_id", rows)
+    if report is not None and getattr(ctx.side, "authorizations", None) is not None:
+        billed_against = report.outcome.authorization[rows]
+        auth_units = report.outcome.authorized_units[rows].astype(np.int32)
+        ids = ctx.side.authorizations.frame["authorization_id"].to_numpy(dtype=object)  # type: ignore[union-attr]
+        named = np.append(ids, None)[billed_against]  # -1 picks None: keep the line's own id
+        authorization = pa.array(np.where(billed_against >= 0, named,
+                                          np.asarray(authorization.to_pylist(), dtype=object)).tolist(), pa.string())
+    charge = billable_charge(ctx, outcome)[rows]
+    frequency = _text(ctx, "claim_frequency", rows)
+    table = pa.table(
+        {
+            "claim_id": claims,
+            "claim_hash": pa.array(stable_hash(claims), pa.uint64()),
+            "member_id": members,
+            "member_hash": pa.array(stable_hash(members), pa.uint64()),
+            "service": pa.array(services[ctx.services.service_index[rows]].tolist(), pa.string()),
+            "hcpcs": _text(ctx, "hcpcs", rows),
+            "service_day": pa.array(ctx.column("service_day")[rows], pa.int32()),
+            "units": pa.array(np.where(is_void, 0, outcome.billable[rows]), pa.int32()),
+            "charge": pa.array(charge, pa.float64(), mask=np.isnan(charge)),
+            "authorization_id": authorization,
+            "auth_units": pa.array(auth_units, pa.int32()),
+            "frequency": pa.compute.fill_null(frequency, "1"),
+            "original_claim_id": _text(ctx, "original_claim_id", rows),
+            "staff_id": _text(ctx, "staff_id", rows),
+            "program": _text(ctx, "program", rows),
+        }
+    )
+    return table.cast(LINE_SCHEMA)
+
+
+def retirements(ctx: Context, outcome: Outcome, view: LedgerView) -> pd.DataFrame:
+    """Originals the run's accepted voids and replacements take out of the ledger's usage."""
+    frequency = ctx.lines.text["claim_frequency"]
+    rows = np.flatnonzero((outcome.disposition != REJECTED) & frequency.isin([VOID, REPLACEMENT]))
+    originals = np.asarray(_text(ctx, "original_claim_id", rows).to_pylist(), dtype=object)
+    named = np.array([o is not None for o in originals], dtype=bool)
+    rows, originals = rows[named], originals[named]
+    how = np.where(frequency.codes[rows] == frequency.code_of(VOID), "void", "replace")
+    hashes = stable_hash(originals)
+    # An original is a line of an earlier run, or a line of this very batch.
+    ledger_hashes = view.lines.column("claim_hash").to_numpy()
+    where = positions_of(ledger_hashes, hashes)
+    in_ledger = where >= 0
+    original_run = np.full(rows.size, view.run_id, dtype=object)
+    day = np.zeros(rows.size, dtype=np.int64)
+    original_run[in_ledger] = view.lines.column("run_id").to_numpy(zero_copy_only=False)[where[in_ledger]]
+    day[in_ledger] = view.lines.column("service_day").to_numpy()[where[in_ledger]]
+    claims = ctx.lines.text["claim_id"]
+    batch_line = _batch_line(ctx, claims.codes_of(originals.tolist()), outcome)
+    in_batch = ~in_ledger & (batch_line >= 0)
+    day[in_batch] = ctx.column("service_day")[batch_line[in_batch]]
+    keep = in_ledger | in_batch
+    return pd.DataFrame(
+        {
+            "claim_id": originals[keep],
+            "claim_hash": hashes[keep],
+            "month": month_of(day[keep]),
+            "original_run": original_run[keep],
+            "how": how[keep],
+        }
+    ).drop_duplicates("claim_id")
+
+
+def _batch_line(ctx: Context, claim_codes: np.ndarray, outcome: Outcome) -> np.ndarray:
+    """The accepted batch line carrying each claim code, -1 when none does."""
+    accepted = np.flatnonzero(outcome.disposition != REJECTED)
+    by_code = pd.Series(accepted, index=ctx.column("claim_key")[accepted])
+    by_code = by_code[~by_code.index.duplicated()]
+    return by_code.reindex(claim_codes).fillna(-1).to_numpy(dtype=np.int64)
+
+
+def run_record(summary: dict, kind: str, out_dir: str | None, lines: pa.Table) -> dict:
+    """The runs-table row of a finished run, from its summary."""
+    counts, units, dollars = summary["counts"], summary["units"], summary["dollars"]
+    return {
+        "run_id": summary["run_id"],
+        "kind": kind,
+        "status": "committed",
+        "profile": summary["profile"]["name"],
+        "code_table_version": summary["code_table_version"],
+        "started_at": summary["started_at"],
+        "finished_at": summary["finished_at"],
+        "executions": 0,
+        "inputs": [{"file": i["file"], "sha256": i["sha256"], "lines": i["lines"]} for i in summary["inputs"]],
+        "options": summary["options"],
+        "out_dir": out_dir,
+        "lines_in": counts["lines_in"],
+        "lines_clean": counts["lines_clean"],
+        "lines_rejected": counts["lines_rejected"],
+        "lines_adjusted": counts["lines_adjusted"],
+        "lines_warned": counts["lines_warned"],
+        "units_in": units["units_in"],
+        "units_billable": units["units_billable"],
+        "charge_in": dollars["charge_in"],
+        "charge_clean": dollars["charge_clean"],
+        "charge_rejected": dollars["charge_rejected"],
+        "charge_billable": dollars["charge_billable"],
+        "lines_ledgered": lines.num_rows,
+        "units_ledgered": int(pa.compute.sum(lines.column("units")).as_py() or 0),
+    }

@@ -1,0 +1,359 @@
+"""Where the ledger lives: the LedgerStore interface, and its embedded SQLite implementation.
+
+Validation and the ledger commands talk only to `LedgerStore`; a server
+database can be added as another implementation without touching the rules.
+The SQLite store runs in WAL mode with synchronous=FULL, and every change
+(a run, a rollback, an import) is one BEGIN IMMEDIATE transaction: a process
+killed at any point leaves the ledger as it was before that change, or after it.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import hashlib
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from cmclaims.errors import CannotWrite, ConfigError
+from cmclaims.faults import checkpoint
+from cmclaims.ledger.hashing import canary
+from cmclaims.ledger.schema import SCHEMA_VERSION, migrate
+
+# The columns of a ledger line, as stored in each month's Parquet block.
+LINE_SCHEMA = pa.schema(
+    [
+        ("claim_id", pa.string()),
+        ("claim_hash", pa.uint64()),
+        ("member_id", pa.string()),
+        ("member_hash", pa.uint64()),
+        ("service", pa.string()),
+        ("hcpcs", pa.string()),
+        ("service_day", pa.int32()),
+        ("units", pa.int32()),
+        ("charge", pa.float64()),
+        ("authorization_id", pa.string()),
+        ("auth_units", pa.int32()),
+        ("frequency", pa.string()),
+        ("original_claim_id", pa.string()),
+        ("staff_id", pa.string()),
+        ("program", pa.string()),
+    ]
+)
+
+RUN_FIELDS = (
+    "run_id", "kind", "status", "profile", "code_table_version", "started_at", "finished_at", "executions",
+    "inputs", "options", "out_dir", "lines_in", "lines_clean", "lines_rejected", "lines_adjusted", "lines_warned",
+    "units_in", "units_billable", "charge_in", "charge_clean", "charge_rejected", "charge_billable",
+    "lines_ledgered", "units_ledgered",
+)  # fmt: skip
+
+
+def month_of(days: np.ndarray | list[int]) -> np.ndarray:
+    """Months since 1970-01 of day numbers: the ledger's partition key."""
+    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+
+
+def to_parquet(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
+
+
+def from_parquet(data: bytes, columns: list[str] | None = None) -> pa.Table:
+    try:
+        return pq.read_table(pa.BufferReader(data), columns=columns)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise CannotWrite(
+            "a block of the ledger cannot be read; it was damaged outside cmclaims",
+            hint="run `cmclaims ledger check` and restore the ledger from its backup",
+        ) from exc
+
+
+class LedgerStore(abc.ABC):
+    """What cmclaims needs from a ledger, whatever database keeps it."""
+
+    path: Path
+
+    @abc.abstractmethod
+    def runs(self) -> list[dict]:
+        """Every run, oldest first."""
+
+    @abc.abstractmethod
+    def run(self, run_id: str) -> dict | None:
+        """One run's record."""
+
+    @abc.abstractmethod
+    def lines(
+        self, months: list[int] | None = None, columns: list[str] | None = None, run_ids: list[str] | None = None
+    ) -> pa.Table:
+        """Recorded lines of committed runs (in `months`, of `run_ids` when given), with run_id, profile, month."""
+
+    @abc.abstractmethod
+    def retired(self, months: list[int] | None = None) -> pd.DataFrame:
+        """Originals taken out by a void or replacement: claim_id, claim_hash, month, original_run, retired_by, how."""
+
+    @abc.abstractmethod
+    def record_run(self, run: dict, lines: pa.Table, retired: pd.DataFrame, findings: pa.Table) -> int:
+        """Record a run, replacing what an earlier execution of the same run recorded; returns its executions."""
+
+    @abc.abstractmethod
+    def rollback(self, run_id: str) -> dict:
+        """Undo a committed run's lines and retirements; its record stays, marked rolled_back."""
+
+    @abc.abstractmethod
+    def findings(self, run_ids: list[str] | None = None) -> pa.Table:
+        """The exceptions rows kept for runs (all committed runs by default), with run_id."""
+
+    @abc.abstractmethod
+    def writeoffs(self) -> pd.DataFrame:
+        """claim_id, reason, written_off_at."""
+
+    @abc.abstractmethod
+    def write_off(self, claim_id: str, reason: str) -> None:
+        """Mark a claim's open exceptions written off."""
+
+    @abc.abstractmethod
+    def integrity_problems(self) -> list[str]:
+        """What the database's own integrity check reports (empty when sound)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the connection."""
+
+
+class SqliteLedger(LedgerStore):
+    """The default ledger: one SQLite file (WAL), created on first use."""
+
+    def __init__(self, path: Path, *, create: bool = True, read_only: bool = False) -> None:
+        """Open (and with `create`, create and migrate) the ledger; `read_only` never writes to it."""
+        self.path = path
+        if (read_only or not create) and not path.exists():
+            raise ConfigError(f"{path}: there is no ledger here", hint="run `cmclaims validate` once to create it")
+        try:
+            if read_only:
+                self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=1.0)
+                version = self._db.execute("PRAGMA user_version").fetchone()[0]
+                if version != SCHEMA_VERSION:
+                    raise ConfigError(
+                        f"{path}: the ledger has schema version {version}, this cmclaims uses {SCHEMA_VERSION}",
+                        hint="run once without --dry-run to upgrade it",
+                    )
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                new = not path.exists()
+                self._db = sqlite3.connect(path, isolation_level=None, timeout=1.0)
+                if new:
+                    path.chmod(0o600)
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = FULL")
+                self._db.execute("PRAGMA foreign_keys = ON")
+                migrate(self._db)
+            self._check_canary(read_only)
+        except sqlite3.DatabaseError as exc:
+            raise CannotWrite(f"{path}: the ledger cannot be opened ({exc})") from exc
+
+    def _check_canary(self, read_only: bool) -> None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'hash_canary'").fetchone()
+        if row is None and not read_only:
+            self._transaction(
+                lambda db: db.executemany(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    [("hash_canary", canary()), ("created_at", dt.datetime.now(dt.UTC).isoformat()),
+                     ("schema_version", str(SCHEMA_VERSION))],
+                )
+            )
+        elif row is not None and row[0] != canary():
+            raise ConfigError(
+                f"{self.path}: this ledger's id hashes differ from this cmclaims's",
+                hint="the hashing library changed; do not validate against this ledger until it is rebuilt",
+            )
+
+    def _transaction(self, work) -> object:  # type: ignore[no-untyped-def]
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise CannotWrite(f"{self.path}: the ledger is busy or read-only ({exc})") from exc
+        try:
+            result = work(self._db)
+            self._db.execute("COMMIT")
+            return result
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def runs(self) -> list[dict]:
+        rows = self._db.execute(f"SELECT {', '.join(RUN_FIELDS)} FROM runs ORDER BY started_at, run_id").fetchall()
+        return [self._run_dict(row) for row in rows]
+
+    def run(self, run_id: str) -> dict | None:
+        row = self._db.execute(f"SELECT {', '.join(RUN_FIELDS)} FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return self._run_dict(row) if row else None
+
+    @staticmethod
+    def _run_dict(row: tuple) -> dict:
+        record = dict(zip(RUN_FIELDS, row, strict=True))
+        record["inputs"] = json.loads(record["inputs"])
+        record["options"] = json.loads(record["options"])
+        return record
+
+    def lines(
+        self, months: list[int] | None = None, columns: list[str] | None = None, run_ids: list[str] | None = None
+    ) -> pa.Table:
+        query = "SELECT b.run_id, b.profile, b.month, b.data FROM line_blocks b JOIN runs r USING (run_id) " \
+                "WHERE r.status = 'committed'"
+        params: list[object] = []
+        for column, values in (("b.month", months), ("b.run_id", run_ids)):
+            if values is not None:
+                query += f" AND {column} IN ({', '.join('?' * len(values))})"
+                params.extend(values)
+        schema = LINE_SCHEMA if columns is None else pa.schema([LINE_SCHEMA.field(c) for c in columns])
+        tables = [schema.empty_table()]
+        for run_id, profile, month, data in self._db.execute(query, params):
+            tables.append(from_parquet(data, columns).cast(schema))
+            tables[-1] = tables[-1].append_column("run_id", pa.array([run_id] * tables[-1].num_rows, pa.string()))
+            tables[-1] = tables[-1].append_column("profile", pa.array([profile] * tables[-1].num_rows, pa.string()))
+            tables[-1] = tables[-1].append_column("month", pa.array([month] * tables[-1].num_rows, pa.int64()))
+        tables[0] = tables[0].append_column("run_id", pa.array([], pa.string()))
+        tables[0] = tables[0].append_column("profile", pa.array([], pa.string()))
+        tables[0] = tables[0].append_column("month", pa.array([], pa.int64()))
+        return pa.concat_tables(tables)
+
+    def retired(self, months: list[int] | None = None) -> pd.DataFrame:
+        query = "SELECT claim_id, claim_hash, month, original_run, retired_by, how FROM retired"
+        params: list[object] = []
+        if months is not None:
+            query += f" WHERE month IN ({', '.join('?' * len(months))})"
+            params.extend(months)
+        frame = pd.DataFrame(
+            self._db.execute(query, params).fetchall(),
+            columns=["claim_id", "claim_hash", "month", "original_run", "retired_by", "how"],
+        )
+        # SQLite integers are signed: the uint64 hash is stored as the int64 with the same bits.
+        frame["claim_hash"] = frame["claim_hash"].to_numpy(dtype=np.int64).view(np.uint64)
+        return frame
+
+    def findings(self, run_ids: list[str] | None = None) -> pa.Table:
+        query = "SELECT f.run_id, f.data FROM finding_blocks f JOIN runs r USING (run_id) " \
+                "WHERE r.status = 'committed'"
+        params: list[object] = []
+        if run_ids is not None:
+            query += f" AND f.run_id IN ({', '.join('?' * len(run_ids))})"
+            params.extend(run_ids)
+        tables = []
+        for run_id, data in self._db.execute(query, params):
+            table = from_parquet(data)
+            tables.append(table.append_column("run_id", pa.array([run_id] * table.num_rows, pa.string())))
+        return pa.concat_tables(tables, promote_options="permissive") if tables else pa.table({})
+
+    def writeoffs(self) -> pd.DataFrame:
+        rows = self._db.execute("SELECT claim_id, reason, written_off_at FROM writeoffs").fetchall()
+        return pd.DataFrame(rows, columns=["claim_id", "reason", "written_off_at"])
+
+    def integrity_problems(self) -> list[str]:
+        rows = [r[0] for r in self._db.execute("PRAGMA integrity_check").fetchall()]
+        problems = [] if rows == ["ok"] else rows
+        problems += [f"foreign key: {row}" for row in self._db.execute("PRAGMA foreign_key_check").fetchall()]
+        blocks = self._db.execute("SELECT run_id, month, sha256, CAST(data AS BLOB) FROM line_blocks")
+        for run_id, month, sha, data in blocks:
+            if hashlib.sha256(data).hexdigest() != sha:
+                problems.append(f"run {run_id}: the block of month {month} was altered outside cmclaims")
+        return problems
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def record_run(self, run: dict, lines: pa.Table, retired: pd.DataFrame, findings: pa.Table) -> int:
+        months = month_of(lines.column("service_day").to_numpy()) if lines.num_rows else np.empty(0, np.int64)
+        signed_hashes = retired["claim_hash"].to_numpy(dtype=np.uint64).view(np.int64).tolist()
+
+        def work(db: sqlite3.Connection) -> int:
+            previous = db.execute("SELECT executions FROM runs WHERE run_id = ?", (run["run_id"],)).fetchone()
+            executions = (previous[0] if previous else 0) + 1
+            # A run executed again replaces everything its earlier execution recorded.
+            for table, column in (("line_blocks", "run_id"), ("finding_blocks", "run_id"), ("retired", "retired_by")):
+                db.execute(f"DELETE FROM {table} WHERE {column} = ?", (run["run_id"],))
+            record = {**run, "executions": executions, "inputs": json.dumps(run["inputs"]),
+                      "options": json.dumps(run["options"])}
+            placeholders = ", ".join(f":{name}" for name in RUN_FIELDS)
+            updates = ", ".join(f"{name} = excluded.{name}" for name in RUN_FIELDS if name != "run_id")
+            db.execute(
+                f"INSERT INTO runs ({', '.join(RUN_FIELDS)}) VALUES ({placeholders}) "
+                f"ON CONFLICT (run_id) DO UPDATE SET {updates}",
+                record,
+            )
+            if lines.num_rows:
+                by_month = pd.Series(range(lines.num_rows)).groupby(months).indices
+                for month, rows in sorted(by_month.items()):
+                    block = lines.take(pa.array(rows))
+                    data = to_parquet(block)
+                    db.execute(
+                        "INSERT INTO line_blocks (run_id, profile, month, rows, units, sha256, data) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (run["run_id"], run["profile"], int(month), block.num_rows,
+                         int(pc.sum(block.column("units")).as_py() or 0),
+                         hashlib.sha256(data).hexdigest(), data),
+                    )
+            db.executemany(
+                "INSERT OR REPLACE INTO retired (claim_id, claim_hash, month, original_run, retired_by, how) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (claim, signed, int(month), original, run["run_id"], how)
+                    for claim, signed, month, original, how in zip(
+                        retired["claim_id"], signed_hashes, retired["month"], retired["original_run"],
+                        retired["how"], strict=True,
+                    )
+                ],
+            )
+            if findings.num_rows:
+                db.execute(
+                    "INSERT INTO finding_blocks (run_id, part, rows, data) VALUES (?, 0, ?, ?)",
+                    (run["run_id"], findings.num_rows, to_parquet(findings)),
+                )
+            checkpoint("ledger-transaction")
+            return executions
+
+        return int(self._transaction(work))  # type: ignore[call-overload]
+
+    def rollback(self, run_id: str) -> dict:
+        def work(db: sqlite3.Connection) -> dict:
+            run = self.run(run_id)
+            if run is None:
+                raise ConfigError(f"there is no run {run_id} in {self.path}", hint="`cmclaims ledger runs` lists them")
+            if run["status"] != "committed":
+                raise ConfigError(f"run {run_id} is already {run['status'].replace('_', ' ')}")
+            dependants = db.execute(
+                "SELECT DISTINCT retired_by FROM retired WHERE original_run = ? AND retired_by != ?", (run_id, run_id)
+            ).fetchall()
+            if dependants:
+                later = ", ".join(r[0] for r in dependants)
+                raise ConfigError(
+                    f"later run(s) {later} voided or replaced lines of {run_id}",
+                    hint="roll those back first",
+                )
+            for table, column in (("line_blocks", "run_id"), ("finding_blocks", "run_id"), ("retired", "retired_by")):
+                db.execute(f"DELETE FROM {table} WHERE {column} = ?", (run_id,))
+            db.execute("UPDATE runs SET status = 'rolled_back' WHERE run_id = ?", (run_id,))
+            return {**run, "status": "rolled_back"}
+
+        return self._transaction(work)  # type: ignore[return-value]
+
+    def write_off(self, claim_id: str, reason: str) -> None:
+        self._transaction(
+            lambda db: db.execute(
+                "INSERT OR REPLACE INTO writeoffs (claim_id, reason, written_off_at) VALUES (?, ?, ?)",
+                (claim_id, reason, dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
+            )
+        )
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,34 @@
+"""What `cmclaims validate` is asked to do (kept free of heavy imports, so the CLI can build it first)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class ValidateRequest:
+    """Everything `cmclaims validate` was asked to do.
+
+    `ledger` None validates the batch alone (--no-ledger); the command line
+    fills it with --ledger, $CMCLAIMS_LEDGER or ./cmclaims-ledger.sqlite3.
+    """
+
+    inputs: list[Path]
+    profile: str
+    out: Path
+    authorizations: Path | None = None
+    stays: Path | None = None
+    staff: Path | None = None
+    column_map: Path | None = None
+    over_limit: str = "reject"
+    output_format: str | None = None
+    ledger: Path | None = None
+    dry_run: bool = False
+    ledger_locked: bool = False  # the caller already holds the ledger's writer lock
+    today: dt.date = field(default_factory=dt.date.today)
+
+    @property
+    def ledger_mode(self) -> str:
+        return "off" if self.ledger is None else "dry-run" if self.dry_run else "write"

@@ -7,6 +7,7 @@ documentation finance and clerks read is always the code's own.
 from __future__ import annotations
 
 from cmclaims.rules import rules_in_order
+from cmclaims.rules.data import describe_needs
 from cmclaims.rules.registry import DOC_SECTIONS, FAMILIES
 from cmclaims.tables import load_profile, profile_names
 
@@ -35,8 +36,7 @@ def rules_markdown() -> str:
                   rule.summary]
         for title in DOC_SECTIONS:
             lines += ["", f"**{title}.**", "", rule.section(title)]
-        if rule.needs:
-            lines += ["", f"**Data it needs.** {', '.join(rule.needs)}"]
+        lines += ["", f"**Data it needs.** {describe_needs(rule.needs)}."]
         lines += ["", f"**Message.** `{rule.message}`"]
     return "\n".join(lines) + "\n"
 

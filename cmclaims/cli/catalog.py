@@ -83,7 +83,9 @@ def rule_command(
     for title in DOC_SECTIONS:
         stdout.print(f"\n[bold]{title}[/bold]")
         stdout.print(rule.section(title))
-    needs = ", ".join(rule.needs) or "the export's required columns"
+    from cmclaims.rules.data import describe_needs
+
+    needs = describe_needs(rule.needs)
     stdout.print(f"\n[bold]Data it needs[/bold]\n{needs}")
     stdout.print(f"\n[bold]Profiles that enforce it[/bold]\n{', '.join(document['profiles']) or 'none'}")  # type: ignore[arg-type]
     stdout.print(f"\n[bold]Message[/bold]\n{rule.message}")
@@ -119,11 +121,64 @@ def _profile_document(profile: Profile) -> dict[str, object]:
             for s in profile.services
         ],
         "annual_caps": [{"name": c.name, "codes": list(c.codes), "units": c.units} for c in profile.annual_caps],
+        "policy": _policy_lines(profile),
         "rules": [{"rule": r.code, "name": r.name, "needs": list(r.needs)} for r in enforced],
     }
 
 
+def _policy_lines(profile: Profile) -> list[str]:
+    """The profile's policies beyond codes and limits, in a billing analyst's words."""
+    lines = []
+    activities, eligibility, staff, documentation = (
+        profile.activities, profile.eligibility, profile.staff, profile.documentation)
+    scope = f" (with {', '.join(activities.codes)})" if activities.codes else ""
+    if activities.not_billable:
+        lines.append(f"not billable{scope}: travel, {', '.join(activities.not_billable)}")
+    else:
+        lines.append("not billable: travel (windshield time)")
+    if activities.need_member_present:
+        lines.append(f"billable only with the member present: {', '.join(activities.need_member_present)}")
+    if activities.soar:
+        lines.append(f"SOAR ({activities.soar.activity}): only by staff trained in {activities.soar.training}; "
+                     f"never by {', '.join(activities.soar.excluded_contact_types)}")
+    if eligibility.barred_settings:
+        lines.append(f"no case management for members living in: {', '.join(eligibility.barred_settings)}")
+    if (institution := eligibility.institution) is not None:
+        windows = "; ".join(
+            f"the last {w.days_before_discharge} days before discharge"
+            + (f" of a stay of {w.min_stay_days}+ days" if w.min_stay_days
+               else " of a shorter stay" if len(institution.windows) > 1 else "")
+            for w in institution.windows)
+        imd = (f"; never for IMD residents aged {institution.imd_excluded_ages[0]}-{institution.imd_excluded_ages[1]}"
+               if institution.imd_excluded_ages else "")
+        lines.append(f"in an institution ({', '.join(institution.settings)}): only {windows}{imd}")
+    if (jail := eligibility.incarceration) is not None:
+        lines.append(f"{', '.join(jail.settings)}: not eligible from {jail.days_before_admission} day(s) before "
+                     "admission until release")
+    if (detention := eligibility.detention) is not None:
+        lines.append(f"{detention.setting}: the first {detention.billable_days} days only, and only off site "
+                     f"(place of service other than {', '.join(detention.onsite_place_of_service)})")
+    if eligibility.barred_enrollments:
+        lines.append(f"not reimbursable for enrollments: {', '.join(eligibility.barred_enrollments)}")
+    for setting, services in eligibility.setting_only_services.items():
+        lines.append(f"members living in {setting} may receive only: {', '.join(services)}")
+    if staff.barred_credentials:
+        lines.append(f"not reimbursable when given by: {', '.join(staff.barred_credentials)}")
+    if (children := staff.children) is not None:
+        trainings = ", ".join(f"{t} ({lo}-{hi})" for lo, hi, t in children.sed_trainings)
+        lines.append(f"children to age {children.max_age} with {', '.join(children.codes)}: SED needs a "
+                     f"{children.sed_credential} trained in {trainings}; IDD needs a {children.idd_credential}")
+    required = [name for name, on in (("a signed note", documentation.signed_note),
+                                      ("the contact type", documentation.contact_type),
+                                      ("the place of service", documentation.place_of_service)) if on]
+    if required:
+        lines.append(f"documentation: every line needs {' and '.join(required)}")
+    return lines
+
+
 def _render_profile(profile: Profile) -> None:
+    from cmclaims.rules.data import describe_needs
+
     document = _profile_document(profile)
     stdout.print(f"\n[bold]{profile.name}[/bold]: {profile.title}")
     stdout.print(f"payer: {profile.payer}\nsource: seeds/{profile.source} ({profile.source_title})")
@@ -140,13 +195,17 @@ def _render_profile(profile: Profile) -> None:
         )
     stdout.print(table)
     for cap in profile.annual_caps:
-        stdout.print(f"annual cap: {cap.units} units a member a calendar year across {', '.join(cap.codes)}")
-    families = ", ".join(profile.families)
-    stdout.print(f"rule families: {families}")
-    rules = document["rules"]
-    assert isinstance(rules, list)
-    stdout.print("rules enforced: " + ", ".join(
-        f"{r['rule']}" + (f" (needs {', '.join(r['needs'])})" if r["needs"] else "") for r in rules))
+        stdout.print(f"annual cap: {cap.units} units a member a calendar year across {', '.join(cap.codes)}; "
+                     "more only against a prior authorization")
+    for line in _policy_lines(profile):
+        stdout.print(line)
+    rules = Table(title=f"rules enforced (families {', '.join(profile.families)})", title_justify="left",
+                  show_edge=False, pad_edge=False)
+    for heading in ("rule", "name", "data it needs"):
+        rules.add_column(heading)
+    for rule in document["rules"]:  # type: ignore[attr-defined]
+        rules.add_row(rule["rule"], rule["name"], describe_needs(tuple(rule["needs"])))
+    stdout.print(rules)
 
 
 @app.command("profiles")

@@ -1,12 +1,17 @@
 """Physical lines of a CSV buffer, checked with numpy so that huge exports stay fast.
 
 The fast CSV parser (pyarrow) cannot say which source row a value came from once
-it has skipped a row, and an unmatched quote makes it swallow the lines after it.
-The reader therefore parses optimistically (skipping blank lines) and compares
-the rows it got with the lines the file has. Only when they differ does it call
-`scan_lines` here, which finds the lines the parser must not see: blank
-lines (skipped, but they keep their row number) and lines with an odd number of
-double quotes (a quote that never closes on its line: rejected as unparseable).
+it has skipped a row, and an unmatched quote makes it swallow the lines after it
+(or, on the last line, run to the end of the file without complaint). The reader
+therefore parses optimistically (skipping blank lines) and compares the rows it
+got with the lines the file has, and checks the last line's quotes. Only when
+something is off does it call `scan_lines` here, which finds the lines the
+parser must not see: blank lines (skipped, but they keep their row number) and
+lines with an odd number of double quotes (a quote that never closes on its
+line: rejected as unparseable). It first holds back only blank lines and an
+unbalanced last line, so that a stray quote inside a value (`5" tall`), which
+the parser takes as data, is treated the same whether or not the file has blank
+lines; only when rows still go missing does it hold back every unbalanced line.
 Every other line is handed on unchanged, with the map from the parser's row back
 to the row number in the file.
 
@@ -73,9 +78,27 @@ def _line_ends_and_quote_parity(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return np.concatenate(ends), np.concatenate(parity).astype(bool)
 
 
-def scan_lines(body: Buffer) -> LineScan:
-    """Drop blank lines and lines with unbalanced quotes from `body`, remembering row numbers."""
+def last_line_quotes_odd(tail: bytes) -> bool:
+    """Whether the last non-blank line of a buffer ending in `tail` has an odd number of double quotes.
+
+    The parser takes a quote opened on the last line as running to the end of
+    the file without complaint, so that line must be checked by hand.
+    """
+    line = tail.rstrip(b"\r\n").rsplit(b"\n", 1)[-1]
+    return line.count(b'"') % 2 == 1
+
+
+def scan_lines(body: Buffer, all_odd_quotes: bool = True) -> LineScan:
+    """Drop blank lines and lines with unbalanced quotes from `body`, remembering row numbers.
+
+    With `all_odd_quotes` False only the last non-blank line is held back for its
+    quotes: a stray quote inside a value elsewhere is data the parser takes as it
+    is, and a quote that really opens a value and never closes shows itself by
+    swallowing the lines after it (the caller then scans again with True).
+    """
     buf = np.frombuffer(body, dtype=np.uint8)
+    if buf.size == 0:
+        return unchanged(body)
     ends, cumulative_odd = _line_ends_and_quote_parity(buf)
     if ends.size == 0:
         return unchanged(body)
@@ -85,6 +108,12 @@ def scan_lines(body: Buffer) -> LineScan:
     blank = (lengths == 0) | ((lengths == 1) & (last_byte == ord("\r")))
     odd_quotes = cumulative_odd ^ np.concatenate(([False], cumulative_odd[:-1]))
     bad_quote = odd_quotes & ~blank
+    if not all_odd_quotes:
+        last = np.flatnonzero(~blank)
+        only_last = np.zeros_like(bad_quote)
+        if last.size:
+            only_last[last[-1]] = bad_quote[last[-1]]
+        bad_quote = only_last
     keep = ~(blank | bad_quote)
     row_numbers = np.arange(1, ends.size + 1, dtype=np.int64)
     if keep.all():

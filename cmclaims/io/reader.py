@@ -11,6 +11,7 @@ straight from disk; only a file whose rows do not add up is loaded whole.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import mmap
@@ -26,7 +27,7 @@ import pyarrow.parquet as pq
 
 from cmclaims.errors import InputMissing, InputUnusable
 from cmclaims.io.column_map import ColumnMap
-from cmclaims.io.csv_lines import Buffer, count_lines, scan_lines, unchanged
+from cmclaims.io.csv_lines import Buffer, count_lines, last_line_quotes_odd, scan_lines
 from cmclaims.schema.columns import FileColumns, header_key
 
 CSV_SUFFIXES = (".csv", ".txt")
@@ -73,6 +74,11 @@ def file_format(path: Path) -> str:
         return "parquet"
     if suffix in CSV_SUFFIXES:
         return "csv"
+    # A file that is not there is "not found" (66) whatever its name says.
+    if not path.exists():
+        raise InputMissing(f"{path}: file not found")
+    if path.is_dir():
+        raise InputMissing(f"{path}: is a folder, not a file")
     raise InputUnusable(
         f"{path}: '{suffix or 'no extension'}' is not an input cmclaims reads",
         hint="give a .csv, .txt or .parquet file",
@@ -81,11 +87,13 @@ def file_format(path: Path) -> str:
 
 @dataclass
 class _Fingerprint:
-    """What one streaming pass over a file learns: its hash, its line count, its first bytes."""
+    """What one streaming pass over a file learns: hash, line count, first and last bytes, UTF-8 or not."""
 
     sha256: str
     lines: int
     head: bytes
+    tail: bytes
+    utf8: bool
 
 
 def _fingerprint(path: Path) -> _Fingerprint:
@@ -93,7 +101,11 @@ def _fingerprint(path: Path) -> _Fingerprint:
     digest = hashlib.sha256()
     newlines = 0
     head = b""
-    last = b""
+    tail = b""
+    # Knowing the encoding before parsing keeps a Windows-1252 file away from the
+    # UTF-8 parser, which cannot even report a ragged row it cannot decode.
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
     try:
         with path.open("rb") as handle:
             while chunk := handle.read(1 << 24):
@@ -101,14 +113,25 @@ def _fingerprint(path: Path) -> _Fingerprint:
                 newlines += int(np.count_nonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("\n")))
                 if len(head) < 65536:
                     head += chunk[: 65536 - len(head)]
-                last = chunk[-1:]
+                tail = (tail + chunk)[-65536:] if len(chunk) < 65536 else chunk[-65536:]
+                if utf8 and not (chunk.isascii() and not decoder.getstate()[0]):
+                    try:
+                        decoder.decode(chunk)
+                    except UnicodeDecodeError:
+                        utf8 = False
+            if utf8:
+                try:
+                    decoder.decode(b"", final=True)
+                except UnicodeDecodeError:
+                    utf8 = False
     except FileNotFoundError as exc:
         raise InputMissing(f"{path}: file not found") from exc
     except IsADirectoryError as exc:
         raise InputMissing(f"{path}: is a folder, not a file") from exc
     except OSError as exc:
         raise InputMissing(f"{path}: cannot be read ({exc.strerror})") from exc
-    return _Fingerprint(digest.hexdigest(), newlines + (1 if last and last != b"\n" else 0), head)
+    lines = newlines + (1 if tail and not tail.endswith(b"\n") else 0)
+    return _Fingerprint(digest.hexdigest(), lines, head, tail, utf8)
 
 
 @contextmanager
@@ -206,6 +229,8 @@ def _parse(source: _Source, names: list[str], delimiter: str, threads: bool) -> 
     Raises UnicodeError when the text is not UTF-8, so the caller can transcode.
     """
     invalid: list[tuple] = []
+    if not isinstance(source, Path) and len(source) == 0:
+        return _empty_table(names), []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         invalid.append((row.number, row.expected_columns, row.actual_columns))
@@ -236,6 +261,10 @@ def _parse(source: _Source, names: list[str], delimiter: str, threads: bool) -> 
     return table, invalid
 
 
+def _empty_table(names: list[str]) -> pa.Table:
+    return pa.table({name: pa.array([], pa.string()) for name in names})
+
+
 def _number_rows(
     table: pa.Table, invalid: list[tuple], parser_rows: np.ndarray, reparse
 ) -> tuple[pa.Table, np.ndarray, list[BadRow]]:
@@ -256,26 +285,38 @@ def _number_rows(
 
 
 def _parse_rows(
-    path: Path, body: Buffer | None, data_lines: int, names: list[str], delimiter: str
+    path: Path, body: Buffer | None, data_lines: int, last_odd: bool, names: list[str], delimiter: str
 ) -> tuple[pa.Table, np.ndarray, list[BadRow]]:
     """Parse the lines after the header: the table, its rows' numbers, and the rows it could not take.
 
     The parser first reads the file directly (`body` None) and its row count is
     checked against the file's lines. When they differ (blank lines, or an
-    unmatched quote that swallowed what followed it) the data lines are loaded,
-    the bad ones held back, and the rest parsed with their row numbers.
+    unmatched quote that swallowed what followed it), or the last line has an
+    unmatched quote (which the parser lets run to the end of the file), the data
+    lines are loaded, the bad ones held back, and the rest parsed with their row
+    numbers: first holding back only blank lines (and an unbalanced last line),
+    then, when rows still go missing, every line whose quotes do not balance.
     """
+    if data_lines == 0:
+        return _empty_table(names), np.empty(0, dtype=np.int64), []
     source: _Source = path if body is None else body
-    table, invalid = _parse(source, names, delimiter, threads=True)
-    if table is not None and table.num_rows + len(invalid) == data_lines:
-        rows = np.arange(1, data_lines + 1, dtype=np.int64)
-        return _number_rows(table, invalid, rows, lambda: _parse(source, names, delimiter, threads=False))
+    if not last_odd:
+        table, invalid = _parse(source, names, delimiter, threads=True)
+        if table is not None and table.num_rows + len(invalid) == data_lines:
+            rows = np.arange(1, data_lines + 1, dtype=np.int64)
+            return _number_rows(table, invalid, rows, lambda: _parse(source, names, delimiter, threads=False))
     if body is None:
         with _mapped(path) as data:
             body = bytes(_data_lines(data))
-    scan = scan_lines(body)
-    table, invalid = _parse(scan.body, names, delimiter, threads=True)
-    if table is None or table.num_rows + len(invalid) != count_lines(scan.body):
+    for all_odd_quotes in (False, True):
+        scan = scan_lines(body, all_odd_quotes)
+        table, invalid = _parse(scan.body, names, delimiter, threads=True)
+        # Holding back the last line may leave another unbalanced line last, which the
+        # parser would again let run to the end: then hold back every unbalanced line.
+        last_open = not all_odd_quotes and last_line_quotes_odd(bytes(scan.body[-65536:]))
+        if table is not None and table.num_rows + len(invalid) == count_lines(scan.body) and not last_open:
+            break
+    else:
         raise pa.ArrowInvalid("its rows cannot be told apart")
     rows = scan.rows if scan.rows is not None else np.arange(1, count_lines(scan.body) + 1, dtype=np.int64)
     table, rows, ragged = _number_rows(table, invalid, rows, lambda: _parse(scan.body, names, delimiter, False))
@@ -315,19 +356,23 @@ def _read_csv(path: Path, expected: FileColumns, column_map: ColumnMap | None) -
 
     data_lines = max(print_.lines - 1, 0)
     try:
-        if header_encoding == "cp1252":
-            raise UnicodeError("the header is Windows-1252")
-        table, rows, bad_rows = _parse_rows(path, None, data_lines, names, delimiter)
-    except UnicodeError:
-        with _mapped(path) as data:
-            try:
-                body = bytes(_data_lines(data)).decode("cp1252").encode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise InputUnusable(
-                    f"{path}: the text is neither UTF-8 nor Windows-1252", hint="export the file as UTF-8"
-                ) from exc
-        encoding = "cp1252"
-        table, rows, bad_rows = _parse_rows(path, body, count_lines(body), names, delimiter)
+        try:
+            if header_encoding == "cp1252" or not print_.utf8:
+                raise UnicodeError("the file is not UTF-8")
+            last_odd = data_lines > 0 and last_line_quotes_odd(print_.tail)
+            table, rows, bad_rows = _parse_rows(path, None, data_lines, last_odd, names, delimiter)
+        except UnicodeError:
+            with _mapped(path) as data:
+                try:
+                    body = bytes(_data_lines(data)).decode("cp1252").encode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise InputUnusable(
+                        f"{path}: the text is neither UTF-8 nor Windows-1252", hint="export the file as UTF-8"
+                    ) from exc
+            encoding = "cp1252"
+            table, rows, bad_rows = _parse_rows(
+                path, body, count_lines(body), last_line_quotes_odd(body[-65536:]), names, delimiter
+            )
     except pa.ArrowInvalid as exc:
         raise InputUnusable(f"{path}: cannot be parsed as CSV ({exc})") from exc
     return SourceFile(path, print_.sha256, "csv", encoding, table, columns, rows, bad_rows)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -25,8 +26,26 @@ import pyarrow.parquet as pq
 from cmclaims.errors import CannotWrite
 
 OWNER_ONLY = 0o600
-_FORMULA_START = r"^[=+\-@\t\r]"
+_FORMULA_START = np.zeros(256, dtype=bool)  # by first byte: = + - @ tab carriage-return
+_FORMULA_START[np.frombuffer(b"=+-@\t\r", dtype=np.uint8)] = True
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def _starts_risky(chunk: pa.Array) -> np.ndarray:
+    """Per cell: does its text start with a character that makes a spreadsheet formula?
+
+    Reads the first byte of each value straight from Arrow's buffers: no copy of the text.
+    """
+    offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    _, offsets_buffer, data_buffer = chunk.buffers()
+    if data_buffer is None or len(chunk) == 0:
+        return np.zeros(len(chunk), dtype=bool)
+    offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[chunk.offset : chunk.offset + len(chunk) + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    starts = offsets[:-1]
+    non_empty = offsets[1:] > starts
+    first = data[np.minimum(starts, max(data.size - 1, 0))] if data.size else np.zeros(starts.size, np.uint8)
+    return non_empty & _FORMULA_START[first]
 
 
 def escape_formulas(table: pa.Table) -> pa.Table:
@@ -34,11 +53,9 @@ def escape_formulas(table: pa.Table) -> pa.Table:
     columns = []
     for column in table.columns:
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            risky = pc.and_(
-                pc.match_substring_regex(column, _FORMULA_START),
-                pc.invert(pc.match_substring_regex(column, _NUMBER)),
-            )
-            if pc.any(risky).as_py():
+            risky = pa.chunked_array([pa.array(_starts_risky(c)) for c in column.chunks], type=pa.bool_())
+            if pc.any(risky).as_py():  # the number test runs only on the rare columns that need it
+                risky = pc.and_(risky, pc.invert(pc.match_substring_regex(column, _NUMBER)))
                 column = pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
         columns.append(column)
     return pa.table(columns, names=table.column_names)

@@ -149,6 +149,16 @@ def _split_modifiers(combined: Factorized) -> dict[str, Factorized]:
     return result
 
 
+def _either(first: Factorized, second: Factorized, use_second: np.ndarray) -> Factorized:
+    """Per line, `second`'s value where `use_second` holds and `first`'s elsewhere, factorized together."""
+    values = sorted(set(first.values.to_pylist()) | set(second.values.to_pylist()))
+    position = {v: i for i, v in enumerate(values)}
+    lookup_first = np.array([position[v] for v in first.values.to_pylist()] + [-1], dtype=np.int32)
+    lookup_second = np.array([position[v] for v in second.values.to_pylist()] + [-1], dtype=np.int32)
+    codes = np.where(use_second, lookup_second[second.codes], lookup_first[first.codes]).astype(np.int32)
+    return Factorized(codes, pa.array(values, type=pa.string()))
+
+
 def _qualifications(factorized: Factorized, vocabulary: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Bit mask of the credentials and trainings on each line, and lines naming one we do not know."""
     bit = {name: 1 << i for i, name in enumerate(vocabulary)}
@@ -192,8 +202,16 @@ def build_lines(batch: Batch, catalog: Catalog, today: dt.date) -> Lines:
     """Normalise the whole batch into factorized text and typed columns."""
     n = batch.line_count
     jobs: dict[str, Case] = dict(TEXT_CASE)
-    split_modifiers = not any(batch.has_column(c) for c in MODIFIER_COLUMNS) and batch.has_column("modifiers")
-    jobs.update({"modifiers": "upper"} if split_modifiers else dict.fromkeys(MODIFIER_COLUMNS, "upper"))
+    # Each file gives its modifiers either as modifier1..4 or as one `modifiers` column;
+    # a batch may mix exports of both kinds.
+    combined_files = np.array(
+        [("modifiers" in f.columns and not any(c in f.columns for c in MODIFIER_COLUMNS)) for f in batch.files],
+        dtype=bool,
+    )
+    split_modifiers = bool(combined_files.any())
+    jobs.update(dict.fromkeys(MODIFIER_COLUMNS, "upper"))
+    if split_modifiers:
+        jobs["modifiers"] = "upper"
     # Arrow's hashing releases the GIL: factorize the columns on every core.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         futures = {
@@ -202,7 +220,10 @@ def build_lines(batch: Batch, catalog: Catalog, today: dt.date) -> Lines:
         }
         text = {name: future.result() for name, future in futures.items()}
     if split_modifiers:
-        text.update(_split_modifiers(text.pop("modifiers")))
+        split = _split_modifiers(text.pop("modifiers"))
+        from_combined = combined_files[batch.file_index]
+        for column in MODIFIER_COLUMNS:
+            text[column] = _either(text[column], split[column], from_combined)
     text["member_present"] = text["member_present"].recoded(yes_no)
     text["note_signed"] = text["note_signed"].recoded(yes_no)
     text["place_of_service"] = text["place_of_service"].recoded(_place_of_service)

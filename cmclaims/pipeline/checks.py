@@ -47,6 +47,15 @@ class Outcome:
     not_applicable: list[Rule] = field(default_factory=list)
 
 
+def _subset(value: object, inside: np.ndarray) -> object:
+    """A message field restricted to the flagged lines inside the stage's domain (scalars as they are)."""
+    if isinstance(value, np.ndarray) and value.shape[:1] == inside.shape:
+        return value[inside]
+    if isinstance(value, pa.Array | pa.ChunkedArray) and len(value) == inside.size:
+        return value.filter(pa.array(inside))
+    return value
+
+
 def run_checks(ctx: Context, on_stage: Callable[[str], None] | None = None) -> Outcome:
     """Run every rule the profile enforces over the batch, stage by stage."""
     n = ctx.lines.size
@@ -83,8 +92,7 @@ def run_checks(ctx: Context, on_stage: Callable[[str], None] | None = None) -> O
             rows = flags.rows[inside]
             if rows.size == 0:
                 continue
-            fields = {k: v[inside] if isinstance(v, np.ndarray) and v.shape[:1] == inside.shape else v
-                      for k, v in flags.fields.items()}
+            fields = {name: _subset(value, inside) for name, value in flags.fields.items()}
             findings.append(Finding(rule, rows, render(rule.message, fields, rows.size)))
             new_units = flags.units[inside] if flags.units is not None else None
             if rule.effect == "reject" and new_units is None:

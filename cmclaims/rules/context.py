@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
 from cmclaims.normalize.lines import Lines
 from cmclaims.normalize.services import Services
 from cmclaims.normalize.units import Units
+from cmclaims.side.per_line import LineSide, join_side
 from cmclaims.tables import Profile
 
 
@@ -42,6 +44,11 @@ class Context:
 
     def has_column(self, name: str) -> bool:
         return name in self.lines.present
+
+    @cached_property
+    def side_lines(self) -> LineSide:
+        """Per line: the setting and stay on the date, the staff's qualifications (side files joined once)."""
+        return join_side(self.lines, self.side, self.profile.catalog.vocabulary("setting"))
 
     def service_text(self, rows: np.ndarray) -> np.ndarray:
         """Code and modifiers as a claim shows them (`T1017 HE TF`), for messages."""

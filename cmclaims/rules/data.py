@@ -56,3 +56,27 @@ def missing_data(ctx: Context, needs: tuple[str, ...]) -> str | None:
     """Why a rule with these needs cannot run on this batch, or None when it can."""
     reasons = [reason for need in needs if (reason := NEEDS[need](ctx)) is not None]
     return "; ".join(reasons) if reasons else None
+
+
+# How each need reads in `cmclaims profiles` and `cmclaims rule`.
+DESCRIPTIONS: dict[str, str] = {
+    "activity": "activity column",
+    "contact_type": "contact_type column",
+    "member_present": "member_present column",
+    "place_of_service": "place_of_service column",
+    "note_signed": "note_signed column",
+    "program": "program column",
+    "enrollment": "enrollment column",
+    "member_population": "member_population column",
+    "setting": "--stays, or a member_setting column",
+    "stay_dates": "--stays",
+    "credentials": "--staff, or a staff_credential column",
+    "staff_birth_dates": "--staff (birth_date)",
+    "staff_file": "--staff",
+    "ledger": "the ledger (not with --no-ledger)",
+}
+
+
+def describe_needs(needs: tuple[str, ...]) -> str:
+    """A rule's data needs in words; the export's required columns when it needs nothing more."""
+    return "; ".join(DESCRIPTIONS.get(need, need) for need in needs) or "required columns only"

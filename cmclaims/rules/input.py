@@ -359,7 +359,8 @@ def duplicate_claim_id(ctx: Context) -> Flags:
     """
     keys = ctx.column("claim_key")
     usable = _parsed(ctx) & (keys >= 0)
-    counts = np.bincount(keys[usable], minlength=len(ctx.lines.text["claim_id"].values))
+    # one more bin than there are ids, so that lines without one (-1, read as 0) index a real bin
+    counts = np.bincount(keys[usable], minlength=len(ctx.lines.text["claim_id"].values) + 1)
     repeated = np.flatnonzero(usable & (counts[np.maximum(keys, 0)] > 1))
     if repeated.size == 0:
         return Flags.none()

@@ -51,8 +51,12 @@ def no_billable_time(ctx: Context) -> Flags:
             t >= length,
             "its " + as_text(np.ceil(t).astype(np.int64)) + " travel minutes fill the whole "
             + as_text(length) + "-minute session",
-            as_text(m) + " billable minutes do not earn a unit (a " + as_text(unit)
-            + "-minute unit needs " + as_text(needed) + ")",
+            np.where(
+                units.per_diem[rows],
+                "its travel minutes leave no billable minute for the day's unit",
+                as_text(m) + " billable minutes do not earn a unit (a " + as_text(unit)
+                + "-minute unit needs " + as_text(needed) + ")",
+            ),
         ),
     )
     return Flags(rows, {"detail": detail})

@@ -32,8 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PROFILE = "ok-soonercare"
 SEED = 2026
 DEFAULT_SIZES = (1_000_000, 5_000_000)
+DEFAULT_LEDGER_BATCH = 1_000_000
 MAX_RATIO = 3.0  # validate may take 3 times what reading and writing the same rows takes
 MAX_RSS_GIB = 4.0
+MAX_LEDGER_SLOWDOWN = 0.30  # a ledger of earlier runs may slow a night by at most 30%
 GIB = 1 << 30
 
 
@@ -174,16 +176,64 @@ def validate_case(size: int, setup: Setup) -> dict[str, object]:
     }
 
 
-def ledger_case(size: int, setup: Setup) -> dict[str, object]:
-    """TODO(ledger): validate with a ledger that already holds 5M lines.
+EARLIER_NIGHTS = 5  # the ledger holds five times the batch: 5M earlier lines for a 1M batch
 
-    When the ledger lands: pre-fill a ledger with a 5M-line export of other
-    months (`cmclaims validate ... --ledger OUT/ledger.sqlite3`, not measured),
-    then validate a 1M batch with that ledger and with `--no-ledger`, and report
-    both times, the ratio between them, and the peak RSS of each, in the same
-    form as `validate_case`.
+
+def _split_by_date(export: Path, history: Path, batch: Path, batch_rows: int) -> None:
+    """The latest `batch_rows` lines by service date become tonight's batch; the rest came before."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    with export.open("rb") as handle:
+        names = handle.readline().decode("utf-8").strip().split(",")
+    table = pacsv.read_csv(export, convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string())))
+    table = table.sort_by("service_date")
+    pacsv.write_csv(table.slice(0, table.num_rows - batch_rows), history)
+    pacsv.write_csv(table.slice(table.num_rows - batch_rows), batch)
+
+
+def ledger_case(size: int, setup: Setup) -> dict[str, object]:
+    """`cmclaims validate` of a `size`-line batch against a ledger of 5 x `size` earlier lines, and without it.
+
+    One export of 6 x `size` lines is split by service date: the earlier 5/6 are
+    loaded into a fresh ledger with `cmclaims ledger import` (timed, not judged),
+    the latest 1/6 are tonight's batch, so members and months overlap as they
+    do night after night. Target: with the ledger at most 30% slower.
     """
-    raise NotImplementedError("the ledger case waits for the ledger (see the TODO in ledger_case)")
+    export, _ = export_for(size * (EARLIER_NIGHTS + 1), setup)
+    folder = setup.out / f"ledger-{size}"
+    folder.mkdir(parents=True, exist_ok=True)
+    history, batch = folder / "history.csv", folder / "batch.csv"
+    if not history.exists() or not batch.exists() or history.stat().st_mtime < export.stat().st_mtime:
+        _split_by_date(export, history, batch, size)
+    ledger = folder / "ledger.sqlite3"
+    for stale in folder.glob("ledger.sqlite3*"):
+        stale.unlink()
+    imported = run_measured([*setup.cmclaims, "ledger", "import", str(history), "--profile", setup.profile,
+                             "--ledger", str(ledger), "--json"], folder / "import.log")
+    if imported.exit_code not in (0, 1):  # 1: some history rows were left out, as in real histories
+        raise SystemExit(f"bench: ledger import failed (exit {imported.exit_code}); see {folder}/import.log")
+    common = [*setup.cmclaims, "validate", str(batch), "--profile", setup.profile, "--quiet", "--exit-zero"]
+    without = run_measured([*common, "--out", str(folder / "out-no-ledger"), "--no-ledger"],
+                           folder / "validate-no-ledger.log")
+    with_ledger = run_measured([*common, "--out", str(folder / "out-ledger"), "--ledger", str(ledger)],
+                               folder / "validate-ledger.log")
+    for measured, name in ((without, "no-ledger"), (with_ledger, "ledger")):
+        if measured.exit_code != 0:
+            raise SystemExit(f"bench: validate ({name}) failed (exit {measured.exit_code}); see the log in {folder}")
+    slower = with_ledger.seconds / without.seconds - 1
+    return {
+        "case": "ledger",
+        "lines": size,
+        "ledger_lines": size * EARLIER_NIGHTS,
+        "import_seconds": round(imported.seconds, 2),
+        "no_ledger_seconds": round(without.seconds, 2),
+        "ledger_seconds": round(with_ledger.seconds, 2),
+        "slower_by": round(slower, 3),
+        "no_ledger_peak_rss_gib": round(without.peak_rss_bytes / GIB, 2),
+        "ledger_peak_rss_gib": round(with_ledger.peak_rss_bytes / GIB, 2),
+        "target_met": slower <= MAX_LEDGER_SLOWDOWN,
+    }
 
 
 CASES: dict[str, Callable[[int, Setup], dict[str, object]]] = {
@@ -211,6 +261,21 @@ def print_table(rows: list[dict[str, object]]) -> None:
               f"{_yes(row['time_target_met']):>10} {_yes(row['memory_target_met']):>8}")
 
 
+def print_ledger_table(rows: list[dict[str, object]]) -> None:
+    """One line per batch size: with and without the ledger of earlier runs."""
+    if not rows:
+        return
+    header = (f"{'batch':>10} {'ledger lines':>12} {'no ledger s':>11} {'ledger s':>9} {'slower':>7} "
+              f"{'peak RSS GiB':>12} {'<=30%':>6}")
+    print()
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(f"{row['lines']:>10,} {row['ledger_lines']:>12,} {row['no_ledger_seconds']:>11.2f} "
+              f"{row['ledger_seconds']:>9.2f} {row['slower_by']:>7.1%} {row['ledger_peak_rss_gib']:>12.2f} "
+              f"{_yes(row['target_met']):>6}")
+
+
 def parse_sizes(text: str) -> list[int]:
     """`1000000,5000000` or `1M,5M` -> sizes."""
     sizes = []
@@ -225,8 +290,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark cases; write OUT/bench.json."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("bench-out"), help="folder for data, outputs and bench.json")
-    parser.add_argument("--sizes", type=parse_sizes, default=list(DEFAULT_SIZES), help="e.g. 1000000,5000000 or 1M")
-    parser.add_argument("--cases", default="validate", help=f"comma-separated, from: {', '.join(CASES)}")
+    parser.add_argument("--sizes", type=parse_sizes, default=list(DEFAULT_SIZES),
+                        help="sizes for the validate case, e.g. 1000000,5000000 or 1M")
+    parser.add_argument("--ledger-sizes", type=parse_sizes, default=[DEFAULT_LEDGER_BATCH],
+                        help="batch sizes for the ledger case (its ledger holds 5 times as many lines)")
+    parser.add_argument("--cases", default="validate,ledger", help=f"comma-separated, from: {', '.join(CASES)}")
     parser.add_argument("--profile", default=PROFILE)
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--floor", nargs=2, type=Path, metavar=("CSV", "FOLDER"), help=argparse.SUPPRESS)
@@ -244,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown case(s) {', '.join(unknown)}; the cases are {', '.join(CASES)}")
     rows: list[dict[str, object]] = []
     for case in cases:
-        for size in args.sizes:
+        for size in args.ledger_sizes if case == "ledger" else args.sizes:
             print(f"bench: {case} at {size:,} lines ...", file=sys.stderr, flush=True)
             try:
                 rows.append(CASES[case](size, setup))
@@ -252,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"bench: {case}: {exc}", file=sys.stderr)
                 return 2
     print_table([r for r in rows if r["case"] == "validate"])
+    print_ledger_table([r for r in rows if r["case"] == "ledger"])
     report = {
         "profile": setup.profile,
         "seed": setup.seed,

@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -104,10 +105,21 @@ def commit(temporary: Path, target: Path) -> None:
 
 
 def write_table(table: pa.Table, path: Path, fmt: str) -> None:
+    """Write a whole table as CSV (formulas escaped) or Parquet."""
+    write_batches(table.schema, iter(table.to_batches()), path, fmt)
+
+
+def write_batches(schema: pa.Schema, batches: Iterator[pa.RecordBatch], path: Path, fmt: str) -> None:
+    """Write record batches one at a time, so a large file never has to be held whole in memory."""
     if fmt == "parquet":
-        pq.write_table(table, path)
-    else:
-        pacsv.write_csv(escape_formulas(table), path)
+        with pq.ParquetWriter(path, schema) as parquet:
+            for batch in batches:
+                parquet.write_batch(batch)
+        return
+    with pacsv.CSVWriter(path, schema) as csv:
+        for batch in batches:
+            escaped = escape_formulas(pa.Table.from_batches([batch], schema=schema))
+            csv.write_table(escaped)
 
 
 def write_json(document: dict, path: Path) -> None:
@@ -119,35 +131,77 @@ class StagedOutputs:
 
     Nothing appears under the output names until every file is complete, so a
     run that fails half way leaves the previous night's outputs untouched.
+    Files are renamed in the order they were staged (summary.json last), and a
+    file staged in the background keeps its place in that order.
     """
 
     def __init__(self, folder: Path) -> None:
         ensure_folder(folder)
         self.folder = folder
-        self._staged: list[tuple[Path, Path]] = []
+        self._staged: list[Future[tuple[Path, Path]]] = []
+        self._pool: ThreadPoolExecutor | None = None
 
-    def stage(self, name: str, write: Callable[[Path], None]) -> Path:
+    def _write(self, name: str, write: Callable[[Path], None]) -> tuple[Path, Path]:
         target = self.folder / name
         try:
             with temporary_beside(target) as temporary:
                 write(temporary)
         except OSError as exc:
             raise CannotWrite(f"{target}: cannot be written ({exc.strerror or exc})") from exc
-        self._staged.append((temporary, target))
-        return target
+        return temporary, target
+
+    def stage(self, name: str, write: Callable[[Path], None]) -> Path:
+        """Write `name` to a temporary file now; it is renamed into place by commit()."""
+        done: Future[tuple[Path, Path]] = Future()
+        done.set_result(self._write(name, write))
+        self._staged.append(done)
+        return self.folder / name
+
+    def stage_in_background(self, name: str, write: Callable[[Path], None]) -> Path:
+        """Like stage(), on a worker thread: Arrow writes without the GIL while Python works on."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmclaims-writer")
+        self._staged.append(self._pool.submit(self._write, name, write))
+        return self.folder / name
+
+    def wait(self) -> None:
+        """Return when every staged file is complete on disk (raising a background write's error)."""
+        for future in self._staged:
+            future.result()
 
     def commit(self, between: Callable[[], None] | None = None) -> list[Path]:
-        """Rename every staged file into place, in the order staged (summary.json last)."""
+        """Wait for every staged file, then rename each into place in the order staged."""
+        files = [future.result() for future in self._staged]
         done = []
-        while self._staged:
-            temporary, target = self._staged.pop(0)
+        for position, (temporary, target) in enumerate(files):
             commit(temporary, target)
             done.append(target)
-            if between is not None and self._staged:
+            self._staged[position] = _nothing()
+            if between is not None and position < len(files) - 1:
                 between()
+        self._close()
         return done
 
     def discard(self) -> None:
-        for temporary, _ in self._staged:
-            temporary.unlink(missing_ok=True)
+        """Remove every temporary file not yet committed (waiting for background writes first)."""
+        for future in self._staged:
+            try:
+                staged = future.result()
+            except BaseException:  # noqa: S112  (a failed write removed its own temporary file)
+                continue
+            if staged:
+                staged[0].unlink(missing_ok=True)
         self._staged.clear()
+        self._close()
+
+    def _close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
+def _nothing() -> Future:
+    """A finished placeholder for a file already committed (discard() then skips it)."""
+    done: Future = Future()
+    done.set_result(())
+    return done

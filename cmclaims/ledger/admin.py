@@ -188,8 +188,8 @@ def import_history(
         "charge_rejected": 0.0, "charge_billable": 0.0, "lines_ledgered": int(rows.size),
         "units_ledgered": units_total,
     }  # fmt: skip
-    store.record_run(run, recorded, pd.DataFrame(columns=["claim_id", "claim_hash", "month", "original_run", "how"]),
-                     pa.table({}))
+    no_retirements = pd.DataFrame(columns=["claim_id", "claim_hash", "month", "original_run", "how"])
+    store.record_run(store.prepare_run(run, recorded, no_retirements, pa.table({})))
     return {
         "run_id": run_id,
         "rows": lines.size,

@@ -19,11 +19,15 @@ CANARY_TEXT = "cmclaims canary"
 def stable_hash(values: pa.Array | pa.ChunkedArray | np.ndarray | list[str]) -> np.ndarray:
     """uint64 hash of each id (nulls hash as the empty string)."""
     if isinstance(values, pa.Array | pa.ChunkedArray):
+        nulls = values.null_count
         values = values.to_numpy(zero_copy_only=False)
+    else:
+        nulls = -1  # unknown: look
     array = np.asarray(values, dtype=object)
     if array.size == 0:
         return np.empty(0, dtype=np.uint64)
-    array = np.where(pd.isna(array), "", array)
+    if nulls != 0:
+        array = np.where(pd.isna(array), "", array)
     return pd.util.hash_array(array, hash_key=HASH_KEY, categorize=False)
 
 

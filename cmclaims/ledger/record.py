@@ -10,7 +10,6 @@ from cmclaims.ledger.hashing import positions_of, stable_hash
 from cmclaims.ledger.store import LINE_SCHEMA, month_of
 from cmclaims.ledger.view import REPLACEMENT, VOID, LedgerView
 from cmclaims.pipeline.checks import REJECTED, Outcome
-from cmclaims.pipeline.outputs import billable_charge
 from cmclaims.rules.context import Context
 from cmclaims.rules.limits import limit_report
 
@@ -19,7 +18,7 @@ def _text(ctx: Context, column: str, rows: np.ndarray) -> pa.Array:
     return ctx.lines.text[column].text(rows)
 
 
-def ledger_lines(ctx: Context, outcome: Outcome) -> pa.Table:
+def ledger_lines(ctx: Context, outcome: Outcome, view: LedgerView) -> pa.Table:
     """The run's accepted lines as the ledger keeps them (voids with 0 units: they bill none)."""
     rows = np.flatnonzero(outcome.disposition != REJECTED)
     claims = _text(ctx, "claim_id", rows)
@@ -36,14 +35,14 @@ def ledger_lines(ctx: Context, outcome: Outcome) -> pa.Table:
         named = np.append(ids, None)[billed_against]  # -1 picks None: keep the line's own id
         authorization = pa.array(np.where(billed_against >= 0, named,
                                           np.asarray(authorization.to_pylist(), dtype=object)).tolist(), pa.string())
-    charge = billable_charge(ctx, outcome)[rows]
+    charge = outcome.charge_allowed[rows]
     frequency = _text(ctx, "claim_frequency", rows)
     table = pa.table(
         {
             "claim_id": claims,
-            "claim_hash": pa.array(stable_hash(claims), pa.uint64()),
+            "claim_hash": pa.array(view.line_hashes(ctx, "claim_id")[rows], pa.uint64()),
             "member_id": members,
-            "member_hash": pa.array(stable_hash(members), pa.uint64()),
+            "member_hash": pa.array(view.line_hashes(ctx, "member_id")[rows], pa.uint64()),
             "service": pa.array(services[ctx.services.service_index[rows]].tolist(), pa.string()),
             "hcpcs": _text(ctx, "hcpcs", rows),
             "service_day": pa.array(ctx.column("service_day")[rows], pa.int32()),

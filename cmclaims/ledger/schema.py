@@ -23,6 +23,7 @@ _VERSION_1 = [
     )""",
     """CREATE TABLE runs (
         run_id TEXT PRIMARY KEY,
+        sequence INTEGER NOT NULL,         -- order of the runs' latest executions
         kind TEXT NOT NULL,                -- validate | import
         status TEXT NOT NULL,              -- committed | rolled_back
         profile TEXT NOT NULL,

@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +51,7 @@ LINE_SCHEMA = pa.schema(
 )
 
 RUN_FIELDS = (
-    "run_id", "kind", "status", "profile", "code_table_version", "started_at", "finished_at", "executions",
+    "run_id", "sequence", "kind", "status", "profile", "code_table_version", "started_at", "finished_at", "executions",
     "inputs", "options", "out_dir", "lines_in", "lines_clean", "lines_rejected", "lines_adjusted", "lines_warned",
     "units_in", "units_billable", "charge_in", "charge_clean", "charge_rejected", "charge_billable",
     "lines_ledgered", "units_ledgered",
@@ -64,7 +65,7 @@ def month_of(days: np.ndarray | list[int]) -> np.ndarray:
 
 def to_parquet(table: pa.Table) -> bytes:
     sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd")
+    pq.write_table(table, sink, compression="lz4")  # fast to write and read; the blobs stay small
     return sink.getvalue()
 
 
@@ -76,6 +77,17 @@ def from_parquet(data: bytes, columns: list[str] | None = None) -> pa.Table:
             "a block of the ledger cannot be read; it was damaged outside cmclaims",
             hint="run `cmclaims ledger check` and restore the ledger from its backup",
         ) from exc
+
+
+@dataclass
+class PreparedRun:
+    """A run ready to record: its record, its line blocks by month, its retirements, its findings."""
+
+    run: dict
+    blocks: list[tuple[int, int, int, str, bytes]]  # month, rows, units, sha256, Parquet
+    retired: list[tuple[str, int, int, str, str]]  # claim_id, signed claim hash, month, original run, how
+    findings: bytes | None
+    finding_rows: int
 
 
 class LedgerStore(abc.ABC):
@@ -102,8 +114,13 @@ class LedgerStore(abc.ABC):
         """Originals taken out by a void or replacement: claim_id, claim_hash, month, original_run, retired_by, how."""
 
     @abc.abstractmethod
-    def record_run(self, run: dict, lines: pa.Table, retired: pd.DataFrame, findings: pa.Table) -> int:
-        """Record a run, replacing what an earlier execution of the same run recorded; returns its executions."""
+    def prepare_run(self, run: dict, lines: pa.Table, retired: pd.DataFrame, findings: pa.Table) -> PreparedRun:
+        """Encode what a run will record, without touching the database (safe on another thread)."""
+
+    @abc.abstractmethod
+    def record_run(self, prepared: PreparedRun) -> int:
+        """Record a prepared run in one transaction, replacing what an earlier execution of the
+        same run recorded; returns how many times the run has now been executed."""
 
     @abc.abstractmethod
     def rollback(self, run_id: str) -> dict:
@@ -193,7 +210,7 @@ class SqliteLedger(LedgerStore):
     # --- reading ---------------------------------------------------------------------------
 
     def runs(self) -> list[dict]:
-        rows = self._db.execute(f"SELECT {', '.join(RUN_FIELDS)} FROM runs ORDER BY started_at, run_id").fetchall()
+        rows = self._db.execute(f"SELECT {', '.join(RUN_FIELDS)} FROM runs ORDER BY sequence").fetchall()
         return [self._run_dict(row) for row in rows]
 
     def run(self, run_id: str) -> dict | None:
@@ -272,17 +289,33 @@ class SqliteLedger(LedgerStore):
 
     # --- writing ---------------------------------------------------------------------------
 
-    def record_run(self, run: dict, lines: pa.Table, retired: pd.DataFrame, findings: pa.Table) -> int:
-        months = month_of(lines.column("service_day").to_numpy()) if lines.num_rows else np.empty(0, np.int64)
-        signed_hashes = retired["claim_hash"].to_numpy(dtype=np.uint64).view(np.int64).tolist()
+    def prepare_run(self, run: dict, lines: pa.Table, retired: pd.DataFrame, findings: pa.Table) -> PreparedRun:
+        blocks = []
+        if lines.num_rows:
+            months = month_of(lines.column("service_day").to_numpy())
+            for month, rows in sorted(pd.Series(np.arange(lines.num_rows)).groupby(months).indices.items()):
+                block = lines.take(pa.array(rows))
+                data = to_parquet(block)
+                units = int(pc.sum(block.column("units")).as_py() or 0)
+                blocks.append((int(month), block.num_rows, units, hashlib.sha256(data).hexdigest(), data))
+        # SQLite integers are signed: the uint64 hash is stored as the int64 with the same bits.
+        signed = retired["claim_hash"].to_numpy(dtype=np.uint64).view(np.int64).tolist()
+        retirements = list(zip(retired["claim_id"], signed, retired["month"].astype(int), retired["original_run"],
+                               retired["how"], strict=True))
+        encoded = to_parquet(findings) if findings.num_rows else None
+        return PreparedRun(run, blocks, retirements, encoded, findings.num_rows)
+
+    def record_run(self, prepared: PreparedRun) -> int:
+        run = prepared.run
 
         def work(db: sqlite3.Connection) -> int:
             previous = db.execute("SELECT executions FROM runs WHERE run_id = ?", (run["run_id"],)).fetchone()
             executions = (previous[0] if previous else 0) + 1
+            sequence = db.execute("SELECT COALESCE(MAX(sequence), 0) + 1 FROM runs").fetchone()[0]
             # A run executed again replaces everything its earlier execution recorded.
             for table, column in (("line_blocks", "run_id"), ("finding_blocks", "run_id"), ("retired", "retired_by")):
                 db.execute(f"DELETE FROM {table} WHERE {column} = ?", (run["run_id"],))
-            record = {**run, "executions": executions, "inputs": json.dumps(run["inputs"]),
+            record = {**run, "executions": executions, "sequence": sequence, "inputs": json.dumps(run["inputs"]),
                       "options": json.dumps(run["options"])}
             placeholders = ", ".join(f":{name}" for name in RUN_FIELDS)
             updates = ", ".join(f"{name} = excluded.{name}" for name in RUN_FIELDS if name != "run_id")
@@ -291,33 +324,19 @@ class SqliteLedger(LedgerStore):
                 f"ON CONFLICT (run_id) DO UPDATE SET {updates}",
                 record,
             )
-            if lines.num_rows:
-                by_month = pd.Series(range(lines.num_rows)).groupby(months).indices
-                for month, rows in sorted(by_month.items()):
-                    block = lines.take(pa.array(rows))
-                    data = to_parquet(block)
-                    db.execute(
-                        "INSERT INTO line_blocks (run_id, profile, month, rows, units, sha256, data) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (run["run_id"], run["profile"], int(month), block.num_rows,
-                         int(pc.sum(block.column("units")).as_py() or 0),
-                         hashlib.sha256(data).hexdigest(), data),
-                    )
             db.executemany(
-                "INSERT OR REPLACE INTO retired (claim_id, claim_hash, month, original_run, retired_by, how) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (claim, signed, int(month), original, run["run_id"], how)
-                    for claim, signed, month, original, how in zip(
-                        retired["claim_id"], signed_hashes, retired["month"], retired["original_run"],
-                        retired["how"], strict=True,
-                    )
-                ],
+                "INSERT INTO line_blocks (run_id, profile, month, rows, units, sha256, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(run["run_id"], run["profile"], *block) for block in prepared.blocks],
             )
-            if findings.num_rows:
+            db.executemany(
+                "INSERT OR REPLACE INTO retired (claim_id, claim_hash, month, original_run, how, retired_by) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(*retirement, run["run_id"]) for retirement in prepared.retired],
+            )
+            if prepared.findings is not None:
                 db.execute(
                     "INSERT INTO finding_blocks (run_id, part, rows, data) VALUES (?, 0, ?, ?)",
-                    (run["run_id"], findings.num_rows, to_parquet(findings)),
+                    (run["run_id"], prepared.finding_rows, prepared.findings),
                 )
             checkpoint("ledger-transaction")
             return executions

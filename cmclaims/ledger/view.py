@@ -9,11 +9,12 @@ what that execution retired: the re-run retires it again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cmclaims.ledger.hashing import positions_of, stable_hash
 from cmclaims.ledger.store import LINE_SCHEMA, LedgerStore, month_of
@@ -55,6 +56,14 @@ class LedgerView:
     months: list[int]
     profile: str
     previous_executions: int
+    _hashes: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def line_hashes(self, ctx: Context, column: str) -> np.ndarray:
+        """Per line, the stable hash of its claim_id or member_id (hashed once per distinct value)."""
+        if column not in self._hashes:
+            factorized = ctx.lines.text[column]
+            self._hashes[column] = np.append(stable_hash(factorized.values), np.uint64(0))[factorized.codes]
+        return self._hashes[column]
 
     @classmethod
     def load(cls, store: LedgerStore | None, ctx: Context, run_id: str, mode: str) -> LedgerView:
@@ -70,7 +79,7 @@ class LedgerView:
         retired = store.retired(months)
         retired = retired[retired["retired_by"] != run_id]
         lines = store.lines(months, _COLUMNS)
-        lines = lines.filter(pa.compute.not_equal(lines.column("run_id"), run_id))
+        lines = lines.filter(pc.not_equal(lines.column("run_id"), run_id))
         # Lines a void or replacement of another run took out no longer count.
         gone = pd.MultiIndex.from_arrays([retired["claim_hash"].to_numpy(np.uint64), retired["original_run"]])
         here = pd.MultiIndex.from_arrays([lines.column("claim_hash").to_numpy(), lines.column("run_id").to_numpy(
@@ -106,7 +115,7 @@ class LedgerView:
         carries it on); a voided claim may be billed again.
         """
         claims = np.asarray(ctx.lines.text["claim_id"].text(rows).to_pylist(), dtype=object)
-        hits = positions_of(self.lines.column("claim_hash").to_numpy(), stable_hash(claims))
+        hits = positions_of(self.lines.column("claim_hash").to_numpy(), self.line_hashes(ctx, "claim_id")[rows])
         matched = hits >= 0
         if matched.any():
             matched[matched] = self._same_text(hits[matched], claims[matched])
@@ -135,30 +144,26 @@ class LedgerView:
         """Earlier runs' units for this profile and the batch's members, less originals this batch replaces."""
         frequency = ctx.lines.text["claim_frequency"]
         changing = np.flatnonzero(ctx.accepted & frequency.isin([VOID, REPLACEMENT]))
-        originals_taken_out = np.asarray(
-            ctx.lines.text["original_claim_id"].text(changing).drop_null().to_pylist(), dtype=object
-        )
-        lines = self.lines.filter(pa.compute.equal(self.lines.column("profile"), self.profile))
-        members = ctx.lines.text["member_id"].values
-        batch_hashes = stable_hash(members)
-        position = pd.Index(batch_hashes).get_indexer(lines.column("member_hash").to_numpy())
-        keep = position >= 0
-        if originals_taken_out.size:
-            keep &= ~np.isin(lines.column("claim_hash").to_numpy(), stable_hash(originals_taken_out))
+        originals = ctx.lines.text["original_claim_id"].text(changing).drop_null()
+        lines = self.lines.filter(pc.equal(self.lines.column("profile"), self.profile))
+        # The member code of each earlier line is its member's position among the batch's members.
+        member = positions_of(stable_hash(ctx.lines.text["member_id"].values), lines.column("member_hash").to_numpy())
+        keep = member >= 0
+        if len(originals):
+            keep &= ~np.isin(lines.column("claim_hash").to_numpy(), stable_hash(originals))
         lines = lines.filter(pa.array(keep))
-        member_id = np.asarray(members.to_pylist(), dtype=object)[position[keep]]
-        day = lines.column("service_day").to_numpy()
-        units = lines.column("units").to_numpy().astype(np.int64)
+        day = lines.column("service_day").to_numpy().astype(np.int64)
+        code = _indexes(lines.column("hcpcs"), list(ctx.services.codes))
         frame = pd.DataFrame({
-            "member_id": member_id,
-            "service": lines.column("service").to_numpy(zero_copy_only=False),
-            "hcpcs": lines.column("hcpcs").to_numpy(zero_copy_only=False),
+            "member": member[keep],
+            "service": _indexes(lines.column("service"), [s.key for s in ctx.profile.services]),
+            "code": code,
             "day": day,
-            "year": day.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970,
-            "units": units,
+            "units": lines.column("units").to_numpy().astype(np.int64),
         })
-        by_day = frame.groupby(["member_id", "service", "hcpcs", "day"], as_index=False)["units"].sum()
-        by_year = frame.groupby(["member_id", "hcpcs", "year"], as_index=False)["units"].sum()
+        by_day = frame.groupby(["member", "service", "code", "day"], as_index=False)["units"].sum()
+        frame["year"] = day.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+        by_year = frame.groupby(["member", "code", "year"], as_index=False)["units"].sum()
         authorizations = pd.DataFrame({
             "authorization_id": lines.column("authorization_id").to_numpy(zero_copy_only=False),
             "units": lines.column("auth_units").to_numpy().astype(np.int64),
@@ -176,3 +181,10 @@ class LedgerView:
             "previous_executions_of_this_run": self.previous_executions,
         }
 
+
+
+def _indexes(values: pa.ChunkedArray, known: list[str]) -> np.ndarray:
+    """Each value's position in `known` (-1 when absent), working on the few distinct values."""
+    encoded = values.combine_chunks().dictionary_encode() if len(values) else pa.array([], pa.string()).dictionary_encode()
+    positions = np.append(pd.Index(known).get_indexer(encoded.dictionary.to_pandas()), -1).astype(np.int64)
+    return positions[encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)]

@@ -1,7 +1,9 @@
 """Units billed in earlier runs, as the limits need them (SPEC sections 5 and 6).
 
 The ledger fills this with aggregated usage for the members and periods of
-the batch only; with `--no-ledger` it is empty.
+the batch only, already numbered like the batch (member codes, the profile's
+service and code indexes), so the limits join it on integers. With
+`--no-ledger` it is empty.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import pandas as pd
 class PriorUsage:
     """Earlier runs' accepted units, summed.
 
-    by_day: member_id, service (key such as `T1017:TF`), hcpcs, day (day number), units
-    by_year: member_id, hcpcs, year (calendar year), units
+    by_day: member (the batch's member code), service (index into the profile's
+        services, -1 for one it no longer has), code (index into its codes),
+        day (day number), units
+    by_year: member, code, year (calendar year), units
     authorizations: authorization_id, units (units billed beyond a cap against it)
     """
 
@@ -27,24 +31,12 @@ class PriorUsage:
 
     @classmethod
     def none(cls) -> PriorUsage:
+        def empty(*columns: str) -> pd.DataFrame:
+            return pd.DataFrame({column: np.empty(0, np.int64) for column in columns})
+
         return cls(
-            by_day=pd.DataFrame(
-                {
-                    "member_id": pd.Series([], dtype="str"),
-                    "service": pd.Series([], dtype="str"),
-                    "hcpcs": pd.Series([], dtype="str"),
-                    "day": np.empty(0, np.int32),
-                    "units": np.empty(0, np.int64),
-                }
-            ),
-            by_year=pd.DataFrame(
-                {
-                    "member_id": pd.Series([], dtype="str"),
-                    "hcpcs": pd.Series([], dtype="str"),
-                    "year": np.empty(0, np.int32),
-                    "units": np.empty(0, np.int64),
-                }
-            ),
+            by_day=empty("member", "service", "code", "day", "units"),
+            by_year=empty("member", "code", "year", "units"),
             authorizations=pd.DataFrame(
                 {"authorization_id": pd.Series([], dtype="str"), "units": np.empty(0, np.int64)}
             ),

@@ -4,11 +4,19 @@ Lines are taken in the order member, service date, start time, claim id, and a
 line is accepted only if every limit it falls under still has room; a rejected
 line's units never count, so a later, smaller line may still fit. That policy
 is sequential by nature, but almost every group of lines is far below its
-limit. So the whole batch is screened first with vectorised sums: a group whose
-total (with the units billed in earlier runs) is within its limit cannot bind
-any of its lines. Only lines that belong to at least one crossing group are
-resolved one by one, checking only the crossing groups; every other line keeps
-all its units. The result is exactly the sequential policy's.
+limit. So the whole batch is screened with vectorised sums, twice:
+
+1. A group whose total (with the units billed in earlier runs) is within its
+   limit cannot bind any of its lines: only lines of crossing groups are "hot".
+2. In a crossing group, taken in order, the lines before the running total
+   first passes the limit fit even if every earlier line was accepted: a hot
+   line within that prefix of every crossing group it belongs to is "safe" and
+   keeps all its units.
+
+Only the remaining lines, a few at the end of each crossing group, are resolved
+one by one, each seeing the units of the safe lines before it in its groups.
+The result is exactly the sequential policy's: accepting fewer earlier units
+can only leave more room.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 
 @dataclass
@@ -50,7 +59,7 @@ class Outcome:
     authorization: np.ndarray  # authorization billed for units beyond an annual cap, -1 none
     authorized_units: np.ndarray  # units of the line billed against that authorization
     authorization_room: np.ndarray  # units left on the covering authorization when it fell short, -1 none
-    resolved_one_by_one: int  # how many lines needed the sequential pass (a measure of the screen)
+    resolved_one_by_one: int  # lines the screens could not settle (a measure of how well they work)
 
 
 def crossing_groups(limit: Limit, units: np.ndarray, candidates: np.ndarray) -> np.ndarray:
@@ -90,34 +99,53 @@ def apply_limits(
 
     # Per hot line and limit: the group, or -1 where that limit does not cross.
     groups = [np.where(crosses[rows], limit.group[rows], -1) for limit, crosses in zip(limits, crossing, strict=True)]
-    used = [limit.prior.astype(np.int64) for limit in limits]
-    covering = authorizations.covering(rows) if authorizations is not None else {}
+    need = units[rows].astype(np.int64)
+    safe = np.ones(rows.size, dtype=bool)
+    for limit, group in zip(limits, groups, strict=True):
+        inside = group >= 0
+        running = pd.Series(need[inside]).groupby(group[inside]).cumsum().to_numpy()
+        safe[inside] &= running + limit.prior[group[inside]] <= limit.cap[group[inside]]
+    # Units of the safe lines before each line in each of its crossing groups (they are all accepted).
+    safe_before = []
+    for group in groups:
+        inside = group >= 0
+        taken = pd.Series(np.where(safe, need, 0)[inside]).groupby(group[inside]).cumsum().to_numpy()
+        before = np.zeros(rows.size, dtype=np.int64)
+        before[inside] = taken - np.where(safe, need, 0)[inside]
+        safe_before.append(before)
+
+    sequential = np.flatnonzero(~safe)
+    used = [limit.prior.astype(np.int64) for limit in limits]  # plus the accepted units of sequential lines
+    covering = authorizations.covering(rows[sequential]) if authorizations is not None else {}
     auth_used = authorizations.prior.astype(np.int64) if authorizations is not None else np.zeros(0, np.int64)
     auth_units = authorizations.units if authorizations is not None else np.zeros(0, np.int64)
     extendable = [limit.extendable for limit in limits]
     caps = [limit.cap for limit in limits]
-    need_of = units[rows].tolist()
-    line_groups = list(zip(*[g.tolist() for g in groups], strict=True))
+    need_of = need[sequential].tolist()
+    line_groups = list(zip(*[g[sequential].tolist() for g in groups], strict=True))
+    line_before = list(zip(*[b[sequential].tolist() for b in safe_before], strict=True))
 
-    for position, line in enumerate(rows.tolist()):
-        need = need_of[position]
-        room_here, first_short, auth, auth_room = need, -1, -1, -1
+    for position, line in enumerate(rows[sequential].tolist()):
+        wanted = need_of[position]
+        room_here, first_short, auth, auth_room = wanted, -1, -1, -1
+        usage = [0] * len(limits)
         for k, group in enumerate(line_groups[position]):
             if group < 0:
                 continue
-            room = max(int(caps[k][group]) - int(used[k][group]), 0)
-            if extendable[k] and room < need:
+            usage[k] = int(used[k][group]) + line_before[position][k]
+            room = max(int(caps[k][group]) - usage[k], 0)
+            if extendable[k] and room < wanted:
                 auth, auth_room, extra = _authorization(
-                    covering.get(line, []), auth_units, auth_used, need - room, cutback
+                    covering.get(line, []), auth_units, auth_used, wanted - room, cutback
                 )
                 room += extra
-            if room < need and first_short < 0:
+            if room < wanted and first_short < 0:
                 first_short = k
             room_here = min(room_here, room)
-        take = need if first_short < 0 else (room_here if cutback else 0)
+        take = wanted if first_short < 0 else (room_here if cutback else 0)
         if first_short >= 0:
             binding[line] = first_short
-            used_at[line] = used[first_short][line_groups[position][first_short]]
+            used_at[line] = usage[first_short]
             auth_room_at[line] = auth_room
         allowed[line] = take
         if take <= 0:
@@ -125,13 +153,13 @@ def apply_limits(
         for k, group in enumerate(line_groups[position]):
             if group < 0:
                 continue
-            beyond_cap = take - max(int(caps[k][group]) - int(used[k][group]), 0)
+            beyond_cap = take - max(int(caps[k][group]) - usage[k], 0)
             if extendable[k] and auth >= 0 and beyond_cap > 0:
                 auth_used[auth] += beyond_cap
                 auth_of[line] = auth
                 auth_units_of[line] = beyond_cap
             used[k][group] += take
-    return Outcome(allowed, binding, used_at, auth_of, auth_units_of, auth_room_at, int(rows.size))
+    return Outcome(allowed, binding, used_at, auth_of, auth_units_of, auth_room_at, int(sequential.size))
 
 
 def _authorization(

@@ -23,7 +23,9 @@ from cmclaims.rules.registry import Rule
 from cmclaims.rules.words import render
 
 STAGES = ("input", "line", "ledger", "limits")
-PASS, WARNING, ADJUSTED, REJECTED = "pass", "warning", "adjusted", "rejected"
+# A line's fate, kept as a small integer per line; DISPOSITIONS gives the words the outputs use.
+PASS, WARNING, ADJUSTED, REJECTED = 0, 1, 2, 3
+DISPOSITIONS = ("pass", "warning", "adjusted", "rejected")
 
 
 @dataclass
@@ -40,8 +42,9 @@ class Outcome:
     """Every finding, each line's disposition and billable units, and the rules that could not run."""
 
     findings: list[Finding]
-    disposition: np.ndarray  # object array of PASS / WARNING / ADJUSTED / REJECTED
+    disposition: np.ndarray  # int8 per line: PASS, WARNING, ADJUSTED or REJECTED
     billable: np.ndarray  # int32 units the clean file bills (0 when rejected)
+    charge_allowed: np.ndarray  # dollars the clean file bills: pro rata to the units, 0 when rejected, NaN without a charge
     applied: list[Rule]
     skipped: list[tuple[Rule, str]]
     not_applicable: list[Rule] = field(default_factory=list)
@@ -108,8 +111,20 @@ def run_checks(ctx: Context, on_stage: Callable[[str], None] | None = None) -> O
             ctx.accepted &= ~rejected
 
     billable = np.where(rejected, 0, ctx.billable).astype(np.int32)
-    disposition = np.full(n, PASS, dtype=object)
+    disposition = np.full(n, PASS, dtype=np.int8)
     disposition[warned] = WARNING
     disposition[(billable != ctx.units.billed) & ~rejected] = ADJUSTED
     disposition[rejected] = REJECTED
-    return Outcome(findings, disposition, billable, applied, skipped, not_applicable)
+    charge_allowed = _charge_allowed(ctx.column("charge_amount"), ctx.units.billed, billable, rejected)
+    return Outcome(findings, disposition, billable, charge_allowed, applied, skipped, not_applicable)
+
+
+def disposition_text(disposition: np.ndarray) -> pa.Array:
+    """The dispositions as the words the clean and exceptions files carry."""
+    return pa.array(DISPOSITIONS, pa.string()).take(pa.array(disposition, pa.int8()))
+
+
+def _charge_allowed(charge: np.ndarray, billed: np.ndarray, billable: np.ndarray, rejected: np.ndarray) -> np.ndarray:
+    """A line's charge after its units changed: the same rate per unit, to the cent."""
+    ratio = np.divide(billable, billed, out=np.ones(billed.size), where=(billed > 0) & (billable != billed))
+    return np.where(rejected, 0.0, np.round(charge * ratio, 2))

@@ -7,13 +7,16 @@ exceptions: one row per finding, self-contained for finance.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from cmclaims.io.batch import Batch
 from cmclaims.normalize.lines import MISSING, Lines
-from cmclaims.pipeline.checks import REJECTED, Outcome
+from cmclaims.pipeline.checks import REJECTED, Outcome, disposition_text
 from cmclaims.rules.context import Context
 from cmclaims.rules.words import iso_date
 
@@ -26,15 +29,6 @@ EXCEPTION_COLUMNS = (
 )  # fmt: skip
 
 
-def billable_charge(ctx: Context, outcome: Outcome) -> np.ndarray:
-    """The charge a line bills after its units changed: pro rata to the units (cents), NaN without a charge."""
-    charge = ctx.column("charge_amount")
-    billed = ctx.units.billed.astype(np.float64)
-    ratio = np.divide(outcome.billable, billed, out=np.ones_like(billed), where=billed > 0)
-    allowed = np.round(charge * np.where(outcome.billable == ctx.units.billed, 1.0, ratio), 2)
-    return np.where(outcome.disposition == REJECTED, 0.0, allowed)
-
-
 def _canonical_names(batch: Batch) -> dict[str, str]:
     """One output header per canonical column: the first file's own header for it."""
     names: dict[str, str] = {}
@@ -44,46 +38,68 @@ def _canonical_names(batch: Batch) -> dict[str, str]:
     return names
 
 
-def _input_columns(batch: Batch) -> tuple[list[str], list[pa.Table]]:
-    """Each file's table renamed to shared headers, and the union of headers in first-seen order."""
+@dataclass
+class CleanFile:
+    """The clean file, produced piece by piece: its schema, and its record batches on demand.
+
+    The input tables are filtered one record batch at a time, so the clean file
+    is never held whole in memory beside the input it comes from.
+    """
+
+    schema: pa.Schema
+    pieces: Callable[[], Iterator[pa.RecordBatch]]
+
+
+def clean_file(ctx: Context, batch: Batch, outcome: Outcome) -> CleanFile:
+    """Every line not rejected, with all its input columns as they came in, and the billing columns."""
     shared = _canonical_names(batch)
-    tables, order = [], []
+    renamed = []
     for source in batch.files:
         rename = {header: shared[canonical] for canonical, header in source.columns.items()}
         names = [rename.get(name, name) for name in source.table.column_names]
-        names = [f"{name}_input" if name in ADDED_COLUMNS else name for name in names]
-        tables.append(source.table.rename_columns(names))
-        order.extend(name for name in names if name not in order)
-    return order, tables
-
-
-def clean_table(ctx: Context, batch: Batch, outcome: Outcome) -> pa.Table:
-    order, tables = _input_columns(batch)
-    keep = outcome.disposition[: batch.parsed_count] != REJECTED
+        renamed.append([f"{name}_input" if name in ADDED_COLUMNS else name for name in names])
+    order: list[str] = []
     types: dict[str, pa.DataType] = {}
-    for table in tables:
-        for field in table.schema:
-            if types.setdefault(field.name, field.type) != field.type:
-                types[field.name] = pa.string()  # the files disagree: carry the column as text
-    pieces, start = [], 0
-    for table in tables:
-        rows = np.flatnonzero(keep[start : start + table.num_rows])
-        start += table.num_rows
-        piece = table.take(pa.array(rows))
-        columns = [
-            piece.column(name).cast(types[name]) if name in piece.column_names else pa.nulls(len(rows), types[name])
-            for name in order
-        ]
-        pieces.append(pa.table(columns, names=order))
-    clean = pa.concat_tables(pieces) if pieces else pa.table({name: pa.array([], pa.string()) for name in order})
-    kept = np.flatnonzero(np.concatenate([keep, np.zeros(ctx.lines.size - batch.parsed_count, dtype=bool)]))
-    clean = clean.append_column("billable_minutes", pa.array(ctx.units.minutes[kept]))
-    clean = clean.append_column("billable_units", pa.array(outcome.billable[kept]))
-    clean = clean.append_column("disposition", pa.array(outcome.disposition[kept].astype(str)))
+    for names, source in zip(renamed, batch.files, strict=True):
+        for name, field in zip(names, source.table.schema, strict=True):
+            if name not in types:
+                order.append(name)
+                types[name] = field.type
+            elif types[name] != field.type:
+                types[name] = pa.string()  # the files disagree: carry the column as text
+    added = [
+        pa.field("billable_minutes", pa.int32()),
+        pa.field("billable_units", pa.int32()),
+        pa.field("disposition", pa.string()),
+    ]
     if "charge" in ctx.lines.present:
-        charge = billable_charge(ctx, outcome)[kept]
-        clean = clean.append_column("billable_charge", pa.array(charge, mask=np.isnan(charge)))
-    return clean
+        added.append(pa.field("billable_charge", pa.float64()))
+    schema = pa.schema([pa.field(name, types[name]) for name in order] + added)
+    keep = outcome.disposition != REJECTED
+
+    def pieces() -> Iterator[pa.RecordBatch]:
+        line = 0
+        for names, source in zip(renamed, batch.files, strict=True):
+            for record_batch in source.table.to_batches(max_chunksize=1 << 18):
+                lines = np.arange(line, line + record_batch.num_rows)
+                line += record_batch.num_rows
+                kept = lines[keep[lines]]
+                chosen = record_batch.filter(pa.array(keep[lines])).rename_columns(names)
+                columns = [
+                    chosen.column(name).cast(types[name]) if name in names else pa.nulls(kept.size, types[name])
+                    for name in order
+                ]
+                columns += [
+                    pa.array(ctx.units.minutes[kept], pa.int32()),
+                    pa.array(outcome.billable[kept], pa.int32()),
+                    disposition_text(outcome.disposition[kept]),
+                ]
+                if len(added) == 4:
+                    charge = outcome.charge_allowed[kept]
+                    columns.append(pa.array(charge, pa.float64(), mask=np.isnan(charge)))
+                yield pa.RecordBatch.from_arrays(columns, schema=schema)
+
+    return CleanFile(schema, pieces)
 
 
 def _text(lines: Lines, column: str, rows: np.ndarray) -> pa.Array:
@@ -104,41 +120,42 @@ def exceptions_table(ctx: Context, outcome: Outcome) -> pa.Table:
     order = np.lexsort((rule_codes.astype(str), ctx.column("source_row")[rows], ctx.column("file")[rows]))
     rows, codes, messages = rows[order], codes[order], messages.take(pa.array(order))
 
-    def per_rule(values: list) -> pa.Array:
-        return pa.array(np.array(values, dtype=object)[codes].tolist() if rules else [], pa.string())
+    def per_rule(values: list[str]) -> pa.Array:
+        return pa.array(values, pa.string()).take(pa.array(codes)) if rules else pa.array([], pa.string())
 
     parsed_day = ctx.column("service_day")[rows]
+    days, day_of = np.unique(np.where(parsed_day == MISSING, 0, parsed_day), return_inverse=True)
     service_date = pc.if_else(
         pa.array(parsed_day != MISSING),
-        pa.array(iso_date(np.where(parsed_day == MISSING, 0, parsed_day))),
+        pa.array(iso_date(days)).take(pa.array(day_of)),
         _text(lines, "service_date", rows),
     )
     known_units = ctx.column("parsed")[rows] & ((ctx.units.unit_minutes[rows] >= 0) | ~np.isnan(
         ctx.column("units_export")[rows]))
     charge = ctx.column("charge_amount")[rows]
-    allowed_charge = billable_charge(ctx, outcome)[rows]
-    services = [s.key for s in ctx.profile.services] + [""]
-    files = np.array(lines.files, dtype=object)
+    allowed_charge = outcome.charge_allowed[rows]
+    services = pa.array([s.key for s in ctx.profile.services] + [None], pa.string())
+    service_index = ctx.services.service_index[rows]
     columns = {
         "claim_id": _text(lines, "claim_id", rows),
-        "source_file": pa.array(files[ctx.column("file")[rows]].tolist(), pa.string()),
+        "source_file": pa.array(lines.files, pa.string()).take(pa.array(ctx.column("file")[rows])),
         "source_row": pa.array(ctx.column("source_row")[rows]),
         "rule": per_rule([r.code for r in rules]),
         "rule_name": per_rule([r.name for r in rules]),
         "severity": per_rule([r.severity for r in rules]),
-        "disposition": pa.array(outcome.disposition[rows].astype(str)),
+        "disposition": disposition_text(outcome.disposition[rows]),
         "message": messages,
         "member_id": _text(lines, "member_id", rows),
         "service_date": service_date,
         "hcpcs": _text(lines, "hcpcs", rows),
-        "modifiers": pa.array(ctx.services.modifiers(rows).tolist(), pa.string()),
+        "modifiers": pa.array(ctx.services.combo_modifiers, pa.string()).take(pa.array(ctx.services.combo[rows])),
         "staff_id": _text(lines, "staff_id", rows),
         "units_billed": pa.array(ctx.units.billed[rows], mask=~known_units),
         "units_allowed": pa.array(outcome.billable[rows]),
         "charge": pa.array(charge, mask=np.isnan(charge)),
         "charge_allowed": pa.array(allowed_charge, mask=np.isnan(allowed_charge)),
         "charge_held": pa.array(np.round(charge - allowed_charge, 2), mask=np.isnan(charge)),
-        "service": pa.array(np.array(services, dtype=object)[ctx.services.service_index[rows]].tolist(), pa.string()),
+        "service": services.take(pa.array(np.where(service_index < 0, len(services) - 1, service_index))),
         "program": _text(lines, "program", rows),
         "rule_family": per_rule([r.family for r in rules]),
     }

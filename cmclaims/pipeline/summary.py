@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from cmclaims.pipeline.checks import ADJUSTED, PASS, REJECTED, WARNING, Outcome
-from cmclaims.pipeline.outputs import billable_charge
 from cmclaims.rules.context import Context
 
 
@@ -25,7 +24,7 @@ def totals(ctx: Context, outcome: Outcome) -> dict[str, dict[str, float | int]]:
     clean = ~rejected
     units_in = np.where(ctx.column("parsed"), ctx.units.billed, 0).astype(np.int64)
     charge = ctx.column("charge_amount")
-    allowed_charge = billable_charge(ctx, outcome)
+    allowed_charge = outcome.charge_allowed
     return {
         "counts": {
             "lines_in": int(disposition.size),
@@ -55,7 +54,7 @@ def totals(ctx: Context, outcome: Outcome) -> dict[str, dict[str, float | int]]:
 def findings_by_rule(ctx: Context, outcome: Outcome) -> list[dict[str, object]]:
     """Per rule that found something: findings, lines, and dollars it held back."""
     charge = np.nan_to_num(ctx.column("charge_amount"))
-    held = charge - np.nan_to_num(billable_charge(ctx, outcome))
+    held = charge - np.nan_to_num(outcome.charge_allowed)
     result = []
     for finding in sorted(outcome.findings, key=lambda f: f.rule.code):
         rows = finding.rows

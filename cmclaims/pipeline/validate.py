@@ -17,6 +17,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from cmclaims.faults import checkpoint
 from cmclaims.io.batch import read_batch
 from cmclaims.io.column_map import load_column_map
 from cmclaims.io.reader import file_format
-from cmclaims.io.writer import StagedOutputs, write_json, write_table
+from cmclaims.io.writer import StagedOutputs, write_batches, write_json, write_table
 from cmclaims.ledger.lock import LedgerLock
 from cmclaims.ledger.record import ledger_lines, retirements, run_record
 from cmclaims.ledger.store import SqliteLedger
@@ -37,7 +38,7 @@ from cmclaims.normalize.services import resolve_services
 from cmclaims.normalize.units import compute_units
 from cmclaims.pipeline.checks import ADJUSTED, REJECTED, Outcome, run_checks
 from cmclaims.pipeline.request import ValidateRequest
-from cmclaims.pipeline.outputs import clean_table, exceptions_table
+from cmclaims.pipeline.outputs import clean_file, exceptions_table
 from cmclaims.pipeline.summary import findings_by_rule, totals
 from cmclaims.rules.context import Context
 from cmclaims.schema.columns import ENCOUNTER
@@ -127,32 +128,39 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
         outcome = run_checks(ctx)
         lap("rules")
 
-        clean = clean_table(ctx, batch, outcome)
-        exceptions = exceptions_table(ctx, outcome)
-        recorded = ledger_lines(ctx, outcome) if view is not None else None
-        summary = _summary(request, ctx, batch, outcome, run_id, started, output_format, view, recorded)
         staged = StagedOutputs(request.out)
         stack.callback(staged.discard)  # whatever was not committed is removed
+        background = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmclaims-ledger"))
+        clean = clean_file(ctx, batch, outcome)
+        # Arrow writes without the GIL: the clean file and the ledger's blocks are encoded
+        # on worker threads while this thread prepares the rest.
+        clean_path = staged.stage_in_background(
+            f"clean.{output_format}", lambda p: write_batches(clean.schema, clean.pieces(), p, output_format)
+        )
+        exceptions = exceptions_table(ctx, outcome)
+        recorded = ledger_lines(ctx, outcome, view) if view is not None and request.ledger_mode == "write" else None
+        summary = _summary(request, ctx, batch, outcome, run_id, started, output_format, view, recorded)
         summary["outputs"] = {
-            "clean": str(staged.stage(f"clean.{output_format}", lambda p: write_table(clean, p, output_format))),
-            "exceptions": str(staged.stage(f"exceptions.{output_format}",
-                                           lambda p: write_table(exceptions, p, output_format))),
+            "clean": str(clean_path),
+            "exceptions": str(request.out / f"exceptions.{output_format}"),
             "summary": str(request.out / "summary.json"),
         }
-        lap("write")
         summary["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        prepared = None
+        if store is not None and view is not None and recorded is not None:
+            record = run_record(summary, "validate", str(request.out.resolve()), recorded)
+            prepared = background.submit(store.prepare_run, record, recorded, retirements(ctx, outcome, view),
+                                         exceptions)
+        staged.stage(f"exceptions.{output_format}", lambda p: write_table(exceptions, p, output_format))
+        lap("write")
         summary["timings"] = timings
         staged.stage("summary.json", lambda p: write_json(summary, p))
+        staged.wait()
         checkpoint("outputs-staged")
 
-        if request.ledger_mode == "write":
-            assert store is not None and view is not None and recorded is not None
-            store.record_run(
-                run_record(summary, "validate", str(request.out.resolve()), recorded),
-                recorded,
-                retirements(ctx, outcome, view),
-                exceptions,
-            )
+        if prepared is not None:
+            assert store is not None
+            store.record_run(prepared.result())
             checkpoint("ledger-committed")
         staged.commit(between=lambda: checkpoint("between-renames"))
     return ValidateResult(summary, summary["exit_code"], ctx, outcome)

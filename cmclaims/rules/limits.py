@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from cmclaims.limits.groups import Grouping, group_lines
 from cmclaims.limits.prior import PriorUsage
@@ -46,14 +47,6 @@ def _service_limits(profile: Profile, field: str) -> np.ndarray:
     return np.array([getattr(s, field) or 0 for s in profile.services] + [0], dtype=np.int64)
 
 
-def _prior_keys(ctx: Context, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ledger rows' member code, service index and code index in this batch's numbering (-1 unknown)."""
-    members = pd.Index(ctx.lines.text["member_id"].values.to_pandas()).get_indexer(frame["member_id"])
-    services = pd.Index([s.key for s in ctx.profile.services]).get_indexer(frame.get("service", pd.Series([], dtype="str")))
-    codes = pd.Index(list(ctx.services.codes)).get_indexer(frame["hcpcs"])
-    return members, services, codes
-
-
 def _prior(grouping: Grouping, columns: list[np.ndarray], units: np.ndarray, valid: np.ndarray) -> np.ndarray:
     found = grouping.locate([c[valid] for c in columns]) if valid.any() else np.empty(0, np.int64)
     hits = found >= 0
@@ -67,9 +60,9 @@ def _build(ctx: Context, prior: PriorUsage) -> list[LimitKind]:
     service = ctx.services.service_index.astype(np.int64)
     code = ctx.services.code_index.astype(np.int64)
     candidates = limit_candidates(ctx)
-    members_p, services_p, codes_p = _prior_keys(ctx, prior.by_day)
-    day_p = prior.by_day["day"].to_numpy().astype(np.int64)
-    units_p = prior.by_day["units"].to_numpy().astype(np.float64)
+    members_p, services_p, codes_p, day_p = (prior.by_day[c].to_numpy(np.int64)
+                                             for c in ("member", "service", "code", "day"))
+    units_p = prior.by_day["units"].to_numpy(np.float64)
     known_p = (members_p >= 0) & (services_p >= 0)
     kinds: list[LimitKind] = []
 
@@ -81,30 +74,25 @@ def _build(ctx: Context, prior: PriorUsage) -> list[LimitKind]:
         applies = candidates & (caps[service] > 0)
         grouping = group_lines([member, service, period], applies)
         cap = _per_group(grouping, caps[service])
-        used = _prior(grouping, [members_p, services_p.astype(np.int64), period_p], units_p, known_p)
+        used = _prior(grouping, [members_p, services_p, period_p], units_p, known_p)
         kinds.append(LimitKind(Limit(code_rule, grouping.group, cap, used), grouping))
 
     per_diem = np.array([r.code.unit == "per_diem" for r in profile.codes.values()] + [False])
     applies = candidates & per_diem[code]
     grouping = group_lines([member, code, day], applies)
     known_codes = (members_p >= 0) & (codes_p >= 0)
-    used = _prior(grouping, [members_p, codes_p.astype(np.int64), day_p], units_p, known_codes)
+    used = _prior(grouping, [members_p, codes_p, day_p], units_p, known_codes)
     kinds.append(LimitKind(Limit(PER_DIEM, grouping.group, np.ones(grouping.size, np.int64), used), grouping))
 
     year = _years(day)
-    year_members = pd.Index(ctx.lines.text["member_id"].values.to_pandas()).get_indexer(prior.by_year["member_id"])
-    year_codes = prior.by_year["hcpcs"].to_numpy(dtype=object)
+    year_members, year_codes, year_p = (prior.by_year[c].to_numpy(np.int64) for c in ("member", "code", "year"))
+    year_units = prior.by_year["units"].to_numpy(np.float64)
     for cap in profile.annual_caps:
         cap_codes = [i for i, c in enumerate(ctx.services.codes) if c in cap.codes]
         applies = candidates & np.isin(code, cap_codes)
         grouping = group_lines([member, year], applies)
-        in_cap = (year_members >= 0) & np.isin(year_codes, list(cap.codes))
-        used = _prior(
-            grouping,
-            [year_members.astype(np.int64), prior.by_year["year"].to_numpy().astype(np.int64)],
-            prior.by_year["units"].to_numpy().astype(np.float64),
-            in_cap,
-        )
+        in_cap = (year_members >= 0) & np.isin(year_codes, cap_codes)
+        used = _prior(grouping, [year_members, year_p], year_units, in_cap)
         limit = Limit(ANNUAL, grouping.group, np.full(grouping.size, cap.units, np.int64), used, extendable=True)
         kinds.append(LimitKind(limit, grouping, np.full(grouping.size, cap.name, dtype=object)))
     return kinds
@@ -133,7 +121,7 @@ def _order(ctx: Context):
         if rows.size == 0:
             return rows
         # claim ids compare as text; rank them among these lines only
-        _, claim_rank = np.unique(np.asarray(claims.text(rows).to_pylist(), dtype=object), return_inverse=True)
+        claim_rank = pc.rank(claims.text(rows), sort_keys="ascending", tiebreaker="dense").to_numpy()
         return rows[np.lexsort((claim_rank, start[rows], day[rows], member[rows]))]
 
     return order
@@ -202,11 +190,12 @@ def limit_report(ctx: Context) -> LimitReport:
 def _rows_of(ctx: Context, code: str) -> tuple[np.ndarray, LimitReport]:
     """The lines `code`'s limit held back or cut; an annual cap with a covering authorization is CM205."""
     report = limit_report(ctx)
-    codes = np.array([k.limit.code for k in report.kinds] + [""], dtype=object)
-    binding = codes[report.outcome.binding]  # binding -1 picks the appended ""
-    authorized = (binding == ANNUAL) & (report.outcome.authorization_room >= 0)
-    binding = np.where(authorized, AUTHORIZATION, binding)
-    return np.flatnonzero(binding == code), report
+    outcome = report.outcome
+    touched = np.flatnonzero(outcome.binding >= 0)  # the few lines a limit cut or held back
+    kinds = np.array([k.limit.code for k in report.kinds], dtype=object)[outcome.binding[touched]]
+    authorized = outcome.authorization_room[touched] >= 0
+    reported_as = np.where((kinds == ANNUAL) & authorized, AUTHORIZATION, kinds)
+    return touched[reported_as == code], report
 
 
 def _limit_flags(ctx: Context, code: str) -> Flags:

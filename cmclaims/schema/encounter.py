@@ -31,39 +31,62 @@ VOCABULARY_COLUMNS = {
 PLACE_OF_SERVICE = r"^\d{2}$"
 
 
-def validation_frame(lines: Lines) -> pd.DataFrame:
-    """The lines as pandera sees them: presence of required values, vocabulary values as categoricals.
-
-    Required columns are given as their nullable integer codes (null = no value),
-    so member and claim ids are checked without being copied as text.
-    """
-    data: dict[str, object] = {}
-    for column in ENCOUNTER.required:
-        codes = lines.text[column].codes
-        data[column] = pd.arrays.IntegerArray(codes, mask=codes < 0)
-    for column in (*VOCABULARY_COLUMNS, "place_of_service"):
-        if column in lines.present:
-            factorized = lines.text[column]
-            categories = pd.Index(factorized.values.to_pandas(), dtype="str")
-            data[column] = pd.Categorical.from_codes(factorized.codes, categories=categories)
-    return pd.DataFrame(data)
-
-
-def encounter_schema(catalog: Catalog, frame: pd.DataFrame) -> pa.DataFrameSchema:
+def encounter_schema(catalog: Catalog, present: frozenset[str]) -> pa.DataFrameSchema:
+    """Required values present; vocabulary columns (those the batch has) hold known values."""
     columns: dict[str, pa.Column] = {name: pa.Column(nullable=False) for name in ENCOUNTER.required}
     for column, vocabulary in VOCABULARY_COLUMNS.items():
-        if column in frame:
+        if column in present:
             columns[column] = pa.Column(nullable=True, checks=pa.Check.isin(list(catalog.vocabulary(vocabulary))))
-    if "place_of_service" in frame:
+    if "place_of_service" in present:
         columns["place_of_service"] = pa.Column(nullable=True, checks=pa.Check.str_matches(PLACE_OF_SERVICE))
     return pa.DataFrameSchema(columns, coerce=False, strict=False)
 
 
+def _validation_frame(lines: Lines, columns: list[str], rows: np.ndarray) -> pd.DataFrame:
+    """`rows` of the lines as pandera sees them: codes of required values (null = no value),
+    vocabulary values as categoricals; ids are checked without being copied as text."""
+    data: dict[str, object] = {}
+    for column in columns:
+        factorized = lines.text[column]
+        codes = factorized.codes[rows]
+        if column in VOCABULARY_COLUMNS or column == "place_of_service":
+            categories = pd.Index(factorized.values.to_pandas(), dtype="str")
+            data[column] = pd.Categorical.from_codes(codes, categories=categories)
+        else:
+            data[column] = pd.arrays.IntegerArray(codes.astype(np.int32), mask=codes < 0)
+    return pd.DataFrame(data, index=rows)
+
+
+def _suspects(lines: Lines, schema: pa.DataFrameSchema, rows: np.ndarray) -> np.ndarray:
+    """The rows that can fail the schema: an empty required value, or a value whose check fails.
+
+    Each column's checks run once over its distinct values (a few dozen), so the
+    schema itself then validates only the suspect rows, not millions of good ones.
+    """
+    suspect = np.zeros(lines.size, dtype=bool)
+    for name, column in schema.columns.items():
+        factorized = lines.text[name]
+        if not column.nullable:
+            suspect |= factorized.codes < 0
+        if column.checks:
+            distinct = pd.DataFrame({name: factorized.values.to_pandas()})
+            try:
+                pa.DataFrameSchema({name: pa.Column(nullable=True, checks=column.checks)}).validate(distinct, lazy=True)
+            except pa.errors.SchemaErrors as errors:
+                bad = errors.failure_cases["index"].dropna().astype(np.int64).to_numpy()
+                suspect |= np.isin(factorized.codes, bad)
+    inside = np.zeros(lines.size, dtype=bool)
+    inside[rows] = True
+    return np.flatnonzero(suspect & inside)
+
+
 def failure_cases(lines: Lines, catalog: Catalog, rows: np.ndarray) -> pd.DataFrame:
-    """Validate `rows` of the batch lazily; one row per failure: line, column, check, value."""
-    frame = validation_frame(lines).iloc[rows]
+    """Validate `rows` of the batch lazily with the schema; one row per failure: line, column, check, value."""
+    schema = encounter_schema(catalog, lines.present)
+    suspects = _suspects(lines, schema, rows)
+    frame = _validation_frame(lines, list(schema.columns), suspects)
     try:
-        encounter_schema(catalog, frame).validate(frame, lazy=True)
+        schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases
         cases = cases[cases["index"].notna()]

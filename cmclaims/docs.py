@@ -13,6 +13,7 @@ from cmclaims.tables import load_profile, profile_names
 
 
 def rules_markdown() -> str:
+    """docs/rules.md: the rule table, then every rule's full explanation, by family."""
     profiles = [load_profile(name) for name in profile_names()]
     lines = [
         "# Rules",
@@ -26,7 +27,8 @@ def rules_markdown() -> str:
     rules = rules_in_order()
     for rule in rules:
         enforced = ", ".join(p.name for p in profiles if rule.applies_to(p)) or "none"
-        lines.append(f"| [{rule.code}](#{rule.code.lower()}) | `{rule.name}` | {rule.severity} | {rule.summary} | {enforced} |")
+        link = f"[{rule.code}](#{rule.code.lower()})"
+        lines.append(f"| {link} | `{rule.name}` | {rule.severity} | {rule.summary} | {enforced} |")
     family = ""
     for rule in rules:
         if rule.family != family:

@@ -141,7 +141,7 @@ def test_spec_limit_example_reject_mode(tmp_path: Path) -> None:
     [finding] = exceptions(tmp_path)
     assert (finding["claim_id"], finding["rule"], finding["disposition"], finding["units_billed"],
             finding["units_allowed"]) == ("A2", "CM201", "rejected", "10", "0")
-    assert "exceed the daily limit of 16 for T1017 HE TF" in finding["message"]
+    assert "would go over the daily limit of 16 for T1017 HE TF" in finding["message"]
     assert summary(tmp_path)["units"]["units_billable"] == 15
 
 

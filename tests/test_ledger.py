@@ -40,7 +40,7 @@ def test_the_second_night_crosses_the_annual_cap(tmp_path: Path) -> None:
     night2 = run_lines(tmp_path / "n2", second, "id-optum", ledger=ledger)
     assert night2.dispositions() == {"B1": "pass", "B2": "rejected", "B3": "pass"}
     assert night2.flagged("CM204") == {"B2": "rejected"}
-    assert "(238 already billed)" in night2.messages("CM204")["B2"]
+    assert "(238 units billed so far that year" in night2.messages("CM204")["B2"]
     # With the ledger ignored, the second night alone is under the cap.
     alone = run_lines(tmp_path / "n2-alone", second, "id-optum")
     assert alone.dispositions() == {"B1": "pass", "B2": "pass", "B3": "pass"}

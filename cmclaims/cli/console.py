@@ -20,6 +20,7 @@ stderr = Console(stderr=True, highlight=False)
 
 
 def show_progress() -> bool:
+    """Whether to draw a progress bar: only for a person at a terminal."""
     return sys.stderr.isatty() and not os.environ.get("NO_COLOR")
 
 

@@ -11,6 +11,7 @@ def _money(value: float) -> str:
 
 
 def render_summary(summary: dict, console: Console) -> None:
+    """Print the run's lines, units and dollars, its findings per rule, and what was skipped."""
     counts, units, dollars = summary["counts"], summary["units"], summary["dollars"]
     profile = summary["profile"]
     console.print(f"[bold]cmclaims validate[/bold] {summary['run_id']}  profile {profile['name']}  "

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cmclaims.io.column_map import ColumnMap
 from cmclaims.io.reader import SourceFile, read_source
@@ -29,9 +30,11 @@ class Batch:
 
     @property
     def line_count(self) -> int:
+        """Every line of the batch, parsed or not."""
         return int(self.file_index.size)
 
     def has_column(self, canonical: str) -> bool:
+        """Whether at least one input has this canonical column."""
         return any(canonical in f.columns for f in self.files)
 
     def text_column(self, canonical: str) -> pa.ChunkedArray:
@@ -43,6 +46,9 @@ class Batch:
                 chunks.append(pa.nulls(source.table.num_rows, pa.string()))
                 continue
             column = source.table.column(header)
+            if pa.types.is_timestamp(column.type) and column.type.tz is not None:
+                # A zoned timestamp is read as the wall-clock time of its zone, the time on the note.
+                column = pc.local_timestamp(column)
             if not pa.types.is_string(column.type):
                 column = column.cast(pa.string())
             chunks.extend(column.chunks)

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 
 def use_returning_allocator() -> None:
+    """Make Arrow allocate with jemalloc and return freed pages after a second."""
     try:
         pool = pa.jemalloc_memory_pool()
         pa.jemalloc_set_decay_ms(1000)

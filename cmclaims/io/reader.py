@@ -60,10 +60,12 @@ class SourceFile:
 
     @property
     def name(self) -> str:
+        """The file as the user named it, for messages and outputs."""
         return str(self.path)
 
     @property
     def line_count(self) -> int:
+        """Rows read plus rows the parser could not take."""
         return self.table.num_rows + len(self.bad_rows)
 
 

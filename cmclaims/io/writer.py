@@ -44,7 +44,7 @@ def _starts_risky(chunk: pa.Array) -> np.ndarray:
     offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[chunk.offset : chunk.offset + len(chunk) + 1]
     data = np.frombuffer(data_buffer, dtype=np.uint8)
     starts = offsets[:-1]
-    non_empty = offsets[1:] > starts
+    non_empty = np.greater(offsets[1:], starts)
     first = data[np.minimum(starts, max(data.size - 1, 0))] if data.size else np.zeros(starts.size, np.uint8)
     return non_empty & _FORMULA_START[first]
 
@@ -123,6 +123,7 @@ def write_batches(schema: pa.Schema, batches: Iterator[pa.RecordBatch], path: Pa
 
 
 def write_json(document: dict, path: Path) -> None:
+    """Write a JSON document (the summary), indented for people."""
     path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
@@ -187,7 +188,7 @@ class StagedOutputs:
         for future in self._staged:
             try:
                 staged = future.result()
-            except BaseException:  # noqa: S112  (a failed write removed its own temporary file)
+            except BaseException:
                 continue
             if staged:
                 staged[0].unlink(missing_ok=True)

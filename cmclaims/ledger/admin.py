@@ -67,7 +67,7 @@ def member_usage(store: LedgerStore, member_id: str, year: int | None) -> dict[s
                 rows["annual"].append({"profile": profile_name, "cap": cap.name, "period": int(cap_year),
                                        "units": int(part["units"].sum()), "limit": cap.units,
                                        "authorized_units": int(part["auth_units"].sum())})
-    return {"member_id": member_id, "year": year, "lines": int(len(lines)), **rows}
+    return {"member_id": member_id, "year": year, "lines": len(lines), **rows}
 
 
 def check_ledger(store: LedgerStore) -> list[str]:
@@ -205,6 +205,7 @@ def import_history(
 
 
 def require_run(store: LedgerStore, run_id: str) -> dict:
+    """The run's record; exit 2 naming the command that lists runs when there is none."""
     run = store.run(run_id)
     if run is None:
         raise ConfigError(f"there is no run {run_id} in {store.path}", hint="`cmclaims ledger runs` lists them")

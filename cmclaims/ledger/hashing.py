@@ -32,6 +32,7 @@ def stable_hash(values: pa.Array | pa.ChunkedArray | np.ndarray | list[str]) -> 
 
 
 def canary() -> str:
+    """The hash of a fixed text, stored in a new ledger and compared on every open."""
     return str(int(stable_hash([CANARY_TEXT])[0]))
 
 

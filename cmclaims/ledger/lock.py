@@ -24,6 +24,7 @@ class LedgerLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
+        """Take the lock or raise LedgerLocked (exit 75) at once, saying who holds it."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -43,6 +44,7 @@ class LedgerLock:
         self._fd = fd
 
     def release(self) -> None:
+        """Free the lock (the kernel frees it anyway when the process ends)."""
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)

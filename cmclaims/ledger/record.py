@@ -28,11 +28,11 @@ def ledger_lines(ctx: Context, outcome: Outcome, view: LedgerView) -> pa.Table:
     report = limit_report(ctx) if ctx.profile.annual_caps else None
     auth_units = np.zeros(rows.size, dtype=np.int32)
     authorization = _text(ctx, "authorization_id", rows)
-    if report is not None and getattr(ctx.side, "authorizations", None) is not None:
+    if report is not None and ctx.side.authorizations is not None:
         billed_against = report.outcome.authorization[rows]
         auth_units = report.outcome.authorized_units[rows].astype(np.int32)
-        ids = ctx.side.authorizations.frame["authorization_id"].to_numpy(dtype=object)  # type: ignore[union-attr]
-        named = np.append(ids, None)[billed_against]  # -1 picks None: keep the line's own id
+        ids = ctx.side.authorizations.frame["authorization_id"].to_numpy(dtype=object)
+        named = np.append(ids, np.array([None], dtype=object))[billed_against]  # -1: keep the line's own id
         authorization = pa.array(np.where(billed_against >= 0, named,
                                           np.asarray(authorization.to_pylist(), dtype=object)).tolist(), pa.string())
     charge = outcome.charge_allowed[rows]

@@ -15,8 +15,10 @@ import hashlib
 import io
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -28,6 +30,8 @@ from cmclaims.errors import CannotWrite, ConfigError
 from cmclaims.faults import checkpoint
 from cmclaims.ledger.hashing import canary
 from cmclaims.ledger.schema import SCHEMA_VERSION, migrate
+
+T = TypeVar("T")
 
 # The columns of a ledger line, as stored in each month's Parquet block.
 LINE_SCHEMA = pa.schema(
@@ -64,12 +68,14 @@ def month_of(days: np.ndarray | list[int]) -> np.ndarray:
 
 
 def to_parquet(table: pa.Table) -> bytes:
+    """A table as lz4-compressed Parquet bytes, for a ledger block."""
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="lz4")  # fast to write and read; the blobs stay small
     return sink.getvalue()
 
 
 def from_parquet(data: bytes, columns: list[str] | None = None) -> pa.Table:
+    """A ledger block back as a table; a damaged block is reported, not crashed on."""
     try:
         return pq.read_table(pa.BufferReader(data), columns=columns)
     except (pa.ArrowInvalid, OSError) as exc:
@@ -194,7 +200,7 @@ class SqliteLedger(LedgerStore):
                 hint="the hashing library changed; do not validate against this ledger until it is rebuilt",
             )
 
-    def _transaction(self, work) -> object:  # type: ignore[no-untyped-def]
+    def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -210,10 +216,12 @@ class SqliteLedger(LedgerStore):
     # --- reading ---------------------------------------------------------------------------
 
     def runs(self) -> list[dict]:
+        """As LedgerStore says."""
         rows = self._db.execute(f"SELECT {', '.join(RUN_FIELDS)} FROM runs ORDER BY sequence").fetchall()
         return [self._run_dict(row) for row in rows]
 
     def run(self, run_id: str) -> dict | None:
+        """As LedgerStore says."""
         row = self._db.execute(f"SELECT {', '.join(RUN_FIELDS)} FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         return self._run_dict(row) if row else None
 
@@ -227,6 +235,7 @@ class SqliteLedger(LedgerStore):
     def lines(
         self, months: list[int] | None = None, columns: list[str] | None = None, run_ids: list[str] | None = None
     ) -> pa.Table:
+        """As LedgerStore says."""
         query = "SELECT b.run_id, b.profile, b.month, b.data FROM line_blocks b JOIN runs r USING (run_id) " \
                 "WHERE r.status = 'committed'"
         params: list[object] = []
@@ -247,6 +256,7 @@ class SqliteLedger(LedgerStore):
         return pa.concat_tables(tables)
 
     def retired(self, months: list[int] | None = None) -> pd.DataFrame:
+        """As LedgerStore says."""
         query = "SELECT claim_id, claim_hash, month, original_run, retired_by, how FROM retired"
         params: list[object] = []
         if months is not None:
@@ -261,6 +271,7 @@ class SqliteLedger(LedgerStore):
         return frame
 
     def findings(self, run_ids: list[str] | None = None) -> pa.Table:
+        """As LedgerStore says."""
         query = "SELECT f.run_id, f.data FROM finding_blocks f JOIN runs r USING (run_id) " \
                 "WHERE r.status = 'committed'"
         params: list[object] = []
@@ -274,10 +285,12 @@ class SqliteLedger(LedgerStore):
         return pa.concat_tables(tables, promote_options="permissive") if tables else pa.table({})
 
     def writeoffs(self) -> pd.DataFrame:
+        """As LedgerStore says."""
         rows = self._db.execute("SELECT claim_id, reason, written_off_at FROM writeoffs").fetchall()
         return pd.DataFrame(rows, columns=["claim_id", "reason", "written_off_at"])
 
     def integrity_problems(self) -> list[str]:
+        """As LedgerStore says."""
         rows = [r[0] for r in self._db.execute("PRAGMA integrity_check").fetchall()]
         problems = [] if rows == ["ok"] else rows
         problems += [f"foreign key: {row}" for row in self._db.execute("PRAGMA foreign_key_check").fetchall()]
@@ -290,6 +303,7 @@ class SqliteLedger(LedgerStore):
     # --- writing ---------------------------------------------------------------------------
 
     def prepare_run(self, run: dict, lines: pa.Table, retired: pd.DataFrame, findings: pa.Table) -> PreparedRun:
+        """As LedgerStore says."""
         blocks = []
         if lines.num_rows:
             months = month_of(lines.column("service_day").to_numpy())
@@ -306,6 +320,7 @@ class SqliteLedger(LedgerStore):
         return PreparedRun(run, blocks, retirements, encoded, findings.num_rows)
 
     def record_run(self, prepared: PreparedRun) -> int:
+        """As LedgerStore says."""
         run = prepared.run
 
         def work(db: sqlite3.Connection) -> int:
@@ -325,7 +340,8 @@ class SqliteLedger(LedgerStore):
                 record,
             )
             db.executemany(
-                "INSERT INTO line_blocks (run_id, profile, month, rows, units, sha256, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO line_blocks (run_id, profile, month, rows, units, sha256, data) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(run["run_id"], run["profile"], *block) for block in prepared.blocks],
             )
             db.executemany(
@@ -341,9 +357,10 @@ class SqliteLedger(LedgerStore):
             checkpoint("ledger-transaction")
             return executions
 
-        return int(self._transaction(work))  # type: ignore[call-overload]
+        return self._transaction(work)
 
     def rollback(self, run_id: str) -> dict:
+        """As LedgerStore says."""
         def work(db: sqlite3.Connection) -> dict:
             run = self.run(run_id)
             if run is None:
@@ -364,9 +381,10 @@ class SqliteLedger(LedgerStore):
             db.execute("UPDATE runs SET status = 'rolled_back' WHERE run_id = ?", (run_id,))
             return {**run, "status": "rolled_back"}
 
-        return self._transaction(work)  # type: ignore[return-value]
+        return self._transaction(work)
 
     def write_off(self, claim_id: str, reason: str) -> None:
+        """As LedgerStore says."""
         self._transaction(
             lambda db: db.execute(
                 "INSERT OR REPLACE INTO writeoffs (claim_id, reason, written_off_at) VALUES (?, ?, ?)",
@@ -375,4 +393,5 @@ class SqliteLedger(LedgerStore):
         )
 
     def close(self) -> None:
+        """As LedgerStore says."""
         self._db.close()

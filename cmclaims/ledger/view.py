@@ -67,6 +67,7 @@ class LedgerView:
 
     @classmethod
     def load(cls, store: LedgerStore | None, ctx: Context, run_id: str, mode: str) -> LedgerView:
+        """Load what this batch needs from the ledger: the months it falls in, not the whole ledger."""
         days = ctx.column("service_day")
         known = days[days != MISSING]
         months = sorted(set(month_of(np.unique(known)).tolist())) if known.size else []
@@ -90,6 +91,7 @@ class LedgerView:
 
     @property
     def size(self) -> int:
+        """Earlier lines loaded."""
         return self.lines.num_rows
 
     def _same_text(self, hits: np.ndarray, claims: np.ndarray) -> np.ndarray:
@@ -173,6 +175,7 @@ class LedgerView:
         return PriorUsage(by_day=by_day, by_year=by_year, authorizations=authorizations)
 
     def describe(self) -> dict[str, object]:
+        """The ledger part of summary.json."""
         return {
             "mode": self.mode,
             "path": str(self.store.path) if self.store is not None else None,
@@ -185,6 +188,7 @@ class LedgerView:
 
 def _indexes(values: pa.ChunkedArray, known: list[str]) -> np.ndarray:
     """Each value's position in `known` (-1 when absent), working on the few distinct values."""
-    encoded = values.combine_chunks().dictionary_encode() if len(values) else pa.array([], pa.string()).dictionary_encode()
+    array = values.combine_chunks() if len(values) else pa.array([], pa.string())
+    encoded = array.dictionary_encode()
     positions = np.append(pd.Index(known).get_indexer(encoded.dictionary.to_pandas()), -1).astype(np.int64)
     return positions[encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)]

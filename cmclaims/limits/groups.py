@@ -24,6 +24,7 @@ class Grouping:
 
     @property
     def size(self) -> int:
+        """The number of groups."""
         return len(self.keys)
 
     def locate(self, columns: list[np.ndarray]) -> np.ndarray:

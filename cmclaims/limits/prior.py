@@ -31,6 +31,7 @@ class PriorUsage:
 
     @classmethod
     def none(cls) -> PriorUsage:
+        """No earlier usage: the batch validated alone (--no-ledger, or a first run)."""
         def empty(*columns: str) -> pd.DataFrame:
             return pd.DataFrame({column: np.empty(0, np.int64) for column in columns})
 

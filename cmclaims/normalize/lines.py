@@ -78,9 +78,11 @@ class Lines:
 
     @property
     def size(self) -> int:
+        """The number of lines."""
         return len(self.frame)
 
     def qualification_bits(self, names: tuple[str, ...] | list[str]) -> int:
+        """The bit mask of the named credentials and trainings, to test staff_quals against."""
         return sum(1 << self.qualifications.index(name) for name in names)
 
 
@@ -98,8 +100,8 @@ def _frequency(value: str) -> str:
     return (value.lstrip("0") or "0") if value.isdigit() else value
 
 
-def _dates(factorized: Factorized, today: dt.date) -> np.ndarray:
-    parsed = parse_each(factorized.values, lambda text: parse_date(text, today))
+def _dates(factorized: Factorized, today: dt.date, past: bool = False) -> np.ndarray:
+    parsed = parse_each(factorized.values, lambda text: parse_date(text, today, past))
     days = np.array([day_number(d) if d is not None else MISSING for d in parsed], dtype=np.int32)
     return factorized.mapped(days, MISSING)
 
@@ -230,7 +232,7 @@ def build_lines(batch: Batch, catalog: Catalog, today: dt.date) -> Lines:
     text["claim_frequency"] = text["claim_frequency"].recoded(_frequency)
 
     service_day = _dates(text["service_date"], today)
-    dob_day = _dates(text["member_dob"], today)
+    dob_day = _dates(text["member_dob"], today, past=True)
     start, end = _place_times(service_day, _times(text["start_time"], today), _times(text["end_time"], today))
     qualifications = catalog.vocabulary("credential") + catalog.vocabulary("training")
     staff_quals, staff_quals_unknown = _qualifications(text["staff_credential"], qualifications)

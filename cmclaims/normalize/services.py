@@ -34,12 +34,19 @@ class Services:
     problem: np.ndarray  # per line: OK, UNKNOWN_CODE, BAD_MODIFIER or NO_SERVICE
     combo_reason: np.ndarray  # per combination: why it did not resolve ("" when it did)
     combo_modifiers: np.ndarray  # per combination: the modifiers as a claim shows them ("HE TF")
+    combo_group: np.ndarray  # per combination: a group service (a group modifier such as HQ)
     codes: tuple[str, ...]  # the profile's codes, in code_index order
 
+    def group(self, rows: np.ndarray) -> np.ndarray:
+        """Lines billed as a group service (one staff member, several members at once)."""
+        return self.combo_group[self.combo[rows]]
+
     def reason(self, rows: np.ndarray) -> np.ndarray:
+        """Why each of `rows` did not resolve to a service, in a clerk's words."""
         return self.combo_reason[self.combo[rows]]
 
     def modifiers(self, rows: np.ndarray) -> np.ndarray:
+        """The modifiers of each of `rows` as a claim shows them."""
         return self.combo_modifiers[self.combo[rows]]
 
     def service_of(self, keys: tuple[str, ...] | list[str], profile: Profile) -> np.ndarray:
@@ -103,11 +110,12 @@ def resolve_services(lines: Lines, profile: Profile) -> Services:
         code = lines.text[column].codes[line]
         return values[column][code] if code >= 0 else None
 
-    resolved, shown = [], []
+    resolved, shown, group = [], [], []
     for line in first_lines.tolist():
         modifiers = [m for c in MODIFIER_COLUMNS if (m := text_of(c, line)) is not None]
         resolved.append(_resolve(text_of("hcpcs", line), modifiers, profile))
         shown.append(" ".join(modifiers))
+        group.append(any(m in profile.catalog.group_modifiers for m in modifiers))
     numbers = np.array([r[:3] for r in resolved], dtype=np.int64).reshape(-1, 3)
     return Services(
         combo=combo.astype(np.int32),
@@ -116,5 +124,6 @@ def resolve_services(lines: Lines, profile: Profile) -> Services:
         problem=numbers[combo, 2].astype(np.int8),
         combo_reason=np.array([r[3] for r in resolved], dtype=object),
         combo_modifiers=np.array(shown, dtype=object),
+        combo_group=np.array(group, dtype=bool),
         codes=tuple(profile.codes),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 Case = Literal["upper", "lower"] | None
+T = TypeVar("T")
 
 
 @dataclass
@@ -40,16 +41,20 @@ class Factorized:
         return -2 if found < 0 else found
 
     def codes_of(self, values: Iterable[str]) -> np.ndarray:
+        """The codes of several values (-2 for those no line has)."""
         return np.array([self.code_of(v) for v in values], dtype=np.int32)
 
     def has(self, value: str) -> np.ndarray:
+        """Lines whose value is `value`."""
         return self.codes == self.code_of(value)
 
     def isin(self, values: Iterable[str]) -> np.ndarray:
+        """Lines whose value is one of `values`."""
         return np.isin(self.codes, self.codes_of(values))
 
     @property
     def present(self) -> np.ndarray:
+        """Lines with a value in this column."""
         return self.codes >= 0
 
     def mapped(self, parsed: np.ndarray, missing: float | int | bool) -> np.ndarray:
@@ -112,6 +117,6 @@ def factorize(column: pa.ChunkedArray, length: int, case: Case = None, many_dist
     return Factorized(codes, cleaned)
 
 
-def parse_each(values: pa.Array, parse: Callable[[str], object]) -> list[object]:
+def parse_each(values: pa.Array, parse: Callable[[str], T]) -> list[T]:
     """Apply `parse` to each distinct value (a few thousand at most for dates and times)."""
     return [parse(v) for v in values.to_pylist()]

@@ -39,6 +39,7 @@ def earned_units(minutes: np.ndarray, unit_minutes: np.ndarray, rounding: str) -
 
 
 def compute_units(lines: Lines, services: Services, profile: Profile) -> Units:
+    """Billable minutes, earned units and billed units of every line."""
     frame = lines.frame
     start = frame["start_minute"].to_numpy()
     end = frame["end_minute"].to_numpy()

@@ -35,20 +35,25 @@ def _make_date(year: int, month: int, day: int) -> dt.date | None:
         return None
 
 
-def _two_digit_year(year: int, today: dt.date) -> int:
-    """`03/04/26` is 2026, `03/04/61` is 1961: never more than a year in the future."""
-    return 2000 + year if 2000 + year <= today.year + 1 else 1900 + year
+def _two_digit_year(year: int, today: dt.date, past: bool) -> int:
+    """`03/04/26` is 2026, `03/04/61` is 1961: never more than a year ahead (for a birth date, never ahead)."""
+    latest = today.year if past else today.year + 1
+    return 2000 + year if 2000 + year <= latest else 1900 + year
 
 
-def parse_date(text: str, today: dt.date) -> dt.date | None:
-    """A calendar date in the formats EHR exports use; None when it is not one."""
+def parse_date(text: str, today: dt.date, past: bool = False) -> dt.date | None:
+    """A calendar date in the formats EHR exports use; None when it is not one.
+
+    `past` says the date cannot be in a later year (a birth date): `3/4/27` read in
+    2026 is then 1927, not 2027.
+    """
     text = text.strip()
     if match := _ISO.fullmatch(text):
         return _make_date(int(match[1]), int(match[2]), int(match[3]))
     if match := _US.fullmatch(text):
         year = int(match[3])
         if len(match[3]) == 2:
-            year = _two_digit_year(year, today)
+            year = _two_digit_year(year, today, past)
         return _make_date(year, int(match[1]), int(match[2]))
     if match := _COMPACT.fullmatch(text):
         return _make_date(int(match[1]), int(match[2]), int(match[3]))

@@ -44,7 +44,8 @@ class Outcome:
     findings: list[Finding]
     disposition: np.ndarray  # int8 per line: PASS, WARNING, ADJUSTED or REJECTED
     billable: np.ndarray  # int32 units the clean file bills (0 when rejected)
-    charge_allowed: np.ndarray  # dollars the clean file bills: pro rata to the units, 0 when rejected, NaN without a charge
+    # dollars the clean file bills: pro rata to the units, 0 when rejected, NaN without a charge
+    charge_allowed: np.ndarray
     applied: list[Rule]
     skipped: list[tuple[Rule, str]]
     not_applicable: list[Rule] = field(default_factory=list)
@@ -127,4 +128,4 @@ def disposition_text(disposition: np.ndarray) -> pa.Array:
 def _charge_allowed(charge: np.ndarray, billed: np.ndarray, billable: np.ndarray, rejected: np.ndarray) -> np.ndarray:
     """A line's charge after its units changed: the same rate per unit, to the cent."""
     ratio = np.divide(billable, billed, out=np.ones(billed.size), where=(billed > 0) & (billable != billed))
-    return np.where(rejected, 0.0, np.round(charge * ratio, 2))
+    return np.where(rejected & ~np.isnan(charge), 0.0, np.round(charge * ratio, 2))

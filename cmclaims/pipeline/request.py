@@ -31,4 +31,5 @@ class ValidateRequest:
 
     @property
     def ledger_mode(self) -> str:
+        """"off", "dry-run" (read the ledger, change nothing) or "write"."""
         return "off" if self.ledger is None else "dry-run" if self.dry_run else "write"

@@ -19,8 +19,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 from cmclaims import __version__
 from cmclaims.errors import EXIT_FINDINGS, EXIT_OK, ConfigError
@@ -37,8 +36,8 @@ from cmclaims.normalize.lines import build_lines
 from cmclaims.normalize.services import resolve_services
 from cmclaims.normalize.units import compute_units
 from cmclaims.pipeline.checks import ADJUSTED, REJECTED, Outcome, run_checks
-from cmclaims.pipeline.request import ValidateRequest
 from cmclaims.pipeline.outputs import clean_file, exceptions_table
+from cmclaims.pipeline.request import ValidateRequest
 from cmclaims.pipeline.summary import findings_by_rule, totals
 from cmclaims.rules.context import Context
 from cmclaims.schema.columns import ENCOUNTER
@@ -52,6 +51,7 @@ __all__ = ["ValidateRequest", "ValidateResult", "validate"]
 
 @dataclass
 class ValidateResult:
+    """A finished run: its summary, its exit code, and the context and outcome behind them."""
     summary: dict
     exit_code: int
     context: Context
@@ -169,13 +169,13 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
 def _summary(
     request: ValidateRequest,
     ctx: Context,
-    batch,  # noqa: ANN001
+    batch,
     outcome: Outcome,
     run_id: str,
     started: dt.datetime,
     output_format: str,
     view: LedgerView | None,
-    recorded,  # noqa: ANN001
+    recorded,
 ) -> dict:
     profile = ctx.profile
     disposition = outcome.disposition
@@ -196,7 +196,7 @@ def _summary(
             {"file": f.name, "sha256": f.sha256, "format": f.format, "encoding": f.encoding, "lines": f.line_count}
             for f in batch.files
         ],
-        "side_files": ctx.side.describe(),  # type: ignore[union-attr]
+        "side_files": ctx.side.describe(),
         "options": {"over_limit": request.over_limit, "output_format": output_format},
         **totals(ctx, outcome),
         "findings": findings_by_rule(ctx, outcome),

@@ -5,14 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cmclaims.normalize.lines import Lines
 from cmclaims.normalize.services import Services
 from cmclaims.normalize.units import Units
+from cmclaims.side.bundle import SideData
 from cmclaims.side.per_line import LineSide, join_side
 from cmclaims.tables import Profile
+
+if TYPE_CHECKING:
+    from cmclaims.ledger.view import LedgerView  # the ledger sits above the rules: a type only
 
 
 @dataclass
@@ -32,8 +37,8 @@ class Context:
     units: Units
     today: dt.date
     over_limit: str = "reject"
-    side: object = None  # SideData: stays, staff and authorizations (cmclaims.side)
-    ledger: object = None  # a LedgerView of earlier runs, or None with --no-ledger
+    side: SideData = field(default_factory=SideData)  # stays, staff and authorizations files
+    ledger: LedgerView | None = None  # earlier runs, or None with --no-ledger
     checkable: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
     accepted: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
     billable: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
@@ -43,6 +48,7 @@ class Context:
         return self.lines.frame[name].to_numpy()
 
     def has_column(self, name: str) -> bool:
+        """Whether the batch has this canonical column (in at least one input)."""
         return name in self.lines.present
 
     @cached_property
@@ -51,7 +57,7 @@ class Context:
         return join_side(self.lines, self.side, self.profile.catalog.vocabulary("setting"))
 
     def service_text(self, rows: np.ndarray) -> np.ndarray:
-        """Code and modifiers as a claim shows them (`T1017 HE TF`), for messages."""
-        codes = np.asarray(self.lines.text["hcpcs"].text(rows).to_pylist(), dtype=object)
-        modifiers = self.services.modifiers(rows)
-        return np.where(modifiers == "", codes, codes + " " + modifiers)
+        """Code and modifiers as a claim shows them (`T1017 HE TF`), as an object array for messages."""
+        from cmclaims.rules.describe import service_text_objects
+
+        return service_text_objects(self, rows)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cmclaims.rules.activities import service_text, when
 from cmclaims.rules.context import Context
+from cmclaims.rules.describe import service_text, when
 from cmclaims.rules.registry import Flags, rule
 
 

@@ -17,7 +17,7 @@ from numpy.typing import DTypeLike
 from cmclaims.normalize.lines import MISSING
 from cmclaims.rules.context import Context
 from cmclaims.rules.registry import Flags, rule
-from cmclaims.rules.words import as_text, iso_date
+from cmclaims.rules.words import as_text, counted, iso_date
 from cmclaims.side.per_line import FROM_LINE, FROM_STAY, NO_STAY
 from cmclaims.tables import Profile, Service
 
@@ -312,7 +312,7 @@ def institution_stay(ctx: Context) -> Flags:
     setting, where = _setting(ctx, rows), _where(ctx, rows)
     detail = np.where(
         known,
-        iso_date(at).astype(object) + " is " + as_text(before[keep]) + " days before the discharge on "
+        iso_date(at).astype(object) + " is " + counted(before[keep], "day") + " before the discharge on "
         + iso_date(np.where(known, discharge, 0)) + " from a " + as_text(length[keep]) + "-day " + setting
         + " stay (" + where + "), outside its last " + as_text(window[keep]) + " days",
         np.where(
@@ -662,6 +662,7 @@ def stay_row_unusable(ctx: Context) -> Flags:
     rows = np.flatnonzero(ctx.checkable & (side.stay_left_out >= 0))
     if rows.size == 0:
         return Flags.none()
-    left = ctx.side.stays.left_out.iloc[side.stay_left_out[rows]]  # type: ignore[attr-defined]
+    assert ctx.side.stays is not None  # a left-out row means there was a stays file
+    left = ctx.side.stays.left_out.iloc[side.stay_left_out[rows]]
     return Flags(rows, {"row": left["row"].to_numpy(), "problem": left["problem"].to_numpy(dtype=object),
                         "date": iso_date(ctx.column("service_day")[rows])})

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from cmclaims.normalize.lines import MISSING
-from cmclaims.normalize.values import day_number
 from cmclaims.normalize.services import BAD_MODIFIER, NO_SERVICE, UNKNOWN_CODE
+from cmclaims.normalize.values import day_number
 from cmclaims.rules.context import Context
 from cmclaims.rules.registry import Flags, rule
 from cmclaims.schema.encounter import VOCABULARY_COLUMNS, failure_cases
@@ -307,7 +307,9 @@ def unknown_value(ctx: Context) -> Flags:
         for column, vocabulary in VOCABULARY_COLUMNS.items()
     }
     expected["place_of_service"] = "a two-digit place of service code"
-    credentials = np.flatnonzero(_parsed(ctx) & ctx.column("staff_quals_unknown"))
+    # With a staff file the line's staff_credential is not used, so its words are not judged.
+    uses_line_credentials = getattr(ctx.side, "staff", None) is None
+    credentials = np.flatnonzero(_parsed(ctx) & ctx.column("staff_quals_unknown") & uses_line_credentials)
     return Flags(
         np.concatenate([wrong["line"].to_numpy(), credentials]),
         {

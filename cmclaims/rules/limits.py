@@ -19,7 +19,7 @@ from cmclaims.limits.prior import PriorUsage
 from cmclaims.limits.resolver import AuthorizationPool, Limit, Outcome, apply_limits
 from cmclaims.rules.context import Context
 from cmclaims.rules.registry import Flags, rule
-from cmclaims.rules.words import as_text, iso_date, month_label, year_label
+from cmclaims.rules.words import as_text, counted, iso_date, month_label, year_label
 from cmclaims.tables import Profile
 
 DAILY, MONTHLY, PER_DIEM, ANNUAL, AUTHORIZATION = "CM201", "CM202", "CM203", "CM204", "CM205"
@@ -87,14 +87,14 @@ def _build(ctx: Context, prior: PriorUsage) -> list[LimitKind]:
     year = _years(day)
     year_members, year_codes, year_p = (prior.by_year[c].to_numpy(np.int64) for c in ("member", "code", "year"))
     year_units = prior.by_year["units"].to_numpy(np.float64)
-    for cap in profile.annual_caps:
-        cap_codes = [i for i, c in enumerate(ctx.services.codes) if c in cap.codes]
+    for annual in profile.annual_caps:
+        cap_codes = [i for i, c in enumerate(ctx.services.codes) if c in annual.codes]
         applies = candidates & np.isin(code, cap_codes)
         grouping = group_lines([member, year], applies)
         in_cap = (year_members >= 0) & np.isin(year_codes, cap_codes)
         used = _prior(grouping, [year_members, year_p], year_units, in_cap)
-        limit = Limit(ANNUAL, grouping.group, np.full(grouping.size, cap.units, np.int64), used, extendable=True)
-        kinds.append(LimitKind(limit, grouping, np.full(grouping.size, cap.name, dtype=object)))
+        limit = Limit(ANNUAL, grouping.group, np.full(grouping.size, annual.units, np.int64), used, extendable=True)
+        kinds.append(LimitKind(limit, grouping, np.full(grouping.size, annual.name, dtype=object)))
     return kinds
 
 
@@ -163,6 +163,7 @@ def _authorization_pool(ctx: Context, prior: PriorUsage) -> AuthorizationPool | 
 
 @dataclass
 class LimitReport:
+    """The limits of the batch and the outcome of the sequential pass over them."""
     kinds: list[LimitKind]
     outcome: Outcome
 
@@ -214,18 +215,18 @@ def _limit_flags(ctx: Context, code: str) -> Flags:
     return Flags(
         rows,
         {
-            "units": units,
+            "units": counted(units, "unit"),
             "date": iso_date(days),
             "month": month_label(days),
             "year": year_label(days),
             "used": outcome.used[rows],
+            "used_units": counted(outcome.used[rows], "unit"),
             "limit": limit,
             "cap": cap_name,
-            "room": outcome.authorization_room[rows],
+            "room": counted(outcome.authorization_room[rows], "unit"),
             "service": ctx.service_text(rows),
-            "outcome": np.where(
-                allowed > 0, "billed " + as_text(allowed) + " of " + as_text(units) + " units", "held back"
-            ),
+            "outcome": np.where(allowed > 0, "billed " + as_text(allowed) + " of " + counted(units, "unit"),
+                                "held back"),
         },
         units=allowed,
     )
@@ -254,7 +255,7 @@ def _has_annual(profile: Profile) -> bool:
     effect="reject",
     stage="limits",
     applies=_has_daily,
-    message="{units} units on {date} exceed the daily limit of {limit} for {service} "
+    message="{units} on {date} would go over the daily limit of {limit} for {service} "
     "({used} already billed that day): {outcome}",
 )
 def daily_limit(ctx: Context) -> Flags:
@@ -288,7 +289,7 @@ def daily_limit(ctx: Context) -> Flags:
     effect="reject",
     stage="limits",
     applies=_has_monthly,
-    message="{units} units on {date} exceed the monthly limit of {limit} for {service} in {month} "
+    message="{units} on {date} would go over the monthly limit of {limit} for {service} in {month} "
     "({used} already billed that month): {outcome}",
 )
 def monthly_limit(ctx: Context) -> Flags:
@@ -348,8 +349,9 @@ def per_diem_limit(ctx: Context) -> Flags:
     effect="reject",
     stage="limits",
     applies=_has_annual,
-    message="{units} units on {date} exceed the annual cap of {limit} units ({cap}) in {year} "
-    "({used} already billed) and no authorization covers them: {outcome}",
+    message="{units} on {date} would go over the annual cap of {limit} units ({cap}) in {year} "
+    "({used_units} billed so far that year, authorized units included) and no authorization covers "
+    "the excess: {outcome}",
 )
 def annual_cap(ctx: Context) -> Flags:
     """More units for a member in a calendar year than the profile's annual cap allows.
@@ -382,8 +384,8 @@ def annual_cap(ctx: Context) -> Flags:
     effect="reject",
     stage="limits",
     applies=_has_annual,
-    message="{units} units on {date} exceed the annual cap of {limit} units ({cap}) in {year} "
-    "and the covering authorization has only {room} units left: {outcome}",
+    message="{units} on {date} would go over the annual cap of {limit} units ({cap}) in {year} "
+    "and the covering authorization has only {room} left: {outcome}",
 )
 def authorization_used_up(ctx: Context) -> Flags:
     """Units beyond an annual cap, with the covering authorization used up.

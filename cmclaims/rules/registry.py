@@ -58,6 +58,7 @@ class Flags:
 
     @classmethod
     def none(cls) -> Flags:
+        """No line flagged."""
         return cls(np.empty(0, dtype=np.int64))
 
     @classmethod
@@ -76,6 +77,7 @@ Check = Callable[["Context"], Flags]
 
 @dataclass(frozen=True)
 class Rule:
+    """A registered rule: what it is called, how severe, what it checks and when it runs."""
     code: str
     name: str
     severity: Severity
@@ -89,10 +91,12 @@ class Rule:
 
     @property
     def family(self) -> str:
+        """`CM2` for CM201: the hundreds digit names the family."""
         return self.code[:3]
 
     @property
     def summary(self) -> str:
+        """The first line of the docstring: what `cmclaims rules` shows."""
         return self.doc.split("\n", 1)[0].strip()
 
     def section(self, title: str) -> str:
@@ -102,6 +106,7 @@ class Rule:
 
     @property
     def fields(self) -> tuple[str, ...]:
+        """The names the message template fills."""
         return tuple(name for _, name, _, _ in string.Formatter().parse(self.message) if name)
 
     def applies_to(self, profile: Profile) -> bool:
@@ -166,5 +171,6 @@ def rules_in_order() -> list[Rule]:
 
 
 def get_rule(code: str) -> Rule:
+    """The rule with this code (case does not matter); KeyError when there is none."""
     rules_in_order()
     return REGISTRY[code.upper()]

@@ -6,7 +6,7 @@ import numpy as np
 
 from cmclaims.rules.context import Context
 from cmclaims.rules.registry import Flags, rule
-from cmclaims.rules.words import as_text, clock
+from cmclaims.rules.words import as_text, clock, counted
 
 
 @rule(
@@ -49,13 +49,13 @@ def no_billable_time(ctx: Context) -> Flags:
         "it ends at " + as_text(clock(e)) + ", not after its start at " + as_text(clock(s)),
         np.where(
             t >= length,
-            "its " + as_text(np.ceil(t).astype(np.int64)) + " travel minutes fill the whole "
+            "its travel (" + counted(np.ceil(t).astype(np.int64), "minute") + ") fills the whole "
             + as_text(length) + "-minute session",
             np.where(
                 units.per_diem[rows],
                 "its travel minutes leave no billable minute for the day's unit",
-                as_text(m) + " billable minutes do not earn a unit (a " + as_text(unit)
-                + "-minute unit needs " + as_text(needed) + ")",
+                "only " + counted(m, "billable minute") + ", and a " + as_text(unit)
+                + "-minute unit needs " + counted(needed, "minute"),
             ),
         ),
     )
@@ -67,7 +67,7 @@ def no_billable_time(ctx: Context) -> Flags:
     "units.differ_from_time",
     severity="warning",
     effect="adjust",
-    message="the export bills {billed} units but {minutes} billable minutes earn {earned}; {earned} are billed",
+    message="the export bills {billed} but {minutes} billable minutes earn {earned}; the clean file bills {earned}",
 )
 def units_differ(ctx: Context) -> Flags:
     """Units on the export that differ from what the documented time earns.
@@ -94,6 +94,7 @@ def units_differ(ctx: Context) -> Flags:
     rows = np.flatnonzero(flagged)
     return Flags(
         rows,
-        {"billed": units.billed[rows], "minutes": units.minutes[rows], "earned": units.earned[rows]},
+        {"billed": counted(units.billed[rows], "unit"), "minutes": units.minutes[rows],
+         "earned": counted(units.earned[rows], "unit")},
         units=units.earned[rows],
     )

@@ -34,7 +34,14 @@ def month_label(days: np.ndarray) -> np.ndarray:
 
 
 def year_label(days: np.ndarray) -> np.ndarray:
+    """Day numbers as the calendar year they fall in, `YYYY`."""
     return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[Y]").astype(str)
+
+
+def counted(values: np.ndarray, noun: str) -> np.ndarray:
+    """Counts with their noun, singular or plural: `1 unit`, `17 units`."""
+    numbers = np.asarray(values)
+    return np.where(numbers == 1, "1 " + noun, as_text(numbers) + f" {noun}s")
 
 
 def as_text(values: np.ndarray) -> np.ndarray:

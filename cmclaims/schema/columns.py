@@ -17,6 +17,7 @@ class FileColumns:
 
     @property
     def known(self) -> tuple[str, ...]:
+        """Every column this kind of file may have."""
         return self.required + self.optional
 
 

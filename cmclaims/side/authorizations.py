@@ -11,8 +11,8 @@ import pandas as pd
 
 from cmclaims.io.column_map import ColumnMap
 from cmclaims.normalize.lines import MISSING
-from cmclaims.side.common import SideFile, read_side_file
 from cmclaims.schema.columns import AUTHORIZATIONS
+from cmclaims.side.common import SideFile, read_side_file
 
 
 @dataclass
@@ -24,6 +24,7 @@ class Authorizations:
 
     @classmethod
     def empty(cls) -> Authorizations:
+        """No authorizations (the run was given no --authorizations file)."""
         columns = {
             "authorization_id": pd.Series([], dtype="str"),
             "member_id": pd.Series([], dtype="str"),
@@ -37,6 +38,7 @@ class Authorizations:
 
 
 def read_authorizations(path: Path, today: dt.date, column_map: ColumnMap | None = None) -> Authorizations:
+    """Read `--authorizations`; unusable rows are reported and left out."""
     side = read_side_file(
         path, AUTHORIZATIONS, {"hcpcs": "upper", "modifier": "upper"}, column_map
     )

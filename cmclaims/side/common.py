@@ -35,6 +35,7 @@ class SideProblem:
     problem: str
 
     def describe(self) -> str:
+        """The problem as one line for the terminal: file, row, column, what is wrong."""
         return f"{self.file} row {self.row}, {self.column}: {self.problem}; the row is left out"
 
 
@@ -50,19 +51,21 @@ class SideFile:
 
     @property
     def name(self) -> str:
+        """The file as the user named it."""
         return self.source.name
 
     def has(self, column: str) -> bool:
+        """Whether the file has this canonical column."""
         return column in self.source.columns
 
     def values(self, column: str) -> np.ndarray:
         """The cleaned text of a column as an object array (None where empty)."""
         return np.asarray(self.text[column].text().to_pylist(), dtype=object)
 
-    def dates(self, column: str, today: dt.date) -> np.ndarray:
-        """Day numbers of a date column; MISSING where empty or not a date."""
+    def dates(self, column: str, today: dt.date, past: bool = False) -> np.ndarray:
+        """Day numbers of a date column; MISSING where empty or not a date (`past`: a birth date)."""
         factorized = self.text[column]
-        parsed = parse_each(factorized.values, lambda value: parse_date(value, today))
+        parsed = parse_each(factorized.values, lambda value: parse_date(value, today, past))
         days = np.array([day_number(d) if d is not None else MISSING for d in parsed], dtype=np.int32)
         return factorized.mapped(days, MISSING)
 
@@ -80,6 +83,7 @@ class SideFile:
         self.usable &= ~newly
 
     def reject_unparsed_dates(self, column: str, days: np.ndarray) -> None:
+        """Leave out rows whose date in `column` did not parse."""
         self.reject(self.text[column].present & (days == MISSING), column, "is not a date")
 
 

@@ -101,7 +101,7 @@ def read_staff(
     """Read and check a staff file; `qualifications` are the credentials then the trainings."""
     side = read_side_file(path, STAFF, {"credentials": "upper", "trainings": "upper"}, column_map)
     quals = _masks(side, "credentials", qualifications) | _masks(side, "trainings", qualifications)
-    birth = side.dates("birth_date", today)
+    birth = side.dates("birth_date", today, past=True)
     side.reject_unparsed_dates("birth_date", birth)
     side.reject((birth != MISSING) & (birth > (today - dt.date(1970, 1, 1)).days), "birth_date", "is in the future")
     staff_id = side.values("staff_id")

@@ -26,6 +26,7 @@ class CodeDef:
 
     @property
     def unit_label(self) -> str:
+        """How the unit reads: `15 minutes`, `per hour`, `per diem`."""
         if self.unit == "per_diem":
             return "per diem"
         return "per hour" if self.unit_minutes == 60 else f"{self.unit_minutes} minutes"
@@ -40,8 +41,10 @@ class Catalog:
     modifiers: dict[str, str]
     vocabularies: dict[str, tuple[str, ...]]
     folder: Path
+    group_modifiers: tuple[str, ...] = ()  # a group service: one staff member, several members at once
 
     def vocabulary(self, name: str) -> tuple[str, ...]:
+        """The values of one vocabulary of SPEC section 2."""
         return self.vocabularies[name]
 
 
@@ -93,24 +96,30 @@ def _modifiers(path: Path) -> dict[str, str]:
 
 def _vocabularies(path: Path) -> dict[str, tuple[str, ...]]:
     section = Section(_read_toml(path), path.name)
-    return {key: section.texts(key) for key in section.keys()}
+    return {key: section.texts(key) for key in section.names()}
 
 
 @lru_cache(maxsize=4)
 def _load(folder: Path) -> Catalog:
     meta = Section(_read_toml(folder / "catalog.toml"), "catalog.toml")
     version = meta.text("version")
+    group_modifiers = tuple(m.upper() for m in meta.texts("group_modifiers"))
     meta.finish()
     vocabularies = _vocabularies(folder / "vocabularies.toml")
     for required in ("activity", "contact_type", "setting", "population", "credential", "training"):
         if required not in vocabularies:
             raise ConfigError(f"vocabularies.toml: the '{required}' list is missing")
+    modifiers = _modifiers(folder / "modifiers.csv")
+    unknown = [m for m in group_modifiers if m not in modifiers]
+    if unknown:
+        raise ConfigError(f"catalog.toml: group_modifiers names {', '.join(unknown)}, not in modifiers.csv")
     return Catalog(
         version=version,
         codes=_codes(folder / "codes.csv"),
-        modifiers=_modifiers(folder / "modifiers.csv"),
+        modifiers=modifiers,
         vocabularies=vocabularies,
         folder=folder,
+        group_modifiers=group_modifiers,
     )
 
 

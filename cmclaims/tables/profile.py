@@ -32,10 +32,12 @@ class CodeRule:
 
     @property
     def hcpcs(self) -> str:
+        """The procedure code."""
         return self.code.hcpcs
 
     @property
     def allowed_modifiers(self) -> tuple[str, ...]:
+        """Every modifier the payer accepts with this code."""
         return self.first_modifier + self.levels + self.also_allowed
 
 
@@ -84,6 +86,7 @@ class DischargeWindow:
 
 @dataclass(frozen=True)
 class InstitutionPolicy:
+    """Institutional stays: billable only in a window before discharge."""
     settings: tuple[str, ...]
     windows: tuple[DischargeWindow, ...]  # longest minimum stay first
     imd_excluded_ages: tuple[int, int] | None = None
@@ -91,12 +94,14 @@ class InstitutionPolicy:
 
 @dataclass(frozen=True)
 class IncarcerationPolicy:
+    """Jail: not eligible from some days before admission until release."""
     settings: tuple[str, ...]
     days_before_admission: int = 0
 
 
 @dataclass(frozen=True)
 class DetentionPolicy:
+    """Juvenile detention: billable for the first days only, and only off site."""
     setting: str
     billable_days: int
     onsite_place_of_service: tuple[str, ...]
@@ -104,6 +109,7 @@ class DetentionPolicy:
 
 @dataclass(frozen=True)
 class Eligibility:
+    """Who may receive the payer's case management, by setting, enrollment and stay."""
     barred_settings: tuple[str, ...] = ()
     barred_enrollments: tuple[str, ...] = ()
     institution: InstitutionPolicy | None = None
@@ -115,6 +121,7 @@ class Eligibility:
 
 @dataclass(frozen=True)
 class SoarPolicy:
+    """SOAR benefits work: who may do it and by which contacts it is not paid."""
     activity: str
     training: str
     excluded_contact_types: tuple[str, ...]
@@ -122,6 +129,7 @@ class SoarPolicy:
 
 @dataclass(frozen=True)
 class Activities:
+    """Activities the payer does not pay for, and those it pays only with the member present."""
     not_billable: tuple[str, ...] = ()
     need_member_present: tuple[str, ...] = ()
     codes: tuple[str, ...] = ()  # empty: every code of the profile
@@ -130,6 +138,7 @@ class Activities:
 
 @dataclass(frozen=True)
 class ChildStaffing:
+    """Who may serve children with SED or IDD, by age and training."""
     codes: tuple[str, ...]
     max_age: int
     sed_credential: str
@@ -139,12 +148,14 @@ class ChildStaffing:
 
 @dataclass(frozen=True)
 class StaffPolicy:
+    """Staff the payer does not pay for, and the rules for serving children."""
     barred_credentials: tuple[str, ...] = ()
     children: ChildStaffing | None = None
 
 
 @dataclass(frozen=True)
 class Documentation:
+    """What every line must document."""
     signed_note: bool = False
     contact_type: bool = False
     place_of_service: bool = False
@@ -152,6 +163,7 @@ class Documentation:
 
 @dataclass(frozen=True)
 class Profile:
+    """One payer's whole policy, as code_tables/profiles/<name>.toml gives it."""
     name: str
     title: str
     payer: str
@@ -170,12 +182,15 @@ class Profile:
 
     @property
     def table_version(self) -> str:
+        """The code-table version the profile was loaded from."""
         return self.catalog.version
 
     def enforces(self, family: str) -> bool:
+        """Whether the profile applies this rule family (`CM5`)."""
         return family in self.families
 
     def service(self, key: str) -> Service:
+        """The service with this key (`T1017:TF`)."""
         return next(s for s in self.services if s.key == key)
 
 
@@ -210,7 +225,7 @@ def _code_rules(profile: Section, check: _Checker) -> dict[str, CodeRule]:
     if table is None:
         raise ConfigError(f"{check.where}: a profile needs a [codes] table")
     rules: dict[str, CodeRule] = {}
-    for hcpcs in table.keys():
+    for hcpcs in table.names():
         section = table.section(hcpcs)
         assert section is not None
         code = check.catalog.codes.get(hcpcs.upper())
@@ -235,7 +250,9 @@ def _services(profile: Section, codes: dict[str, CodeRule], check: _Checker) -> 
         if hcpcs not in codes:
             raise ConfigError(f"{section.where}: code {hcpcs} is not in this profile's [codes]")
         if level and level not in codes[hcpcs].levels:
-            raise ConfigError(f"{section.where}: '{level}' is not a level modifier of {hcpcs} in [codes.{hcpcs}] levels")
+            raise ConfigError(
+                f"{section.where}: '{level}' is not a level modifier of {hcpcs} in [codes.{hcpcs}] levels"
+            )
         services.append(
             Service(
                 hcpcs=hcpcs,
@@ -337,7 +354,7 @@ def _eligibility(profile: Section, services: tuple[Service, ...], check: _Checke
     only: dict[str, tuple[str, ...]] = {}
     if (sub := section.section("setting_only_services")) is not None:
         known = {s.key for s in services}
-        for setting in sub.keys():
+        for setting in sub.names():
             keys = sub.texts(setting)
             for key in keys:
                 if key not in known:

@@ -27,27 +27,32 @@ class Section:
         return self._data.get(key, default)
 
     def has(self, key: str) -> bool:
+        """Whether the table has this key."""
         return key in self._data
 
     def text(self, key: str, default: str | None = None) -> str:
+        """A text value."""
         value = self._get(key, default)
         if not isinstance(value, str):
             raise ConfigError(f"{self.where}: '{key}' must be text")
         return value
 
     def integer(self, key: str, default: int | None = None) -> int | None:
+        """A whole number of 0 or more, or the default."""
         value = self._get(key, default)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
             raise ConfigError(f"{self.where}: '{key}' must be a whole number of 0 or more")
         return value
 
     def flag(self, key: str, default: bool = False) -> bool:
+        """true or false."""
         value = self._get(key, default)
         if not isinstance(value, bool):
             raise ConfigError(f"{self.where}: '{key}' must be true or false")
         return value
 
     def texts(self, key: str) -> tuple[str, ...]:
+        """A list of text values (empty when absent)."""
         value = self._get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{self.where}: '{key}' must be a list of text values")
@@ -68,19 +73,23 @@ class Section:
         return (value[0], value[1])
 
     def section(self, key: str) -> Section | None:
+        """A sub-table, or None when absent."""
         value = self._get(key, None)
         return None if value is None else Section(value, f"{self.where} [{key}]")
 
     def sections(self, key: str) -> list[Section]:
+        """A list of tables (an array of tables, or a list of inline tables)."""
         value = self._get(key, [])
         if not isinstance(value, list):
             raise ConfigError(f"{self.where}: '{key}' must be a list of tables")
         return [Section(item, f"{self.where} {key}[{i + 1}]") for i, item in enumerate(value)]
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
+        """Every key of the table."""
         return list(self._data)
 
     def finish(self) -> None:
+        """Fail on any key no getter asked for: a misspelt key must not be ignored."""
         unknown = sorted(set(self._data) - self._used)
         if unknown:
             raise ConfigError(f"{self.where}: unknown key(s) {', '.join(unknown)}")

@@ -56,13 +56,14 @@ class OpenItems:
 
 def runs_frame(store: LedgerStore) -> pd.DataFrame:
     """Every run with its local finishing day and its place in time (order)."""
-    runs = pd.DataFrame(store.runs(), columns=["run_id", "kind", "status", "profile", "finished_at", "out_dir",
+    runs = pd.DataFrame(store.runs(), columns=["run_id", "sequence", "kind", "status", "profile", "finished_at",
+                                                "out_dir",
                                                 "lines_in", "lines_clean", "lines_rejected", "lines_adjusted",
                                                 "units_in", "units_billable", "charge_in", "charge_clean",
                                                 "charge_rejected", "charge_billable"])
     runs["finished"] = pd.to_datetime(runs["finished_at"], utc=True, errors="coerce", format="ISO8601")
     runs["day"] = local_days(runs["finished_at"])
-    runs = runs.sort_values(["finished", "run_id"]).reset_index(drop=True)
+    runs = runs.sort_values("sequence").reset_index(drop=True)  # the ledger numbers runs as they commit
     runs["order"] = np.arange(len(runs))
     return runs
 

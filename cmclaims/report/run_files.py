@@ -194,7 +194,7 @@ def run_id_of_folder(store: LedgerStore, folder: Path) -> str | None:
     """The ledger's last run whose outputs went to `folder`: for a folder that lost its summary.json."""
     where = str(folder.resolve())
     runs = [r for r in store.runs() if r.get("out_dir") == where]
-    return max(runs, key=lambda r: (r["finished_at"], r["run_id"]))["run_id"] if runs else None
+    return max(runs, key=lambda r: r["sequence"])["run_id"] if runs else None
 
 
 def latest_run_id(store: LedgerStore) -> str:
@@ -202,4 +202,4 @@ def latest_run_id(store: LedgerStore) -> str:
     runs = [r for r in store.runs() if r["kind"] == "validate" and r["status"] == "committed"]
     if not runs:
         raise ConfigError(f"the ledger {store.path} has no committed validate run yet")
-    return max(runs, key=lambda r: (r["finished_at"], r["run_id"]))["run_id"]
+    return max(runs, key=lambda r: r["sequence"])["run_id"]

@@ -220,16 +220,17 @@ def member_presence_unknown(ctx: Context) -> Flags:
     applies=_soar_contact_policy,
 )
 def soar_contact(ctx: Context) -> Flags:
-    """SOAR benefits work done by a contact the payer excludes (email).
+    """SOAR benefits work done by a contact the payer excludes (Arizona: email or fax).
 
     What it checks:
         Lines with activity soar whose contact_type is one the profile
         excludes for SOAR (`[activities.soar] excluded_contact_types`;
-        az-ahcccs: email).
+        az-ahcccs: email, and fax, which is "copying or faxing paperwork").
     Why it matters:
         SOAR (SSI/SSDI Outreach, Access and Recovery) work is billable as
         face-to-face and telephone contact with the member and with records
-        sources; email is explicitly not a billable SOAR activity.
+        sources; email and copying or faxing paperwork are explicitly not
+        billable SOAR activities.
     Example:
         az-ahcccs, T1016 on 2026-03-04 11:00-11:30, activity soar,
         contact_type email.

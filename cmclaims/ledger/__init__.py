@@ -3,7 +3,7 @@
     store.py     the LedgerStore interface and its SQLite implementation
     schema.py    tables, schema version and migrations
     lock.py      one writer at a time (exit 75 for the second)
-    hashing.py   stable 64-bit hashes of claim and member ids
+    lookup.py    finding the batch's ids among the ledger's
     view.py      what one validate run needs from the ledger: duplicates, originals, prior usage
     record.py    what one validate run adds to the ledger
     admin.py     `cmclaims ledger runs | usage | rollback | import | check`

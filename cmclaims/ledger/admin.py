@@ -13,7 +13,7 @@ import pyarrow as pa
 from cmclaims.errors import ConfigError
 from cmclaims.io.batch import read_batch
 from cmclaims.io.column_map import ColumnMap
-from cmclaims.ledger.hashing import positions_of, stable_hash
+from cmclaims.ledger.lookup import positions_in
 from cmclaims.ledger.store import LINE_SCHEMA, LedgerStore
 from cmclaims.normalize.lines import MISSING, build_lines
 from cmclaims.normalize.services import OK, resolve_services
@@ -39,7 +39,6 @@ def _dates(days: pd.Series) -> pd.Series:
 def member_usage(store: LedgerStore, member_id: str, year: int | None) -> dict[str, object]:
     """One member's units by day, month and year, against each limit of the payer that billed them."""
     lines = active_lines(store)
-    lines = lines[lines["member_hash"] == stable_hash([member_id])[0]]
     lines = lines[lines["member_id"] == member_id]
     days = lines["service_day"].to_numpy(np.int64).astype("datetime64[D]")
     lines = lines.assign(
@@ -104,8 +103,8 @@ def _over_limits(lines: pd.DataFrame) -> list[str]:
         profile = load_profile(str(profile_name))
         for service in profile.services:
             mine = group[group["service"] == service.key]
-            for limit, keys, label in ((service.daily_units, ["member_hash", "service_day"], "daily"),
-                                       (service.monthly_units, ["member_hash", "month"], "monthly")):
+            for limit, keys, label in ((service.daily_units, ["member_id", "service_day"], "daily"),
+                                       (service.monthly_units, ["member_id", "month"], "monthly")):
                 if not limit or mine.empty:
                     continue
                 totals = mine.groupby(keys)["units"].sum()
@@ -115,7 +114,7 @@ def _over_limits(lines: pd.DataFrame) -> list[str]:
                                     f"limit of {limit} ({profile_name})")
         for cap in profile.annual_caps:
             mine = group[group["hcpcs"].isin(cap.codes)]
-            totals = mine.groupby(["member_hash", "year"])[["units", "auth_units"]].sum()
+            totals = mine.groupby(["member_id", "year"])[["units", "auth_units"]].sum()
             over = int((totals["units"] - totals["auth_units"] > cap.units).sum())
             if over:
                 problems.append(f"{over} member-years exceed the annual cap of {cap.units} units "
@@ -148,11 +147,11 @@ def import_history(
         & ~np.isnan(units)
     )
     claims = np.asarray(lines.text["claim_id"].text().to_pylist(), dtype=object)
-    existing = active_lines(store, ["claim_hash", "claim_id", "run_id"])
+    existing = active_lines(store, ["claim_id", "run_id"])
     digest = hashlib.sha256("".join(f.sha256 for f in batch.files).encode()).hexdigest()[:12]
     run_id = f"import-{digest}"
     existing = existing[existing["run_id"] != run_id]
-    billed = positions_of(existing["claim_hash"].to_numpy(np.uint64), stable_hash(claims)) >= 0
+    billed = positions_in(pa.array(existing["claim_id"], pa.string()), pa.array(claims.tolist(), pa.string())) >= 0
     repeated = pd.Series(claims).duplicated().to_numpy()
     keep = usable & ~billed & ~repeated
     rows = np.flatnonzero(keep)
@@ -160,9 +159,7 @@ def import_history(
     recorded = pa.table(
         {
             "claim_id": pa.array(claims[rows].tolist(), pa.string()),
-            "claim_hash": pa.array(stable_hash(claims[rows]), pa.uint64()),
             "member_id": lines.text["member_id"].text(rows),
-            "member_hash": pa.array(stable_hash(lines.text["member_id"].text(rows)), pa.uint64()),
             "service": pa.array(services_keys[services.service_index[rows]].tolist(), pa.string()),
             "hcpcs": lines.text["hcpcs"].text(rows),
             "service_day": pa.array(frame["service_day"].to_numpy()[rows], pa.int32()),
@@ -188,7 +185,7 @@ def import_history(
         "charge_rejected": 0.0, "charge_billable": 0.0, "lines_ledgered": int(rows.size),
         "units_ledgered": units_total,
     }  # fmt: skip
-    no_retirements = pd.DataFrame(columns=["claim_id", "claim_hash", "month", "original_run", "how"])
+    no_retirements = pd.DataFrame(columns=["claim_id", "month", "original_run", "how"])
     store.record_run(store.prepare_run(run, recorded, no_retirements, pa.table({})))
     return {
         "run_id": run_id,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from cmclaims.ledger.hashing import positions_of, stable_hash
+from cmclaims.ledger.lookup import positions_in
 from cmclaims.ledger.store import LINE_SCHEMA, month_of
 from cmclaims.ledger.view import REPLACEMENT, VOID, LedgerView
 from cmclaims.pipeline.checks import REJECTED, Outcome
@@ -18,7 +18,7 @@ def _text(ctx: Context, column: str, rows: np.ndarray) -> pa.Array:
     return ctx.lines.text[column].text(rows)
 
 
-def ledger_lines(ctx: Context, outcome: Outcome, view: LedgerView) -> pa.Table:
+def ledger_lines(ctx: Context, outcome: Outcome) -> pa.Table:
     """The run's accepted lines as the ledger keeps them (voids with 0 units: they bill none)."""
     rows = np.flatnonzero(outcome.disposition != REJECTED)
     claims = _text(ctx, "claim_id", rows)
@@ -40,9 +40,7 @@ def ledger_lines(ctx: Context, outcome: Outcome, view: LedgerView) -> pa.Table:
     table = pa.table(
         {
             "claim_id": claims,
-            "claim_hash": pa.array(view.line_hashes(ctx, "claim_id")[rows], pa.uint64()),
             "member_id": members,
-            "member_hash": pa.array(view.line_hashes(ctx, "member_id")[rows], pa.uint64()),
             "service": pa.array(services[ctx.services.service_index[rows]].tolist(), pa.string()),
             "hcpcs": _text(ctx, "hcpcs", rows),
             "service_day": pa.array(ctx.column("service_day")[rows], pa.int32()),
@@ -67,15 +65,13 @@ def retirements(ctx: Context, outcome: Outcome, view: LedgerView) -> pd.DataFram
     named = np.array([o is not None for o in originals], dtype=bool)
     rows, originals = rows[named], originals[named]
     how = np.where(frequency.codes[rows] == frequency.code_of(VOID), "void", "replace")
-    hashes = stable_hash(originals)
     # An original is a line of an earlier run, or a line of this very batch.
-    ledger_hashes = view.lines.column("claim_hash").to_numpy()
-    where = positions_of(ledger_hashes, hashes)
+    where = positions_in(view.claims.column("claim_id"), pa.array(originals.tolist(), pa.string()))
     in_ledger = where >= 0
     original_run = np.full(rows.size, view.run_id, dtype=object)
     day = np.zeros(rows.size, dtype=np.int64)
-    original_run[in_ledger] = view.lines.column("run_id").to_numpy(zero_copy_only=False)[where[in_ledger]]
-    day[in_ledger] = view.lines.column("service_day").to_numpy()[where[in_ledger]]
+    original_run[in_ledger] = view.claims.column("run_id").to_numpy(zero_copy_only=False)[where[in_ledger]]
+    day[in_ledger] = view.claims.column("service_day").to_numpy()[where[in_ledger]]
     claims = ctx.lines.text["claim_id"]
     batch_line = _batch_line(ctx, claims.codes_of(originals.tolist()), outcome)
     in_batch = ~in_ledger & (batch_line >= 0)
@@ -84,7 +80,6 @@ def retirements(ctx: Context, outcome: Outcome, view: LedgerView) -> pd.DataFram
     return pd.DataFrame(
         {
             "claim_id": originals[keep],
-            "claim_hash": hashes[keep],
             "month": month_of(day[keep]),
             "original_run": original_run[keep],
             "how": how[keep],

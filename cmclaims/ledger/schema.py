@@ -61,7 +61,6 @@ _VERSION_1 = [
     "CREATE INDEX line_blocks_month ON line_blocks (month, profile)",
     """CREATE TABLE retired (
         claim_id TEXT PRIMARY KEY,
-        claim_hash INTEGER NOT NULL,
         month INTEGER NOT NULL,
         original_run TEXT NOT NULL,
         retired_by TEXT NOT NULL REFERENCES runs(run_id),

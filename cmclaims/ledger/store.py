@@ -28,18 +28,16 @@ import pyarrow.parquet as pq
 
 from cmclaims.errors import CannotWrite, ConfigError
 from cmclaims.faults import checkpoint
-from cmclaims.ledger.hashing import canary
 from cmclaims.ledger.schema import SCHEMA_VERSION, migrate
 
 T = TypeVar("T")
+DICTIONARY_COLUMNS = ("member_id", "service", "hcpcs", "authorization_id", "frequency", "staff_id", "program")
 
 # The columns of a ledger line, as stored in each month's Parquet block.
 LINE_SCHEMA = pa.schema(
     [
         ("claim_id", pa.string()),
-        ("claim_hash", pa.uint64()),
         ("member_id", pa.string()),
-        ("member_hash", pa.uint64()),
         ("service", pa.string()),
         ("hcpcs", pa.string()),
         ("service_day", pa.int32()),
@@ -74,10 +72,10 @@ def to_parquet(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def from_parquet(data: bytes, columns: list[str] | None = None) -> pa.Table:
+def from_parquet(data: bytes, columns: list[str] | None = None, dictionary: list[str] | None = None) -> pa.Table:
     """A ledger block back as a table; a damaged block is reported, not crashed on."""
     try:
-        return pq.read_table(pa.BufferReader(data), columns=columns)
+        return pq.read_table(pa.BufferReader(data), columns=columns, read_dictionary=dictionary)
     except (pa.ArrowInvalid, OSError) as exc:
         raise CannotWrite(
             "a block of the ledger cannot be read; it was damaged outside cmclaims",
@@ -91,7 +89,7 @@ class PreparedRun:
 
     run: dict
     blocks: list[tuple[int, int, int, str, bytes]]  # month, rows, units, sha256, Parquet
-    retired: list[tuple[str, int, int, str, str]]  # claim_id, signed claim hash, month, original run, how
+    retired: list[tuple[str, int, str, str]]  # claim_id, month, original run, how
     findings: bytes | None
     finding_rows: int
 
@@ -111,13 +109,24 @@ class LedgerStore(abc.ABC):
 
     @abc.abstractmethod
     def lines(
-        self, months: list[int] | None = None, columns: list[str] | None = None, run_ids: list[str] | None = None
+        self,
+        months: list[int] | None = None,
+        columns: list[str] | None = None,
+        run_ids: list[str] | None = None,
+        *,
+        profile: str | None = None,
+        exclude_run: str | None = None,
+        dictionary: bool = False,
     ) -> pa.Table:
-        """Recorded lines of committed runs (in `months`, of `run_ids` when given), with run_id, profile, month."""
+        """Recorded lines of committed runs, with run_id, profile, month and block_row (its row in its block).
+
+        Filters: `months`, `run_ids`, one `profile`, all runs but `exclude_run`.
+        `dictionary` keeps repeating texts (member, service, code) dictionary-encoded.
+        """
 
     @abc.abstractmethod
     def retired(self, months: list[int] | None = None) -> pd.DataFrame:
-        """Originals taken out by a void or replacement: claim_id, claim_hash, month, original_run, retired_by, how."""
+        """Originals taken out by a void or replacement: claim_id, month, original_run, retired_by, how."""
 
     @abc.abstractmethod
     def prepare_run(self, run: dict, lines: pa.Table, retired: pd.DataFrame, findings: pa.Table) -> PreparedRun:
@@ -180,24 +189,19 @@ class SqliteLedger(LedgerStore):
                 self._db.execute("PRAGMA synchronous = FULL")
                 self._db.execute("PRAGMA foreign_keys = ON")
                 migrate(self._db)
-            self._check_canary(read_only)
+            if not read_only:
+                self._note_creation()
         except sqlite3.DatabaseError as exc:
             raise CannotWrite(f"{path}: the ledger cannot be opened ({exc})") from exc
 
-    def _check_canary(self, read_only: bool) -> None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'hash_canary'").fetchone()
-        if row is None and not read_only:
+    def _note_creation(self) -> None:
+        """Record when the ledger was created and with which schema, once."""
+        if self._db.execute("SELECT 1 FROM meta WHERE key = 'created_at'").fetchone() is None:
             self._transaction(
                 lambda db: db.executemany(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                    [("hash_canary", canary()), ("created_at", dt.datetime.now(dt.UTC).isoformat()),
-                     ("schema_version", str(SCHEMA_VERSION))],
+                    [("created_at", dt.datetime.now(dt.UTC).isoformat()), ("schema_version", str(SCHEMA_VERSION))],
                 )
-            )
-        elif row is not None and row[0] != canary():
-            raise ConfigError(
-                f"{self.path}: this ledger's id hashes differ from this cmclaims's",
-                hint="the hashing library changed; do not validate against this ledger until it is rebuilt",
             )
 
     def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -233,7 +237,14 @@ class SqliteLedger(LedgerStore):
         return record
 
     def lines(
-        self, months: list[int] | None = None, columns: list[str] | None = None, run_ids: list[str] | None = None
+        self,
+        months: list[int] | None = None,
+        columns: list[str] | None = None,
+        run_ids: list[str] | None = None,
+        *,
+        profile: str | None = None,
+        exclude_run: str | None = None,
+        dictionary: bool = False,
     ) -> pa.Table:
         """As LedgerStore says."""
         query = "SELECT b.run_id, b.profile, b.month, b.data FROM line_blocks b JOIN runs r USING (run_id) " \
@@ -243,32 +254,44 @@ class SqliteLedger(LedgerStore):
             if values is not None:
                 query += f" AND {column} IN ({', '.join('?' * len(values))})"
                 params.extend(values)
-        schema = LINE_SCHEMA if columns is None else pa.schema([LINE_SCHEMA.field(c) for c in columns])
-        tables = [schema.empty_table()]
-        for run_id, profile, month, data in self._db.execute(query, params):
-            tables.append(from_parquet(data, columns).cast(schema))
-            tables[-1] = tables[-1].append_column("run_id", pa.array([run_id] * tables[-1].num_rows, pa.string()))
-            tables[-1] = tables[-1].append_column("profile", pa.array([profile] * tables[-1].num_rows, pa.string()))
-            tables[-1] = tables[-1].append_column("month", pa.array([month] * tables[-1].num_rows, pa.int64()))
-        tables[0] = tables[0].append_column("run_id", pa.array([], pa.string()))
-        tables[0] = tables[0].append_column("profile", pa.array([], pa.string()))
-        tables[0] = tables[0].append_column("month", pa.array([], pa.int64()))
-        return pa.concat_tables(tables)
+        if profile is not None:
+            query += " AND b.profile = ?"
+            params.append(profile)
+        if exclude_run is not None:
+            query += " AND b.run_id != ?"
+            params.append(exclude_run)
+        names = list(LINE_SCHEMA.names) if columns is None else columns
+        # Repeating texts (member, service, code) can stay dictionary-encoded: no string per line.
+        encoded = [c for c in names if dictionary and c in DICTIONARY_COLUMNS]
+        tables, blocks, sizes = [], [], []
+        for run_id, block_profile, month, data in self._db.execute(query, params):
+            tables.append(from_parquet(data, names, encoded))
+            blocks.append((run_id, block_profile, month))
+            sizes.append(tables[-1].num_rows)
+        if not tables:
+            schema = pa.schema([LINE_SCHEMA.field(c) for c in names])
+            tables = [schema.empty_table()]
+        table = pa.concat_tables(tables, promote_options="permissive")
+        # Per line, the block it came from (run, profile, month), built from the blocks, not line by line.
+        block = pa.array(np.repeat(np.arange(len(blocks), dtype=np.int32), sizes))
+        for position, (name, kind) in enumerate((("run_id", pa.string()), ("profile", pa.string()),
+                                                 ("month", pa.int64()))):
+            values = pa.array([b[position] for b in blocks], kind)
+            table = table.append_column(name, values.take(block) if len(blocks) else pa.array([], kind))
+        offsets = np.repeat(np.cumsum([0, *sizes[:-1]]), sizes) if sizes else np.empty(0, np.int64)
+        return table.append_column("block_row", pa.array(np.arange(table.num_rows) - offsets, pa.int32()))
 
     def retired(self, months: list[int] | None = None) -> pd.DataFrame:
         """As LedgerStore says."""
-        query = "SELECT claim_id, claim_hash, month, original_run, retired_by, how FROM retired"
+        query = "SELECT claim_id, month, original_run, retired_by, how FROM retired"
         params: list[object] = []
         if months is not None:
             query += f" WHERE month IN ({', '.join('?' * len(months))})"
             params.extend(months)
-        frame = pd.DataFrame(
+        return pd.DataFrame(
             self._db.execute(query, params).fetchall(),
-            columns=["claim_id", "claim_hash", "month", "original_run", "retired_by", "how"],
+            columns=["claim_id", "month", "original_run", "retired_by", "how"],
         )
-        # SQLite integers are signed: the uint64 hash is stored as the int64 with the same bits.
-        frame["claim_hash"] = frame["claim_hash"].to_numpy(dtype=np.int64).view(np.uint64)
-        return frame
 
     def findings(self, run_ids: list[str] | None = None) -> pa.Table:
         """As LedgerStore says."""
@@ -312,9 +335,7 @@ class SqliteLedger(LedgerStore):
                 data = to_parquet(block)
                 units = int(pc.sum(block.column("units")).as_py() or 0)
                 blocks.append((int(month), block.num_rows, units, hashlib.sha256(data).hexdigest(), data))
-        # SQLite integers are signed: the uint64 hash is stored as the int64 with the same bits.
-        signed = retired["claim_hash"].to_numpy(dtype=np.uint64).view(np.int64).tolist()
-        retirements = list(zip(retired["claim_id"], signed, retired["month"].astype(int), retired["original_run"],
+        retirements = list(zip(retired["claim_id"], retired["month"].astype(int).tolist(), retired["original_run"],
                                retired["how"], strict=True))
         encoded = to_parquet(findings) if findings.num_rows else None
         return PreparedRun(run, blocks, retirements, encoded, findings.num_rows)
@@ -345,8 +366,8 @@ class SqliteLedger(LedgerStore):
                 [(run["run_id"], run["profile"], *block) for block in prepared.blocks],
             )
             db.executemany(
-                "INSERT OR REPLACE INTO retired (claim_id, claim_hash, month, original_run, how, retired_by) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO retired (claim_id, month, original_run, how, retired_by) "
+                "VALUES (?, ?, ?, ?, ?)",
                 [(*retirement, run["run_id"]) for retirement in prepared.retired],
             )
             if prepared.findings is not None:

@@ -1,38 +1,68 @@
 """What one validate run needs from the ledger, loaded once: duplicates, originals, prior usage.
 
 Only the months the batch's lines fall in are read (whole years when the
-profile has an annual cap), and only the numbers and hashes the checks need;
-claim ids are read in full only for the few blocks where a hash matched. The
-run's own earlier execution is ignored (a re-run replaces it), and so is
-what that execution retired: the re-run retires it again.
+profile has an annual cap), and only the columns the checks need. Ids are
+matched in Arrow (one hash table per lookup). The run's own earlier
+execution is ignored (a re-run replaces it), and so is what that execution
+retired: the re-run retires it again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cmclaims.ledger.hashing import positions_of, stable_hash
+from cmclaims.ledger.lookup import positions_in
 from cmclaims.ledger.store import LINE_SCHEMA, LedgerStore, month_of
+from cmclaims.limits.groups import sum_by
 from cmclaims.limits.prior import PriorUsage
 from cmclaims.normalize.lines import MISSING
 from cmclaims.rules.context import Context
 
-_COLUMNS = ["claim_hash", "member_hash", "service", "hcpcs", "service_day", "units", "authorization_id",
-            "auth_units", "frequency"]  # fmt: skip
+# What the limits need of every earlier line of the months loaded (texts stay dictionary-encoded) ...
+USAGE_COLUMNS = ["member_id", "service", "hcpcs", "service_day", "units", "authorization_id", "auth_units"]
+# ... and what the duplicate and void checks need of the lines in the batch's own months.
+CLAIM_COLUMNS = ["claim_id", "service_day", "frequency"]
 VOID, REPLACEMENT = "8", "7"
 
 
-def no_lines() -> pa.Table:
-    """An empty table with the columns a view's lines have."""
-    table = LINE_SCHEMA.empty_table().select(_COLUMNS)
-    for name, kind in (("run_id", pa.string()), ("profile", pa.string()), ("month", pa.int64())):
+def _empty(columns: list[str]) -> pa.Table:
+    table = LINE_SCHEMA.empty_table().select(columns)
+    for name, kind in (("run_id", pa.string()), ("profile", pa.string()), ("month", pa.int64()),
+                       ("block_row", pa.int32())):
         table = table.append_column(name, pa.array([], kind))
     return table
+
+
+def no_retirements() -> pd.DataFrame:
+    """An empty table of retired originals."""
+    return pd.DataFrame({c: pd.Series([], dtype="str") for c in ("claim_id", "original_run", "retired_by", "how")})
+
+
+def _without(table: pa.Table, gone: pd.DataFrame) -> pa.Table:
+    """`table` less the lines named in `gone` by run_id, month and block_row.
+
+    Two vectorised passes find the few lines in the blocks concerned; only
+    those are compared exactly.
+    """
+    if not len(gone) or not table.num_rows:
+        return table
+    maybe = pc.and_(pc.is_in(table.column("run_id"), value_set=pa.array(gone["run_id"].unique(), pa.string())),
+                    pc.is_in(table.column("month"), value_set=pa.array(gone["month"].unique(), pa.int64())))
+    candidates = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
+    keep = np.ones(table.num_rows, dtype=bool)
+    if candidates.size:
+        here = pd.MultiIndex.from_arrays([
+            table.column("run_id").take(candidates).to_numpy(zero_copy_only=False),
+            table.column("month").take(candidates).to_numpy(),
+            table.column("block_row").take(candidates).to_numpy(),
+        ])
+        keep[candidates] = ~here.isin(pd.MultiIndex.from_frame(gone[["run_id", "month", "block_row"]]))
+    return table.filter(pa.array(keep))
 
 
 @dataclass
@@ -46,69 +76,50 @@ class Billed:
 
 @dataclass
 class LedgerView:
-    """The ledger as one run sees it. `store` is None for a dry run without a ledger file yet."""
+    """The ledger as one run sees it. `store` is None for a dry run without a ledger file yet.
+
+    `usage` holds this profile's earlier lines of the months the limits need;
+    `claims` every profile's earlier lines of the batch's own months. Neither
+    holds this run's own earlier execution, nor originals another run voided
+    or replaced.
+    """
 
     store: LedgerStore | None
     run_id: str
     mode: str  # "write" or "dry-run"
-    lines: pa.Table  # active ledger lines of the loaded months, all profiles, not this run's
-    retired: pd.DataFrame  # originals retired by other runs
-    months: list[int]
+    usage: pa.Table
+    claims: pa.Table
+    retired: pd.DataFrame  # originals retired by other runs: claim_id, month, original_run, retired_by, how
+    months: list[int]  # the months whose usage was loaded
     profile: str
     previous_executions: int
-    _hashes: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def line_hashes(self, ctx: Context, column: str) -> np.ndarray:
-        """Per line, the stable hash of its claim_id or member_id (hashed once per distinct value)."""
-        if column not in self._hashes:
-            factorized = ctx.lines.text[column]
-            self._hashes[column] = np.append(stable_hash(factorized.values), np.uint64(0))[factorized.codes]
-        return self._hashes[column]
 
     @classmethod
     def load(cls, store: LedgerStore | None, ctx: Context, run_id: str, mode: str) -> LedgerView:
         """Load what this batch needs from the ledger: the months it falls in, not the whole ledger."""
         days = ctx.column("service_day")
         known = days[days != MISSING]
-        months = sorted(set(month_of(np.unique(known)).tolist())) if known.size else []
+        batch_months = sorted(set(month_of(np.unique(known)).tolist())) if known.size else []
+        months = batch_months
         if ctx.profile.annual_caps and months:
             years = sorted({m // 12 for m in months})
             months = [y * 12 + m for y in years for m in range(12)]
         if store is None:
-            empty = pd.DataFrame(columns=["claim_id", "claim_hash", "month", "original_run", "retired_by", "how"])
-            return cls(None, run_id, mode, no_lines(), empty, months, ctx.profile.name, 0)
+            return cls(None, run_id, mode, _empty(USAGE_COLUMNS), _empty(CLAIM_COLUMNS), no_retirements(), months,
+                       ctx.profile.name, 0)
         retired = store.retired(months)
         retired = retired[retired["retired_by"] != run_id]
-        lines = store.lines(months, _COLUMNS)
-        lines = lines.filter(pc.not_equal(lines.column("run_id"), run_id))
-        # Lines a void or replacement of another run took out no longer count.
-        gone = pd.MultiIndex.from_arrays([retired["claim_hash"].to_numpy(np.uint64), retired["original_run"]])
-        here = pd.MultiIndex.from_arrays([lines.column("claim_hash").to_numpy(), lines.column("run_id").to_numpy(
-            zero_copy_only=False)])
-        lines = lines.filter(pa.array(~here.isin(gone)))
+        usage = store.lines(months, USAGE_COLUMNS, profile=ctx.profile.name, exclude_run=run_id, dictionary=True)
+        claims = store.lines(batch_months, CLAIM_COLUMNS, exclude_run=run_id)
+        gone = _retired_rows(store, retired)
         run = store.run(run_id)
-        return cls(store, run_id, mode, lines, retired, months, ctx.profile.name, run["executions"] if run else 0)
+        return cls(store, run_id, mode, _without(usage, gone), _without(claims, gone), retired, months,
+                   ctx.profile.name, run["executions"] if run else 0)
 
     @property
     def size(self) -> int:
-        """Earlier lines loaded."""
-        return self.lines.num_rows
-
-    def _same_text(self, hits: np.ndarray, claims: np.ndarray) -> np.ndarray:
-        """Whether each hash match is the same claim_id text, reading only the matched blocks."""
-        assert self.store is not None
-        run_ids = self.lines.column("run_id").to_numpy(zero_copy_only=False)[hits]
-        months = self.lines.column("month").to_numpy()[hits]
-        blocks = pd.DataFrame({"run_id": run_ids, "month": months}).drop_duplicates()
-        texts = pa.concat_tables(
-            self.store.lines([int(month)], ["claim_id", "claim_hash"], [str(run_id)])
-            for run_id, month in blocks.itertuples(index=False)
-        )
-        by_hash = pd.Series(texts.column("claim_id").to_numpy(zero_copy_only=False),
-                            index=texts.column("claim_hash").to_numpy())
-        by_hash = by_hash[~by_hash.index.duplicated()]
-        found = by_hash.reindex(self.lines.column("claim_hash").to_numpy()[hits]).to_numpy(dtype=object)
-        return found == claims
+        """Earlier lines loaded for the limits."""
+        return self.usage.num_rows
 
     def billed_elsewhere(self, ctx: Context, rows: np.ndarray) -> Billed:
         """Lines among `rows` whose claim_id an earlier run already billed.
@@ -116,18 +127,16 @@ class LedgerView:
         A claim a replacement took out still counts as billed (its replacement
         carries it on); a voided claim may be billed again.
         """
-        claims = np.asarray(ctx.lines.text["claim_id"].text(rows).to_pylist(), dtype=object)
-        hits = positions_of(self.lines.column("claim_hash").to_numpy(), self.line_hashes(ctx, "claim_id")[rows])
+        claims = ctx.lines.text["claim_id"].text(rows)
+        hits = positions_in(self.claims.column("claim_id"), claims)
         matched = hits >= 0
-        if matched.any():
-            matched[matched] = self._same_text(hits[matched], claims[matched])
         run_ids = np.full(rows.size, "", dtype=object)
         days = np.full(rows.size, MISSING, dtype=np.int64)
-        run_ids[matched] = self.lines.column("run_id").to_numpy(zero_copy_only=False)[hits[matched]]
-        days[matched] = self.lines.column("service_day").to_numpy()[hits[matched]]
-        if len(self.retired):
-            replaced = self.retired[self.retired["how"] == "replace"]
-            where = pd.Index(replaced["claim_id"]).get_indexer(claims) if len(replaced) else np.full(rows.size, -1)
+        run_ids[matched] = self.claims.column("run_id").to_numpy(zero_copy_only=False)[hits[matched]]
+        days[matched] = self.claims.column("service_day").to_numpy()[hits[matched]]
+        replaced = self.retired[self.retired["how"] == "replace"]
+        if len(replaced):
+            where = positions_in(pa.array(replaced["claim_id"], pa.string()), claims)
             carried = (where >= 0) & ~matched
             run_ids[carried] = replaced["original_run"].to_numpy()[where[carried]]
             matched |= carried
@@ -135,43 +144,52 @@ class LedgerView:
 
     def original_state(self, claim_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For original claim ids: whether each is an active ledger line, and the run that already retired it."""
-        active = positions_of(self.lines.column("claim_hash").to_numpy(), stable_hash(claim_ids)) >= 0
+        originals = pa.array(claim_ids.tolist(), pa.string())
+        active = positions_in(self.claims.column("claim_id"), originals) >= 0
         retired_by = np.full(len(claim_ids), "", dtype=object)
         if len(self.retired):
-            where = pd.Index(self.retired["claim_id"]).get_indexer(claim_ids)
+            where = positions_in(pa.array(self.retired["claim_id"], pa.string()), originals)
             retired_by[where >= 0] = self.retired["retired_by"].to_numpy()[where[where >= 0]]
         return active, retired_by
 
-    def prior_for(self, ctx: Context) -> PriorUsage:
-        """Earlier runs' units for this profile and the batch's members, less originals this batch replaces."""
+    def originals_of(self, ctx: Context) -> pd.DataFrame:
+        """The earlier lines (run_id, month, block_row) this batch's accepted voids and replacements take out."""
         frequency = ctx.lines.text["claim_frequency"]
         changing = np.flatnonzero(ctx.accepted & frequency.isin([VOID, REPLACEMENT]))
         originals = ctx.lines.text["original_claim_id"].text(changing).drop_null()
-        lines = self.lines.filter(pc.equal(self.lines.column("profile"), self.profile))
-        # The member code of each earlier line is its member's position among the batch's members.
-        member = positions_of(stable_hash(ctx.lines.text["member_id"].values), lines.column("member_hash").to_numpy())
-        keep = member >= 0
-        if len(originals):
-            keep &= ~np.isin(lines.column("claim_hash").to_numpy(), stable_hash(originals))
-        lines = lines.filter(pa.array(keep))
-        day = lines.column("service_day").to_numpy().astype(np.int64)
-        code = _indexes(lines.column("hcpcs"), list(ctx.services.codes))
-        frame = pd.DataFrame({
-            "member": member[keep],
-            "service": _indexes(lines.column("service"), [s.key for s in ctx.profile.services]),
-            "code": code,
-            "day": day,
-            "units": lines.column("units").to_numpy().astype(np.int64),
+        where = positions_in(self.claims.column("claim_id"), originals)
+        where = where[where >= 0]
+        return pd.DataFrame({
+            "run_id": self.claims.column("run_id").take(where).to_numpy(zero_copy_only=False),
+            "month": self.claims.column("month").take(where).to_numpy(),
+            "block_row": self.claims.column("block_row").take(where).to_numpy(),
         })
-        by_day = frame.groupby(["member", "service", "code", "day"], as_index=False)["units"].sum()
-        frame["year"] = day.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
-        by_year = frame.groupby(["member", "code", "year"], as_index=False)["units"].sum()
+
+    def prior_for(self, ctx: Context) -> PriorUsage:
+        """Earlier runs' units for this profile and the batch's members, less originals this batch replaces."""
+        usage = _without(self.usage, self.originals_of(ctx))
+        # Each earlier line's member code is its member's position among the batch's members.
+        member = _dictionary_positions(ctx.lines.text["member_id"].values, usage.column("member_id"))
+        mine = member >= 0
+        usage = usage.filter(pa.array(mine))
+        member = member[mine]
+        day = usage.column("service_day").to_numpy().astype(np.int64)
+        units = usage.column("units").to_numpy()
+        code = _dictionary_positions(pa.array(list(ctx.services.codes)), usage.column("hcpcs"))
+        days = ctx.column("service_day")
+        in_batch_months = np.isin(usage.column("month").to_numpy(), month_of(np.unique(days[days != MISSING])))
+        service = _dictionary_positions(pa.array([s.key for s in ctx.profile.services]), usage.column("service"))
+        # Days matter only in the batch's own months (daily, monthly, per diem); years for the annual caps.
+        by_day = sum_by({"member": member[in_batch_months], "service": service[in_batch_months],
+                         "code": code[in_batch_months], "day": day[in_batch_months]}, units[in_batch_months], "units")
+        year = day.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+        by_year = sum_by({"member": member, "code": code, "year": year}, units, "units")
+        authorized = usage.column("auth_units").to_numpy() > 0
         authorizations = pd.DataFrame({
-            "authorization_id": lines.column("authorization_id").to_numpy(zero_copy_only=False),
-            "units": lines.column("auth_units").to_numpy().astype(np.int64),
-        })
-        authorizations = authorizations[authorizations["units"] > 0].groupby(
-            "authorization_id", as_index=False)["units"].sum()
+            "authorization_id": usage.column("authorization_id").filter(pa.array(authorized)).cast(pa.string())
+            .to_numpy(zero_copy_only=False),
+            "units": usage.column("auth_units").to_numpy()[authorized].astype(np.int64),
+        }).groupby("authorization_id", as_index=False)["units"].sum()
         return PriorUsage(by_day=by_day, by_year=by_year, authorizations=authorizations)
 
     def describe(self) -> dict[str, object]:
@@ -185,10 +203,28 @@ class LedgerView:
         }
 
 
+def _dictionary_positions(known: pa.Array, values: pa.ChunkedArray) -> np.ndarray:
+    """Each value's position in `known` (-1 when absent), looked up once per distinct value.
 
-def _indexes(values: pa.ChunkedArray, known: list[str]) -> np.ndarray:
-    """Each value's position in `known` (-1 when absent), working on the few distinct values."""
-    array = values.combine_chunks() if len(values) else pa.array([], pa.string())
-    encoded = array.dictionary_encode()
-    positions = np.append(pd.Index(known).get_indexer(encoded.dictionary.to_pandas()), -1).astype(np.int64)
-    return positions[encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)]
+    The blocks' dictionaries are unified first, so `known` is hashed once, not once a block.
+    """
+    if values.num_chunks == 0:
+        return np.empty(0, dtype=np.int64)
+    if not pa.types.is_dictionary(values.type):
+        values = pa.chunked_array([chunk.dictionary_encode() for chunk in values.chunks])
+    unified = values.unify_dictionaries()
+    lookup = np.append(positions_in(known, unified.chunk(0).dictionary), -1)
+    return np.concatenate(
+        [lookup[chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False)] for chunk in unified.chunks]
+    )
+
+
+def _retired_rows(store: LedgerStore, retired: pd.DataFrame) -> pd.DataFrame:
+    """Where the retired originals sit: run_id, month and block_row, read from their blocks only."""
+    found = []
+    for (run_id, month), group in retired.groupby(["original_run", "month"]):
+        block = store.lines([int(month)], ["claim_id"], [str(run_id)])
+        hit = pc.is_in(block.column("claim_id"), value_set=pa.array(group["claim_id"], pa.string()))
+        rows = block.column("block_row").filter(hit).to_numpy()
+        found.append(pd.DataFrame({"run_id": run_id, "month": int(month), "block_row": rows}))
+    return pd.concat(found) if found else pd.DataFrame({"run_id": [], "month": [], "block_row": []})

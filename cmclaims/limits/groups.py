@@ -27,6 +27,15 @@ class Grouping:
         """The number of groups."""
         return len(self.keys)
 
+    def unpack(self) -> list[np.ndarray]:
+        """Each group's key columns, in the order the grouping was built with."""
+        packed = self.keys.to_numpy(dtype=np.int64)
+        columns = []
+        for low, radix in zip(reversed(self.low), reversed(self.radix), strict=True):
+            columns.append(packed % radix + low)
+            packed = packed // radix
+        return columns[::-1]
+
     def locate(self, columns: list[np.ndarray]) -> np.ndarray:
         """The group of each row given by `columns` (same keys as the lines), -1 when no line has it."""
         n = columns[0].size if columns else 0
@@ -57,3 +66,13 @@ def group_lines(columns: list[np.ndarray], applies: np.ndarray) -> Grouping:
     group = np.full(applies.size, -1, dtype=np.int64)
     group[applies] = codes
     return Grouping(group, pd.Index(keys), low, radix)
+
+
+def sum_by(columns: dict[str, np.ndarray], values: np.ndarray, name: str) -> pd.DataFrame:
+    """`values` summed per distinct tuple of `columns`: one frame row per group, the keys and the sum."""
+    size = values.size
+    if size == 0:
+        return pd.DataFrame({**{k: np.empty(0, np.int64) for k in columns}, name: np.empty(0, np.int64)})
+    grouping = group_lines(list(columns.values()), np.ones(size, dtype=bool))
+    total = np.bincount(grouping.group, weights=values, minlength=grouping.size).astype(np.int64)
+    return pd.DataFrame({**dict(zip(columns, grouping.unpack(), strict=True)), name: total})

@@ -21,10 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 
+import pyarrow as pa
+
 from cmclaims import __version__
 from cmclaims.errors import EXIT_FINDINGS, EXIT_OK, ConfigError
 from cmclaims.faults import checkpoint
-from cmclaims.io.batch import read_batch
+from cmclaims.io.batch import Batch, read_batch
 from cmclaims.io.column_map import load_column_map
 from cmclaims.io.reader import file_format
 from cmclaims.io.writer import StagedOutputs, write_batches, write_json, write_table
@@ -138,7 +140,7 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
             f"clean.{output_format}", lambda p: write_batches(clean.schema, clean.pieces(), p, output_format)
         )
         exceptions = exceptions_table(ctx, outcome)
-        recorded = ledger_lines(ctx, outcome, view) if view is not None and request.ledger_mode == "write" else None
+        recorded = ledger_lines(ctx, outcome) if view is not None and request.ledger_mode == "write" else None
         summary = _summary(request, ctx, batch, outcome, run_id, started, output_format, view, recorded)
         summary["outputs"] = {
             "clean": str(clean_path),
@@ -169,21 +171,22 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
 def _summary(
     request: ValidateRequest,
     ctx: Context,
-    batch,
+    batch: Batch,
     outcome: Outcome,
     run_id: str,
     started: dt.datetime,
     output_format: str,
     view: LedgerView | None,
-    recorded,
+    recorded: pa.Table | None,
 ) -> dict:
+    """summary.json, less what only the end of the run knows (outputs, finish time, timings)."""
     profile = ctx.profile
     disposition = outcome.disposition
     changed = bool(((disposition == REJECTED) | (disposition == ADJUSTED)).any())
     ledger: dict[str, object] = {"mode": "off"}
     if view is not None:
         ledger = view.describe()
-        if request.ledger_mode == "write":
+        if recorded is not None:
             ledger["lines_recorded"] = recorded.num_rows
             ledger["execution"] = view.previous_executions + 1
     return {

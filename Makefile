@@ -1,6 +1,8 @@
 # cmclaims: `make help` lists the targets. Every target installs what it needs first.
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.13 || command -v python3.12 || command -v python3.11 || command -v python3)
+# The first interpreter that actually runs and is Python 3.11 or newer (a pyenv shim may exist and fail).
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 # The stamp changes whenever the dependencies do, so `make install` re-runs only then.
@@ -17,7 +19,7 @@ help: ## list the targets
 install: $(STAMP) ## create .venv from PyPI and install cmclaims with its tools (idempotent)
 
 $(STAMP): pyproject.toml constraints.txt
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cmclaims needs Python 3.11 or newer")'
+	@test -n "$(PYTHON)" || { echo "cmclaims needs Python 3.11 or newer (python3, python3.11 ...) on the PATH" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'

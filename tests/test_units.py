@@ -22,7 +22,9 @@ TODAY = dt.date(2026, 11, 22)
 @pytest.mark.parametrize(
     "text",
     ["2026-03-04", "2026-3-4", "03/04/2026", "3/4/2026", "3-4-2026", "3/4/26", "20260304", "Mar 4, 2026",
-     "March 4 2026", "04-Mar-2026", "4 March 2026", "  2026-03-04  "],
+     "March 4 2026", "04-Mar-2026", "4 March 2026", "  2026-03-04  ",
+     # a date-time in a date column (a Parquet timestamp, a DOS with its time) is its date
+     "2026-03-04 00:00:00", "2026-03-04T00:00:00.000000", "2026-03-04 09:00", "3/4/2026 9:15 AM"],
 )
 def test_dates_exports_write_are_all_the_same_day(text: str) -> None:
     assert parse_date(text, TODAY) == dt.date(2026, 3, 4)
@@ -31,7 +33,7 @@ def test_dates_exports_write_are_all_the_same_day(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     ["", "2026-02-29", "2026-02-30", "2026-13-01", "2026-00-10", "13/01/2026", "March 2026", "Mar 2026",
-     "March 4", "yesterday", "2026", "04/03", "2026-03-04 09:00", "31.12.2026", "N/A"],
+     "March 4", "yesterday", "2026", "04/03", "2026-03-04 25:00", "2026-02-30 00:00", "31.12.2026", "N/A"],
 )
 def test_what_is_not_a_whole_date_is_refused(text: str) -> None:
     assert parse_date(text, TODAY) is None
@@ -149,10 +151,15 @@ def test_twelve_and_twenty_four_hour_clocks_agree(hour: int, minute: int) -> Non
         ("1,234.50", False, False, None),  # thousands separators only in money
         ("-12.50", False, True, None),
         ("$", False, True, None),
+        ("9999", True, False, 9999.0),  # the largest number of units a line may carry
+        ("10000", True, False, None),
+        ("99999999999", True, False, None),  # a typo must not wrap around into a negative count
+        ("1e3", True, False, None),  # no export writes exponents
+        ("1e400", False, True, None),
     ],
 )
 def test_numbers(text: str, whole: bool, money: bool, value: float | None) -> None:
-    assert parse_number(text, whole=whole, money=money) == value
+    assert parse_number(text, whole=whole, maximum=9999, money=money) == value
 
 
 # --- units -------------------------------------------------------------------------------------

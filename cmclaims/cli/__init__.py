@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+import warnings
 
 import typer
 from typer.main import get_command
@@ -40,7 +41,7 @@ def _internal_error(exc: BaseException) -> int:
     frames = traceback.extract_tb(exc.__traceback__)
     where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "unknown place"
     _print_error(
-        f"internal error {type(exc).__name__} at {where}; nothing was written",
+        f"internal error {type(exc).__name__} at {where} (outputs are renamed into place whole or not at all)",
         "this is a bug in cmclaims; run again with CMCLAIMS_DEBUG=1 to see the traceback",
     )
     if os.environ.get("CMCLAIMS_DEBUG"):
@@ -50,6 +51,10 @@ def _internal_error(exc: BaseException) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; exit with its code (or return it when `argv` is given, for tests)."""
+    if not os.environ.get("CMCLAIMS_DEBUG"):
+        # Library warnings can quote a value from the export (dateutil quotes words it
+        # takes for time zones): none reaches stderr, which cron mails.
+        warnings.simplefilter("ignore")
     try:
         get_command(app).main(args=argv, prog_name="cmclaims", standalone_mode=True)
         code = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -49,13 +50,14 @@ def render_summary(summary: dict, console: Console) -> None:
         console.print("\nno findings: every line is clean")
 
     for skipped in summary["rules_skipped"]:
-        console.print(f"[yellow]skipped[/yellow] {skipped['rule']} {skipped['name']}: {skipped['reason']}")
+        console.print(f"[yellow]skipped[/yellow] {skipped['rule']} {skipped['name']}: {escape(skipped['reason'])}")
     for problem in summary["side_files"]["problems"][:20]:
-        console.print(f"[yellow]left out[/yellow] {problem['file']} row {problem['row']}, "
-                      f"{problem['column']}: {problem['problem']}")
+        # File names and column names come from the user's files: never read as markup.
+        console.print(f"[yellow]left out[/yellow] {escape(str(problem['file']))} row {problem['row']}, "
+                      f"{escape(str(problem['column']))}: {escape(str(problem['problem']))}")
     ledger = summary.get("ledger", {})
     if ledger.get("mode") not in (None, "off"):
-        console.print(f"ledger: {ledger.get('mode')} {ledger.get('path', '')}")
+        console.print(f"ledger: {ledger.get('mode')} {escape(str(ledger.get('path', '')))}")
     outputs = summary.get("outputs", {})
     if outputs:
-        console.print(f"\nclean file: {outputs['clean']}\nexceptions: {outputs['exceptions']}")
+        console.print(f"\nclean file: {escape(outputs['clean'])}\nexceptions: {escape(outputs['exceptions'])}")

@@ -65,7 +65,7 @@ def validate_command(
             result = validate(request, on_stage=advance)  # type: ignore[arg-type]
     summary = result.summary
     if as_json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(summary, indent=2, allow_nan=False))
     elif not quiet:
         render_summary(summary, stdout)
     problems = summary["side_files"]["problems"]

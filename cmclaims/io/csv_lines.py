@@ -79,14 +79,30 @@ def _line_ends_and_quote_parity(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return np.concatenate(ends), np.concatenate(parity).astype(bool)
 
 
-def last_line_quotes_odd(tail: bytes) -> bool:
-    """Whether the last non-blank line of a buffer ending in `tail` has an odd number of double quotes.
+def last_line_quotes_odd(tail: bytes, delimiter: bytes = b",") -> bool:
+    """Whether the last non-blank line of a buffer ending in `tail` leaves a quoted value open.
 
     The parser takes a quote opened on the last line as running to the end of
-    the file without complaint, so that line must be checked by hand.
+    the file without complaint, so that line is read here, the way the parser
+    reads it: a quote opens a value only at the start of a field, `""` inside
+    a quoted value is a quote, and a quote elsewhere (`5" tall`) is just data.
+    Only one line is read, whatever the size of the file.
     """
     line = tail.rstrip(b"\r\n").rsplit(b"\n", 1)[-1]
-    return line.count(b'"') % 2 == 1
+    quoted, at_field_start, position = False, True, 0
+    while position < len(line):
+        char = line[position : position + 1]
+        if quoted:
+            if char == b'"':
+                if line[position + 1 : position + 2] == b'"':
+                    position += 1  # an escaped quote inside the value
+                else:
+                    quoted = False
+        elif char == b'"' and at_field_start:
+            quoted = True
+        at_field_start = not quoted and char == delimiter
+        position += 1
+    return quoted
 
 
 def scan_lines(body: Buffer, all_odd_quotes: bool = True) -> LineScan:

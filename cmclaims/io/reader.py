@@ -315,7 +315,7 @@ def _parse_rows(
         table, invalid = _parse(scan.body, names, delimiter, threads=True)
         # Holding back the last line may leave another unbalanced line last, which the
         # parser would again let run to the end: then hold back every unbalanced line.
-        last_open = not all_odd_quotes and last_line_quotes_odd(bytes(scan.body[-65536:]))
+        last_open = not all_odd_quotes and last_line_quotes_odd(bytes(scan.body[-65536:]), delimiter.encode())
         if table is not None and table.num_rows + len(invalid) == count_lines(scan.body) and not last_open:
             break
     else:
@@ -345,13 +345,21 @@ def _read_csv(path: Path, expected: FileColumns, column_map: ColumnMap | None) -
     if (problem := _looks_binary(head)) is not None:
         raise InputUnusable(f"{path}: not a CSV file: {problem}")
     newline = head.find(b"\n")
+    if newline == -1 and b"\r" in head.rstrip(b"\r"):
+        raise InputUnusable(
+            f"{path}: its lines end in a carriage return alone (old Mac line endings)",
+            hint="save it again as CSV with Windows or Unix line endings",
+        )
     if newline == -1 and len(head) == 65536:
         raise InputUnusable(f"{path}: the first line is longer than 64 KiB; it is not a CSV header")
     header_text, header_encoding = _decode_header((head if newline == -1 else head[:newline]).rstrip(b"\r"), path)
     if header_text.count('"') % 2:
         raise InputUnusable(f"{path}: the header line has an unmatched double quote")
     delimiter = max(_DELIMITERS, key=header_text.count)
-    headers = [h.strip() for h in next(csv.reader([header_text], delimiter=delimiter))]
+    try:
+        headers = [h.strip() for h in next(csv.reader([header_text], delimiter=delimiter))]
+    except csv.Error as exc:
+        raise InputUnusable(f"{path}: the header line cannot be read as CSV ({exc})") from exc
     columns = _match_columns(path, headers, expected, column_map)
     names = _unique_names(headers)
     columns = {canonical: names[headers.index(header)] for canonical, header in columns.items()}
@@ -361,7 +369,7 @@ def _read_csv(path: Path, expected: FileColumns, column_map: ColumnMap | None) -
         try:
             if header_encoding == "cp1252" or not print_.utf8:
                 raise UnicodeError("the file is not UTF-8")
-            last_odd = data_lines > 0 and last_line_quotes_odd(print_.tail)
+            last_odd = data_lines > 0 and last_line_quotes_odd(print_.tail, delimiter.encode())
             table, rows, bad_rows = _parse_rows(path, None, data_lines, last_odd, names, delimiter)
         except UnicodeError:
             with _mapped(path) as data:
@@ -373,7 +381,8 @@ def _read_csv(path: Path, expected: FileColumns, column_map: ColumnMap | None) -
                     ) from exc
             encoding = "cp1252"
             table, rows, bad_rows = _parse_rows(
-                path, body, count_lines(body), last_line_quotes_odd(body[-65536:]), names, delimiter
+                path, body, count_lines(body), last_line_quotes_odd(body[-65536:], delimiter.encode()), names,
+                delimiter
             )
     except pa.ArrowInvalid as exc:
         raise InputUnusable(f"{path}: cannot be parsed as CSV ({exc})") from exc

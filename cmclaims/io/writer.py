@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from cmclaims.errors import CannotWrite
+from cmclaims.errors import CannotWrite, InputUnusable
 
 OWNER_ONLY = 0o600
 _FORMULA_START = np.zeros(256, dtype=bool)  # by first byte: = + - @ tab carriage-return
@@ -116,15 +116,22 @@ def write_batches(schema: pa.Schema, batches: Iterator[pa.RecordBatch], path: Pa
             for batch in batches:
                 parquet.write_batch(batch)
         return
-    with pacsv.CSVWriter(path, schema) as csv:
-        for batch in batches:
-            escaped = escape_formulas(pa.Table.from_batches([batch], schema=schema))
-            csv.write_table(escaped)
+    try:
+        with pacsv.CSVWriter(path, schema) as csv:
+            for batch in batches:
+                escaped = escape_formulas(pa.Table.from_batches([batch], schema=schema))
+                csv.write_table(escaped)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        nested = [f.name for f in schema if pa.types.is_nested(f.type)]
+        raise InputUnusable(
+            f"an input column cannot be written to CSV ({', '.join(nested) or 'a column of an unusual type'})",
+            hint="validate with --format parquet, or leave that column out of the export",
+        ) from exc
 
 
 def write_json(document: dict, path: Path) -> None:
     """Write a JSON document (the summary), indented for people."""
-    path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(document, indent=2, sort_keys=False, allow_nan=False) + "\n", encoding="utf-8")
 
 
 class StagedOutputs:

@@ -60,11 +60,12 @@ _VERSION_1 = [
     )""",
     "CREATE INDEX line_blocks_month ON line_blocks (month, profile)",
     """CREATE TABLE retired (
-        claim_id TEXT PRIMARY KEY,
+        claim_id TEXT NOT NULL,            -- a claim billed again after a void is a new line: the
+        original_run TEXT NOT NULL,        -- run that billed it is part of its identity
         month INTEGER NOT NULL,
-        original_run TEXT NOT NULL,
         retired_by TEXT NOT NULL REFERENCES runs(run_id),
-        how TEXT NOT NULL                  -- void | replace
+        how TEXT NOT NULL,                 -- void | replace
+        PRIMARY KEY (claim_id, original_run)
     )""",
     "CREATE INDEX retired_month ON retired (month)",
     "CREATE INDEX retired_by ON retired (retired_by)",

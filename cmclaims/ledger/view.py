@@ -22,12 +22,12 @@ from cmclaims.limits.groups import sum_by
 from cmclaims.limits.prior import PriorUsage
 from cmclaims.normalize.lines import MISSING
 from cmclaims.rules.context import Context
+from cmclaims.schema.columns import REPLACEMENT, VOID
 
 # What the limits need of every earlier line of the months loaded (texts stay dictionary-encoded) ...
 USAGE_COLUMNS = ["member_id", "service", "hcpcs", "service_day", "units", "authorization_id", "auth_units"]
 # ... and what the duplicate and void checks need of the lines in the batch's own months.
 CLAIM_COLUMNS = ["claim_id", "service_day", "frequency"]
-VOID, REPLACEMENT = "8", "7"
 
 
 def _empty(columns: list[str]) -> pa.Table:
@@ -121,6 +121,14 @@ class LedgerView:
         """Earlier lines loaded for the limits."""
         return self.usage.num_rows
 
+    def _billed_claims(self) -> pa.ChunkedArray:
+        """The earlier claim ids that bill something: a void line bills nothing, so its id is not billed.
+
+        Null in place of a void's id keeps positions aligned with `claims`.
+        """
+        is_void = pc.equal(self.claims.column("frequency"), VOID)
+        return pc.if_else(pc.fill_null(is_void, False), pa.scalar(None, pa.string()), self.claims.column("claim_id"))
+
     def billed_elsewhere(self, ctx: Context, rows: np.ndarray) -> Billed:
         """Lines among `rows` whose claim_id an earlier run already billed.
 
@@ -128,7 +136,7 @@ class LedgerView:
         carries it on); a voided claim may be billed again.
         """
         claims = ctx.lines.text["claim_id"].text(rows)
-        hits = positions_in(self.claims.column("claim_id"), claims)
+        hits = positions_in(self._billed_claims(), claims)
         matched = hits >= 0
         run_ids = np.full(rows.size, "", dtype=object)
         days = np.full(rows.size, MISSING, dtype=np.int64)
@@ -145,7 +153,7 @@ class LedgerView:
     def original_state(self, claim_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For original claim ids: whether each is an active ledger line, and the run that already retired it."""
         originals = pa.array(claim_ids.tolist(), pa.string())
-        active = positions_in(self.claims.column("claim_id"), originals) >= 0
+        active = positions_in(self._billed_claims(), originals) >= 0
         retired_by = np.full(len(claim_ids), "", dtype=object)
         if len(self.retired):
             where = positions_in(pa.array(self.retired["claim_id"], pa.string()), originals)

@@ -22,12 +22,19 @@ import pandas as pd
 import pyarrow as pa
 
 from cmclaims.io.batch import Batch
-from cmclaims.normalize.text import Case, Factorized, factorize, parse_each
-from cmclaims.normalize.values import day_number, parse_date, parse_number, parse_time
+from cmclaims.normalize.parsed import (
+    MAX_CHARGE,
+    MAX_MINUTES,
+    MAX_UNITS,
+    dates_of,
+    numbers_of,
+    qualifications_of,
+    times_of,
+)
+from cmclaims.normalize.text import Case, Factorized, factorize
+from cmclaims.normalize.values import MISSING
 from cmclaims.schema.columns import ENCOUNTER, MODIFIER_COLUMNS
 from cmclaims.tables import Catalog
-
-MISSING = np.iinfo(np.int32).min  # no value, or a value that did not parse
 
 # How each text column is cleaned before it is compared with a vocabulary.
 TEXT_CASE: dict[str, Case] = {
@@ -62,7 +69,6 @@ _MANY_DISTINCT = frozenset({"claim_id", "original_claim_id"})
 _YES = {"Y", "YES", "TRUE", "T", "1"}
 _NO = {"N", "NO", "FALSE", "F", "0"}
 _MODIFIER_SPLIT = re.compile(r"[\s:;,|/]+")
-_QUALIFICATION_SPLIT = re.compile(r"[;,|]+")
 
 
 @dataclass
@@ -100,20 +106,6 @@ def _frequency(value: str) -> str:
     return (value.lstrip("0") or "0") if value.isdigit() else value
 
 
-def _dates(factorized: Factorized, today: dt.date, past: bool = False) -> np.ndarray:
-    parsed = parse_each(factorized.values, lambda text: parse_date(text, today, past))
-    days = np.array([day_number(d) if d is not None else MISSING for d in parsed], dtype=np.int32)
-    return factorized.mapped(days, MISSING)
-
-
-def _times(factorized: Factorized, today: dt.date) -> tuple[np.ndarray, np.ndarray]:
-    """Minutes after midnight, and the day number when the value carried a date (else MISSING)."""
-    parsed = parse_each(factorized.values, lambda text: parse_time(text, today))
-    minutes = np.array([p[0] if p is not None else MISSING for p in parsed], dtype=np.int32)
-    dates = np.array([day_number(p[1]) if p is not None and p[1] is not None else MISSING for p in parsed], np.int32)
-    return factorized.mapped(minutes, MISSING), factorized.mapped(dates, MISSING)
-
-
 def _place_times(
     service_day: np.ndarray, start: tuple[np.ndarray, np.ndarray], end: tuple[np.ndarray, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -131,12 +123,6 @@ def _place_times(
     placed_start = np.where(start_ok, start_minute, MISSING).astype(np.int32)
     placed_end = np.where(end_ok, end_minute + offset * 1440, MISSING).astype(np.int32)
     return placed_start, placed_end
-
-
-def _numbers(factorized: Factorized, *, whole: bool, money: bool = False) -> np.ndarray:
-    parsed = parse_each(factorized.values, lambda text: parse_number(text, whole=whole, money=money))
-    values = np.array([np.nan if v is None else v for v in parsed], dtype=np.float64)
-    return factorized.mapped(values, np.nan)
 
 
 def _split_modifiers(combined: Factorized) -> dict[str, Factorized]:
@@ -159,20 +145,6 @@ def _either(first: Factorized, second: Factorized, use_second: np.ndarray) -> Fa
     lookup_second = np.array([position[v] for v in second.values.to_pylist()] + [-1], dtype=np.int32)
     codes = np.where(use_second, lookup_second[second.codes], lookup_first[first.codes]).astype(np.int32)
     return Factorized(codes, pa.array(values, type=pa.string()))
-
-
-def _qualifications(factorized: Factorized, vocabulary: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Bit mask of the credentials and trainings on each line, and lines naming one we do not know."""
-    bit = {name: 1 << i for i, name in enumerate(vocabulary)}
-    masks, unknown = [], []
-    for value in factorized.values.to_pylist():
-        tokens = {t.strip() for t in _QUALIFICATION_SPLIT.split(value) if t.strip()}
-        masks.append(sum(bit.get(t, 0) for t in tokens))
-        unknown.append(any(t not in bit for t in tokens))
-    return (
-        factorized.mapped(np.array(masks, dtype=np.int64), 0),
-        factorized.mapped(np.array(unknown, dtype=bool), False),
-    )
 
 
 def age_in_years(birth_day: np.ndarray, on_day: np.ndarray) -> np.ndarray:
@@ -231,11 +203,11 @@ def build_lines(batch: Batch, catalog: Catalog, today: dt.date) -> Lines:
     text["place_of_service"] = text["place_of_service"].recoded(_place_of_service)
     text["claim_frequency"] = text["claim_frequency"].recoded(_frequency)
 
-    service_day = _dates(text["service_date"], today)
-    dob_day = _dates(text["member_dob"], today, past=True)
-    start, end = _place_times(service_day, _times(text["start_time"], today), _times(text["end_time"], today))
+    service_day = dates_of(text["service_date"], today)
+    dob_day = dates_of(text["member_dob"], today, past=True)
+    start, end = _place_times(service_day, times_of(text["start_time"], today), times_of(text["end_time"], today))
     qualifications = catalog.vocabulary("credential") + catalog.vocabulary("training")
-    staff_quals, staff_quals_unknown = _qualifications(text["staff_credential"], qualifications)
+    staff_quals, staff_quals_unknown = qualifications_of(text["staff_credential"], qualifications)
     frame = pd.DataFrame(
         {
             "file": batch.file_index,
@@ -249,9 +221,9 @@ def build_lines(batch: Batch, catalog: Catalog, today: dt.date) -> Lines:
             "age": age_in_years(dob_day, service_day),
             "start_minute": start,
             "end_minute": end,
-            "units_export": _numbers(text["units"], whole=True),
-            "travel": _numbers(text["travel_minutes"], whole=False),
-            "charge_amount": _numbers(text["charge"], whole=False, money=True),
+            "units_export": numbers_of(text["units"], whole=True, maximum=MAX_UNITS),
+            "travel": numbers_of(text["travel_minutes"], whole=False, maximum=MAX_MINUTES),
+            "charge_amount": numbers_of(text["charge"], whole=False, maximum=MAX_CHARGE, money=True),
             "staff_quals": staff_quals,
             "staff_quals_unknown": staff_quals_unknown,
         },

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 from decimal import Decimal, InvalidOperation
 
+import numpy as np
 from dateutil import parser as dateutil_parser
 
 EPOCH = dt.date(1970, 1, 1)
+MISSING = np.iinfo(np.int32).min  # in a typed column: no value, or a value that did not parse
 
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _US = re.compile(r"(\d{1,2})[/-](\d{1,2})[/-](\d{4}|\d{2})")
@@ -57,13 +60,20 @@ def parse_date(text: str, today: dt.date, past: bool = False) -> dt.date | None:
         return _make_date(year, int(match[1]), int(match[2]))
     if match := _COMPACT.fullmatch(text):
         return _make_date(int(match[1]), int(match[2]), int(match[3]))
+    if (match := _DATE_TIME_SPLIT.match(text)) and parse_time(match[2], today) is not None:
+        # A date-time in a date column (a Parquet timestamp, `2026-03-04 00:00:00`): its date.
+        return parse_date(match[1], today, past)
     if not any(c.isalpha() for c in text) or len(text) > 40:
         return None
     # Text months ("Mar 4, 2026", "04-Mar-2026"): parse twice with different
     # defaults, so a date missing its day, month or year is refused, not guessed.
+    # dateutil warns about words it takes for time zones, quoting them: silenced,
+    # because those words may be a member's name.
     try:
-        first = dateutil_parser.parse(text, default=dt.datetime(2001, 1, 1))
-        second = dateutil_parser.parse(text, default=dt.datetime(2002, 2, 2))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            first = dateutil_parser.parse(text, default=dt.datetime(2001, 1, 1), ignoretz=True)
+            second = dateutil_parser.parse(text, default=dt.datetime(2002, 2, 2), ignoretz=True)
     except (ValueError, OverflowError):
         return None
     if first.date() != second.date() or first.time() != dt.time(0) or second.time() != dt.time(0):
@@ -105,18 +115,22 @@ def parse_time(text: str, today: dt.date) -> tuple[int, dt.date | None] | None:
     return None if minutes is None else (minutes, date)
 
 
-def parse_number(text: str, *, whole: bool, money: bool = False) -> float | None:
-    """A non-negative number (`$1,234.50` when `money`); None when it is not one.
+def parse_number(text: str, *, whole: bool, maximum: float, money: bool = False) -> float | None:
+    """A number from 0 to `maximum` (`$1,234.50` when `money`); None when it is not one.
 
     `whole` refuses fractions other than `.0`: units and minutes are counts.
+    Exponents (`1e3`) are refused: no export writes amounts that way, and a
+    typo must not become a huge number.
     """
     cleaned = text.strip()
     if money:
         cleaned = cleaned.replace("$", "").replace(",", "").strip()
+    if "e" in cleaned.lower():
+        return None
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
         return None
-    if not value.is_finite() or value < 0 or (whole and value != value.to_integral_value()):
+    if not value.is_finite() or not 0 <= value <= maximum or (whole and value != value.to_integral_value()):
         return None
     return float(value)

@@ -22,6 +22,7 @@ import pandas as pd
 
 from cmclaims.report.model import Verdict
 from cmclaims.report.run_files import RunFiles
+from cmclaims.schema.columns import VOID
 
 # figure -> the unit it is counted in; the order is the order of the checks table.
 FIGURES = {
@@ -195,7 +196,7 @@ def reconcile(run: RunFiles) -> Reconciliation:
     summary = summary_figures(run.summary) if run.summary is not None else {}
     ledger = {n: float(run.ledger_run[n]) for n in LEDGER_FIGURES} if run.ledger_run and run.ledger_lines is not None \
         else {}
-    voids = run.ledger_lines is not None and bool((run.ledger_lines["frequency"] == "8").any())
+    voids = run.ledger_lines is not None and bool((run.ledger_lines["frequency"] == VOID).any())
     rows = [_check_row(f"problem: {p}", "", None, None, None, ok=False) for p in run.problems]
     for name, unit in FIGURES.items():
         counted = figures.get(name)

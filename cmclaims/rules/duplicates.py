@@ -32,6 +32,7 @@ from cmclaims.rules.context import Context
 from cmclaims.rules.describe import MINUTES_A_DAY, service_text, text_of, when
 from cmclaims.rules.registry import Flags, rule
 from cmclaims.rules.words import iso_date
+from cmclaims.schema.columns import REPLACEMENT, VOID
 
 _EMPTY = np.empty(0, dtype=np.int64)
 
@@ -415,7 +416,6 @@ def same_staff_overlap(ctx: Context) -> Flags:
 
 # --- against earlier runs: the ledger ------------------------------------------------------------
 
-VOID, REPLACEMENT = "8", "7"
 
 
 def _claims(ctx: Context, rows: np.ndarray, column: str) -> np.ndarray:
@@ -512,11 +512,15 @@ def unknown_original(ctx: Context) -> Flags:
     missing = np.array([o is None for o in originals], dtype=bool)
     originals = np.where(missing, "", originals).astype(object)
     active, retired_by = ctx.ledger.original_state(originals)  # type: ignore[union-attr]
+    # An original in this batch is an accepted original line, never a void or replacement (nor the line itself).
     batch_claims = ctx.lines.text["claim_id"]
-    in_batch = np.isin(batch_claims.codes_of(originals.tolist()), batch_claims.codes[ctx.accepted])
+    batch_originals = ctx.accepted & ~frequency.isin([VOID, REPLACEMENT])
+    in_batch = np.isin(batch_claims.codes_of(originals.tolist()), batch_claims.codes[batch_originals])
+    unknown = ~active & ~in_batch
     problem = np.full(rows.size, "", dtype=object)
-    problem[~active & ~in_batch] = "no earlier run billed"
-    problem[retired_by != ""] = "was already voided or replaced by " + retired_by[retired_by != ""]
+    problem[unknown] = "no earlier run billed"
+    gone = unknown & (retired_by != "")
+    problem[gone] = "was already voided or replaced by " + retired_by[gone]
     problem[missing] = "is empty: name the claim it voids or replaces"
     flagged = problem != ""
     kind = np.where(frequency.codes[rows] == frequency.code_of(VOID), "void", "replacement")

@@ -20,6 +20,7 @@ from cmclaims.limits.resolver import AuthorizationPool, Limit, Outcome, apply_li
 from cmclaims.rules.context import Context
 from cmclaims.rules.registry import Flags, rule
 from cmclaims.rules.words import as_text, counted, iso_date, month_label, year_label
+from cmclaims.schema.columns import REPLACEMENT, VOID
 from cmclaims.tables import Profile
 
 DAILY, MONTHLY, PER_DIEM, ANNUAL, AUTHORIZATION = "CM201", "CM202", "CM203", "CM204", "CM205"
@@ -99,8 +100,14 @@ def _build(ctx: Context, prior: PriorUsage) -> list[LimitKind]:
 
 
 def limit_candidates(ctx: Context) -> np.ndarray:
-    """Lines the limits count: accepted so far, and not voids (a void cancels units, it bills none)."""
-    return ctx.accepted & ~ctx.lines.text["claim_frequency"].has("8")
+    """Lines the limits count: accepted so far, not voids (a void bills nothing), and not the
+    originals that an accepted void or replacement of the same batch takes out."""
+    frequency = ctx.lines.text["claim_frequency"]
+    changes = ctx.accepted & frequency.isin([VOID, REPLACEMENT])
+    claims, originals = ctx.lines.text["claim_id"], ctx.lines.text["original_claim_id"]
+    replaced_codes = claims.codes_of(originals.text(np.flatnonzero(changes)).drop_null().to_pylist())
+    replaced_here = np.isin(claims.codes, replaced_codes) & ~frequency.isin([VOID, REPLACEMENT])
+    return ctx.accepted & ~frequency.has(VOID) & ~replaced_here
 
 
 def _per_group(grouping: Grouping, per_line: np.ndarray) -> np.ndarray:

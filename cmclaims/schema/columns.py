@@ -82,6 +82,9 @@ HISTORY = FileColumns(
     optional=(*MODIFIER_COLUMNS, "modifiers", "charge", "authorization_id", "staff_id", "program"),
 )
 
+# claim_frequency: an original claim, a replacement of an earlier one, a void of an earlier one.
+ORIGINAL, REPLACEMENT, VOID = "1", "7", "8"
+
 # Columns that hold protected health information: never printed, only written to files.
 PHI_COLUMNS = frozenset({"member_id", "member_dob", "birth_date"})
 

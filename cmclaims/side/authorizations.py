@@ -14,6 +14,8 @@ from cmclaims.normalize.lines import MISSING
 from cmclaims.schema.columns import AUTHORIZATIONS
 from cmclaims.side.common import SideFile, read_side_file
 
+MAX_AUTHORIZED_UNITS = 99_999  # more is a typing error, not an authorization
+
 
 @dataclass
 class Authorizations:
@@ -44,7 +46,7 @@ def read_authorizations(path: Path, today: dt.date, column_map: ColumnMap | None
     )
     start = side.dates("start_date", today)
     end = side.dates("end_date", today)
-    units = side.whole_numbers("units")
+    units = side.whole_numbers("units", maximum=MAX_AUTHORIZED_UNITS)
     side.reject_unparsed_dates("start_date", start)
     side.reject_unparsed_dates("end_date", end)
     side.reject(side.text["units"].present & np.isnan(units), "units", "is not a whole number of 0 or more")

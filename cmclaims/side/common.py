@@ -20,8 +20,8 @@ import pyarrow
 from cmclaims.io.column_map import ColumnMap
 from cmclaims.io.reader import SourceFile, read_source
 from cmclaims.normalize.lines import MISSING
-from cmclaims.normalize.text import Case, Factorized, factorize, parse_each
-from cmclaims.normalize.values import day_number, parse_date, parse_number
+from cmclaims.normalize.parsed import dates_of, numbers_of
+from cmclaims.normalize.text import Case, Factorized, factorize
 from cmclaims.schema.columns import FileColumns
 
 
@@ -64,16 +64,11 @@ class SideFile:
 
     def dates(self, column: str, today: dt.date, past: bool = False) -> np.ndarray:
         """Day numbers of a date column; MISSING where empty or not a date (`past`: a birth date)."""
-        factorized = self.text[column]
-        parsed = parse_each(factorized.values, lambda value: parse_date(value, today, past))
-        days = np.array([day_number(d) if d is not None else MISSING for d in parsed], dtype=np.int32)
-        return factorized.mapped(days, MISSING)
+        return dates_of(self.text[column], today, past)
 
-    def whole_numbers(self, column: str) -> np.ndarray:
-        """A column of whole numbers of 0 or more; NaN where empty or invalid."""
-        factorized = self.text[column]
-        parsed = parse_each(factorized.values, lambda value: parse_number(value, whole=True))
-        return factorized.mapped(np.array([np.nan if v is None else v for v in parsed], dtype=np.float64), np.nan)
+    def whole_numbers(self, column: str, maximum: float) -> np.ndarray:
+        """A column of whole numbers from 0 to `maximum`; NaN where empty or invalid."""
+        return numbers_of(self.text[column], whole=True, maximum=maximum)
 
     def reject(self, bad: np.ndarray, column: str, problem: str) -> None:
         """Leave out the usable rows where `bad` holds, recording why."""

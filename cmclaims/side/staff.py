@@ -12,7 +12,6 @@ or everything.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,11 +20,9 @@ import pandas as pd
 
 from cmclaims.io.column_map import ColumnMap
 from cmclaims.normalize.lines import MISSING
-from cmclaims.normalize.text import Factorized
+from cmclaims.normalize.parsed import qualifications_of
 from cmclaims.schema.columns import STAFF
 from cmclaims.side.common import SideFile, read_side_file
-
-_SPLIT = re.compile(r"[;,|]+")
 
 
 @dataclass
@@ -39,22 +36,15 @@ class Staff:
 
 
 def _masks(side: SideFile, column: str, qualifications: tuple[str, ...]) -> np.ndarray:
-    """Per row, the bit mask of the qualifications named in `column`; unknown names are reported.
+    """Per row, the bit mask of the qualifications named in `column`; rows naming an unknown one are left out.
 
     A training written among the credentials (or the reverse) is taken for
-    what it is: both columns name qualifications of the same person.
+    what it is: both columns name qualifications of the same person. The
+    unknown name is not quoted: the problem is printed, and a cell can hold anything.
     """
-    factorized: Factorized = side.text[column]
-    bit = {name: 1 << i for i, name in enumerate(qualifications)}
-    masks = []
-    for code, value in enumerate(factorized.values.to_pylist()):
-        tokens = [t.strip() for t in _SPLIT.split(value) if t.strip()]
-        unknown = [t for t in tokens if t not in bit]
-        if unknown:
-            named = ", ".join(f"'{t}'" for t in unknown) + (" is not a" if len(unknown) == 1 else " are not")
-            side.reject(factorized.codes == code, column, f"{named} credential or training cmclaims knows")
-        masks.append(sum(bit.get(t, 0) for t in tokens))
-    return factorized.mapped(np.array(masks, dtype=np.int64), 0)
+    masks, unknown = qualifications_of(side.text[column], qualifications)
+    side.reject(unknown, column, "names a credential or training cmclaims does not know")
+    return masks
 
 
 def _repeated(side: SideFile, staff_id: np.ndarray, quals: np.ndarray, birth: np.ndarray) -> set[str]:

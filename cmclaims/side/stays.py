@@ -42,9 +42,7 @@ def _setting_index(side: SideFile, settings: tuple[str, ...]) -> np.ndarray:
     distinct = factorized.values.to_pylist()
     index = np.array([settings.index(v) if v in settings else -1 for v in distinct], dtype=np.int16)
     per_row = factorized.mapped(index, -1)
-    for code, value in enumerate(distinct):
-        if index[code] < 0:
-            side.reject(factorized.codes == code, "setting", f"'{value}' is not a setting cmclaims knows")
+    side.reject(factorized.present & (per_row < 0), "setting", "is not one of the settings cmclaims knows")
     return per_row
 
 

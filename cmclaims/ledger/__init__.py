@@ -5,8 +5,9 @@
     lock.py      one writer at a time (exit 75 for the second)
     lookup.py    finding the batch's ids among the ledger's
     view.py      what one validate run needs from the ledger: duplicates, originals, prior usage
-    record.py    what one validate run adds to the ledger
     admin.py     `cmclaims ledger runs | usage | rollback | import | check`
+
+What a validate run adds to the ledger is built in cmclaims/pipeline/ledger_entries.py.
 """
 
 from __future__ import annotations

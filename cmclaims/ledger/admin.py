@@ -15,25 +15,27 @@ from cmclaims.io.batch import read_batch
 from cmclaims.io.column_map import ColumnMap
 from cmclaims.ledger.lookup import positions_in
 from cmclaims.ledger.store import LINE_SCHEMA, LedgerStore
-from cmclaims.normalize.lines import MISSING, build_lines
+from cmclaims.normalize.lines import build_lines
 from cmclaims.normalize.services import OK, resolve_services
-from cmclaims.schema.columns import HISTORY
+from cmclaims.normalize.values import MISSING, month_of, year_of
+from cmclaims.schema.columns import HISTORY, VOID
 from cmclaims.tables import load_profile
+
+_BLOCK_COLUMNS = ("run_id", "profile", "month", "block_row")  # every line gets these from its block
 
 
 def active_lines(store: LedgerStore, columns: list[str] | None = None) -> pd.DataFrame:
-    """Every line committed runs recorded and no void or replacement took out."""
-    lines = store.lines(columns=None).to_pandas()
-    retired = store.retired()
-    if len(retired):
-        gone = pd.MultiIndex.from_arrays([retired["claim_id"], retired["original_run"]])
-        lines = lines[~pd.MultiIndex.from_arrays([lines["claim_id"], lines["run_id"]]).isin(gone)]
-    lines = lines.reset_index(drop=True)
+    """Every line committed runs recorded and no void or replacement took out (only `columns`, if given)."""
+    stored = None if columns is None else sorted({*columns, "claim_id"} - set(_BLOCK_COLUMNS))
+    lines = _active(store.lines(columns=stored).to_pandas(), store.retired())
     return lines if columns is None else lines[columns]
 
 
-def _dates(days: pd.Series) -> pd.Series:
-    return pd.Series(days.to_numpy(np.int64).astype("datetime64[D]").astype(str), index=days.index)
+def _active(lines: pd.DataFrame, retired: pd.DataFrame) -> pd.DataFrame:
+    if len(retired):
+        gone = pd.MultiIndex.from_arrays([retired["claim_id"], retired["original_run"]])
+        lines = lines[~pd.MultiIndex.from_arrays([lines["claim_id"], lines["run_id"]]).isin(gone)]
+    return lines.reset_index(drop=True)
 
 
 def member_usage(store: LedgerStore, member_id: str, year: int | None) -> dict[str, object]:
@@ -44,7 +46,7 @@ def member_usage(store: LedgerStore, member_id: str, year: int | None) -> dict[s
     lines = lines.assign(
         date=days.astype(str),
         month=days.astype("datetime64[M]").astype(str),
-        year=days.astype("datetime64[Y]").astype(np.int64) + 1970,
+        year=year_of(lines["service_day"].to_numpy(np.int64)),
     )
     if year is not None:
         lines = lines[lines["year"] == year]
@@ -74,8 +76,8 @@ def check_ledger(store: LedgerStore) -> list[str]:
     problems = store.integrity_problems()
     if problems:
         return problems  # the invariants below read the blocks; they cannot be trusted now
-    lines = active_lines(store)
     everything = store.lines().to_pandas()
+    lines = _active(everything, store.retired())
     for run in store.runs():
         if run["status"] != "committed":
             continue
@@ -87,7 +89,8 @@ def check_ledger(store: LedgerStore) -> list[str]:
             )
         if run["kind"] == "validate" and run["lines_clean"] < run["lines_ledgered"]:
             problems.append(f"run {run['run_id']}: more lines recorded than its clean file held")
-    repeated = lines["claim_id"][lines["claim_id"].duplicated()]
+    billing = lines[lines["frequency"] != VOID]  # a void line bills nothing: its id may be billed again
+    repeated = billing["claim_id"][billing["claim_id"].duplicated()]
     problems += [f"claim {claim} is billed twice" for claim in repeated.unique()[:20]]
     problems += _over_limits(lines)
     return problems
@@ -96,9 +99,8 @@ def check_ledger(store: LedgerStore) -> list[str]:
 def _over_limits(lines: pd.DataFrame) -> list[str]:
     """Members whose recorded units exceed a daily, monthly or annual limit of their payer."""
     problems: list[str] = []
-    days = lines["service_day"].to_numpy(np.int64).astype("datetime64[D]")
-    lines = lines.assign(month=days.astype("datetime64[M]").astype(str),
-                         year=days.astype("datetime64[Y]").astype(np.int64) + 1970)
+    lines = lines.assign(month=month_of(lines["service_day"].to_numpy(np.int64)),
+                         year=year_of(lines["service_day"].to_numpy(np.int64)))
     for profile_name, group in lines.groupby("profile"):
         profile = load_profile(str(profile_name))
         for service in profile.services:

@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from cmclaims.errors import CannotWrite, ConfigError
 from cmclaims.faults import checkpoint
 from cmclaims.ledger.schema import SCHEMA_VERSION, migrate
+from cmclaims.normalize.values import month_of
 
 T = TypeVar("T")
 DICTIONARY_COLUMNS = ("member_id", "service", "hcpcs", "authorization_id", "frequency", "staff_id", "program")
@@ -58,11 +59,6 @@ RUN_FIELDS = (
     "units_in", "units_billable", "charge_in", "charge_clean", "charge_rejected", "charge_billable",
     "lines_ledgered", "units_ledgered",
 )  # fmt: skip
-
-
-def month_of(days: np.ndarray | list[int]) -> np.ndarray:
-    """Months since 1970-01 of day numbers: the ledger's partition key."""
-    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
 
 
 def to_parquet(table: pa.Table) -> bytes:

@@ -17,10 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cmclaims.ledger.lookup import positions_in
-from cmclaims.ledger.store import LINE_SCHEMA, LedgerStore, month_of
+from cmclaims.ledger.store import LINE_SCHEMA, LedgerStore
 from cmclaims.limits.groups import sum_by
 from cmclaims.limits.prior import PriorUsage
-from cmclaims.normalize.lines import MISSING
+from cmclaims.normalize.values import MISSING, month_of, year_of
 from cmclaims.rules.context import Context
 from cmclaims.schema.columns import REPLACEMENT, VOID
 
@@ -121,7 +121,7 @@ class LedgerView:
         """Earlier lines loaded for the limits."""
         return self.usage.num_rows
 
-    def _billed_claims(self) -> pa.ChunkedArray:
+    def billed_claims(self) -> pa.ChunkedArray:
         """The earlier claim ids that bill something: a void line bills nothing, so its id is not billed.
 
         Null in place of a void's id keeps positions aligned with `claims`.
@@ -136,12 +136,13 @@ class LedgerView:
         carries it on); a voided claim may be billed again.
         """
         claims = ctx.lines.text["claim_id"].text(rows)
-        hits = positions_in(self._billed_claims(), claims)
+        hits = positions_in(self.billed_claims(), claims)
         matched = hits >= 0
         run_ids = np.full(rows.size, "", dtype=object)
         days = np.full(rows.size, MISSING, dtype=np.int64)
-        run_ids[matched] = self.claims.column("run_id").to_numpy(zero_copy_only=False)[hits[matched]]
-        days[matched] = self.claims.column("service_day").to_numpy()[hits[matched]]
+        found = pa.array(hits[matched])
+        run_ids[matched] = self.claims.column("run_id").take(found).to_numpy(zero_copy_only=False)
+        days[matched] = self.claims.column("service_day").take(found).to_numpy()
         replaced = self.retired[self.retired["how"] == "replace"]
         if len(replaced):
             where = positions_in(pa.array(replaced["claim_id"], pa.string()), claims)
@@ -153,7 +154,7 @@ class LedgerView:
     def original_state(self, claim_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For original claim ids: whether each is an active ledger line, and the run that already retired it."""
         originals = pa.array(claim_ids.tolist(), pa.string())
-        active = positions_in(self._billed_claims(), originals) >= 0
+        active = positions_in(self.billed_claims(), originals) >= 0
         retired_by = np.full(len(claim_ids), "", dtype=object)
         if len(self.retired):
             where = positions_in(pa.array(self.retired["claim_id"], pa.string()), originals)
@@ -190,7 +191,7 @@ class LedgerView:
         # Days matter only in the batch's own months (daily, monthly, per diem); years for the annual caps.
         by_day = sum_by({"member": member[in_batch_months], "service": service[in_batch_months],
                          "code": code[in_batch_months], "day": day[in_batch_months]}, units[in_batch_months], "units")
-        year = day.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+        year = year_of(day)
         by_year = sum_by({"member": member, "code": code, "year": year}, units, "units")
         authorized = usage.column("auth_units").to_numpy() > 0
         authorizations = pd.DataFrame({

@@ -26,6 +26,16 @@ _MILITARY = re.compile(r"(\d{2})(\d{2})")
 _DATE_TIME_SPLIT = re.compile(r"^(.*?\d)(?:T|\s+)(\d{1,2}:\d{2}.*)$")
 
 
+def month_of(days: np.ndarray | list[int]) -> np.ndarray:
+    """Months since 1970-01 of day numbers (the month a limit and a ledger block belong to)."""
+    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+
+
+def year_of(days: np.ndarray | list[int]) -> np.ndarray:
+    """The calendar year of day numbers (the year an annual cap belongs to)."""
+    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+
+
 def day_number(value: dt.date) -> int:
     """Days since 1970-01-01: the integer every date column is kept as."""
     return (value - EPOCH).days

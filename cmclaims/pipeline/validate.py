@@ -31,13 +31,13 @@ from cmclaims.io.column_map import load_column_map
 from cmclaims.io.reader import file_format
 from cmclaims.io.writer import StagedOutputs, write_batches, write_json, write_table
 from cmclaims.ledger.lock import LedgerLock
-from cmclaims.ledger.record import ledger_lines, retirements, run_record
 from cmclaims.ledger.store import SqliteLedger
 from cmclaims.ledger.view import LedgerView
 from cmclaims.normalize.lines import build_lines
 from cmclaims.normalize.services import resolve_services
 from cmclaims.normalize.units import compute_units
 from cmclaims.pipeline.checks import ADJUSTED, REJECTED, Outcome, run_checks
+from cmclaims.pipeline.ledger_entries import ledger_lines, retirements, run_record
 from cmclaims.pipeline.outputs import clean_file, exceptions_table
 from cmclaims.pipeline.request import ValidateRequest
 from cmclaims.pipeline.summary import findings_by_rule, totals

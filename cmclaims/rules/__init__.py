@@ -18,7 +18,7 @@ import pkgutil
 
 from cmclaims.rules.registry import REGISTRY, Flags, Rule, get_rule, rule, rules_in_order
 
-_SUPPORT = {"registry", "context", "data", "words", "describe"}
+_SUPPORT = {"registry", "context", "data", "words", "describe", "schema_failures"}
 for _module in pkgutil.iter_modules(__path__):
     if _module.name not in _SUPPORT:
         importlib.import_module(f"{__name__}.{_module.name}")

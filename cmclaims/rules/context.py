@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import numpy as np
 
@@ -15,6 +16,8 @@ from cmclaims.normalize.units import Units
 from cmclaims.side.bundle import SideData
 from cmclaims.side.per_line import LineSide, join_side
 from cmclaims.tables import Profile
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from cmclaims.ledger.view import LedgerView  # the ledger sits above the rules: a type only
@@ -42,6 +45,13 @@ class Context:
     checkable: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
     accepted: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
     billable: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
+    cache: dict[str, object] = field(default_factory=dict)
+
+    def shared(self, key: str, compute: Callable[[], T]) -> T:
+        """A result several rules share (the limit pass, the CM4 sessions), computed once per batch."""
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return cast(T, self.cache[key])
 
     def column(self, name: str) -> np.ndarray:
         """A typed column of the lines frame as a numpy array."""

@@ -151,9 +151,10 @@ def _exact_copies(ctx: Context, candidates: np.ndarray) -> tuple[np.ndarray, np.
 
 def sessions(ctx: Context) -> Sessions:
     """The batch's sessions, computed on first use and shared by every CM4 rule of the run."""
-    cached = getattr(ctx, "_cm4_sessions", None)
-    if cached is not None:
-        return cached
+    return ctx.shared("cm4 sessions", lambda: _sessions(ctx))
+
+
+def _sessions(ctx: Context) -> Sessions:
     day = ctx.column("service_day").astype(np.int64)
     start_minute, end_minute = ctx.column("start_minute"), ctx.column("end_minute")
     usable = (
@@ -168,9 +169,7 @@ def sessions(ctx: Context) -> Sessions:
     end = day * MINUTES_A_DAY + end_minute
     by_staff = Timeline.build(np.flatnonzero(usable), ctx.column("staff_key"), start, end)
     copies, kept = _exact_copies(ctx, by_staff.same_start())
-    cached = Sessions(usable, start, end, by_staff, copies, kept)
-    ctx._cm4_sessions = cached  # type: ignore[attr-defined]
-    return cached
+    return Sessions(usable, start, end, by_staff, copies, kept)
 
 
 def _not_copies(s: Sessions) -> np.ndarray:
@@ -235,11 +234,7 @@ def _overlap_flags(ctx: Context, a: np.ndarray, b: np.ndarray) -> Flags:
 
 def _staff_pairs(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
     s = sessions(ctx)
-    cached = getattr(ctx, "_cm4_staff_pairs", None)
-    if cached is None:
-        cached = s.by_staff.overlapping_pairs(_not_copies(s))
-        ctx._cm4_staff_pairs = cached  # type: ignore[attr-defined]
-    return cached
+    return ctx.shared("cm4 staff pairs", lambda: s.by_staff.overlapping_pairs(_not_copies(s)))
 
 
 # --- the rules ---------------------------------------------------------------------------------------

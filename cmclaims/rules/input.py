@@ -10,7 +10,8 @@ from cmclaims.normalize.services import BAD_MODIFIER, NO_SERVICE, UNKNOWN_CODE
 from cmclaims.normalize.values import day_number
 from cmclaims.rules.context import Context
 from cmclaims.rules.registry import Flags, rule
-from cmclaims.schema.encounter import VOCABULARY_COLUMNS, failure_cases
+from cmclaims.rules.schema_failures import failure_cases
+from cmclaims.schema.encounter import VOCABULARY_COLUMNS
 
 
 def _parsed(ctx: Context) -> np.ndarray:
@@ -19,11 +20,8 @@ def _parsed(ctx: Context) -> np.ndarray:
 
 def _schema_failures(ctx: Context) -> pd.DataFrame:
     """pandera's failure cases for the batch, computed once and shared by CM002 and CM009."""
-    cached = getattr(ctx, "_schema_failures", None)
-    if cached is None:
-        cached = failure_cases(ctx.lines, ctx.profile.catalog, np.flatnonzero(_parsed(ctx)))
-        ctx._schema_failures = cached  # type: ignore[attr-defined]
-    return cached
+    return ctx.shared("schema failures",
+                      lambda: failure_cases(ctx.lines, ctx.profile.catalog, np.flatnonzero(_parsed(ctx))))
 
 
 @rule(

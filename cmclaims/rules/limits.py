@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from cmclaims.limits.groups import Grouping, group_lines
 from cmclaims.limits.prior import PriorUsage
 from cmclaims.limits.resolver import AuthorizationPool, Limit, Outcome, apply_limits
+from cmclaims.normalize.values import month_of, year_of
 from cmclaims.rules.context import Context
 from cmclaims.rules.registry import Flags, rule
 from cmclaims.rules.words import as_text, counted, iso_date, month_label, year_label
@@ -33,14 +34,6 @@ class LimitKind:
     limit: Limit
     grouping: Grouping
     cap_name: np.ndarray | None = None  # per group, annual caps only: the cap's name
-
-
-def _months(days: np.ndarray) -> np.ndarray:
-    return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-
-
-def _years(days: np.ndarray) -> np.ndarray:
-    return days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
 
 
 def _service_limits(profile: Profile, field: str) -> np.ndarray:
@@ -69,7 +62,7 @@ def _build(ctx: Context, prior: PriorUsage) -> list[LimitKind]:
 
     for code_rule, field, period, period_p in (
         (DAILY, "daily_units", day, day_p),
-        (MONTHLY, "monthly_units", _months(day), _months(day_p)),
+        (MONTHLY, "monthly_units", month_of(day), month_of(day_p)),
     ):
         caps = _service_limits(profile, field)
         applies = candidates & (caps[service] > 0)
@@ -85,7 +78,7 @@ def _build(ctx: Context, prior: PriorUsage) -> list[LimitKind]:
     used = _prior(grouping, [members_p, codes_p, day_p], units_p, known_codes)
     kinds.append(LimitKind(Limit(PER_DIEM, grouping.group, np.ones(grouping.size, np.int64), used), grouping))
 
-    year = _years(day)
+    year = year_of(day)
     year_members, year_codes, year_p = (prior.by_year[c].to_numpy(np.int64) for c in ("member", "code", "year"))
     year_units = prior.by_year["units"].to_numpy(np.float64)
     for annual in profile.annual_caps:
@@ -177,9 +170,10 @@ class LimitReport:
 
 def limit_report(ctx: Context) -> LimitReport:
     """The sequential pass over every limit, run once per batch."""
-    cached = getattr(ctx, "_limit_report", None)
-    if cached is not None:
-        return cached
+    return ctx.shared("limit report", lambda: _limit_report(ctx))
+
+
+def _limit_report(ctx: Context) -> LimitReport:
     prior = ctx.ledger.prior_for(ctx) if ctx.ledger is not None else PriorUsage.none()
     kinds = _build(ctx, prior)
     outcome = apply_limits(
@@ -190,9 +184,7 @@ def limit_report(ctx: Context) -> LimitReport:
         _authorization_pool(ctx, prior),
         cutback=ctx.over_limit == "cutback",
     )
-    report = LimitReport(kinds, outcome)
-    ctx._limit_report = report  # type: ignore[attr-defined]
-    return report
+    return LimitReport(kinds, outcome)
 
 
 def _rows_of(ctx: Context, code: str) -> tuple[np.ndarray, LimitReport]:

@@ -1,20 +1,17 @@
-"""The pandera schema of the encounter export's values, and its failures as findings.
+"""The pandera schema of the encounter export's values.
 
-The schema checks the cleaned text of each line: required columns have a
-value, vocabulary columns hold a known value, places of service are two digits.
-It is validated lazily over the whole batch; its failure cases (row, column,
-check) become CM002 and CM009 findings, never an exception or a message on
-the terminal. Dates, times and numbers are judged by their parsers instead
-(CM003-CM005), which say more precisely what is wrong.
+It checks the cleaned text of each line: required columns have a value,
+vocabulary columns hold a known value, places of service are two digits.
+The CM0 rules (cmclaims/rules/schema_failures.py) validate the batch against
+it and turn its failure cases into CM002 and CM009 findings. Dates, times and
+numbers are judged by their parsers instead (CM003-CM005), which say more
+precisely what is wrong.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 import pandera.pandas as pa
 
-from cmclaims.normalize.lines import Lines
 from cmclaims.schema.columns import ENCOUNTER
 from cmclaims.tables import Catalog
 
@@ -40,69 +37,3 @@ def encounter_schema(catalog: Catalog, present: frozenset[str]) -> pa.DataFrameS
     if "place_of_service" in present:
         columns["place_of_service"] = pa.Column(nullable=True, checks=pa.Check.str_matches(PLACE_OF_SERVICE))
     return pa.DataFrameSchema(columns, coerce=False, strict=False)
-
-
-def _validation_frame(lines: Lines, columns: list[str], rows: np.ndarray) -> pd.DataFrame:
-    """`rows` of the lines as pandera sees them: codes of required values (null = no value),
-    vocabulary values as categoricals; ids are checked without being copied as text."""
-    data: dict[str, object] = {}
-    for column in columns:
-        factorized = lines.text[column]
-        codes = factorized.codes[rows]
-        if column in VOCABULARY_COLUMNS or column == "place_of_service":
-            categories = pd.Index(factorized.values.to_pandas(), dtype="str")
-            data[column] = pd.Categorical.from_codes(codes, categories=categories)
-        else:
-            data[column] = pd.arrays.IntegerArray(codes.astype(np.int32), mask=codes < 0)
-    return pd.DataFrame(data, index=rows)
-
-
-def _suspects(lines: Lines, schema: pa.DataFrameSchema, rows: np.ndarray) -> np.ndarray:
-    """The rows that can fail the schema: an empty required value, or a value whose check fails.
-
-    Each column's checks run once over its distinct values (a few dozen), so the
-    schema itself then validates only the suspect rows, not millions of good ones.
-    """
-    suspect = np.zeros(lines.size, dtype=bool)
-    for name, column in schema.columns.items():
-        factorized = lines.text[name]
-        if not column.nullable:
-            suspect |= factorized.codes < 0
-        if column.checks:
-            distinct = pd.DataFrame({name: factorized.values.to_pandas()})
-            try:
-                pa.DataFrameSchema({name: pa.Column(nullable=True, checks=column.checks)}).validate(distinct, lazy=True)
-            except pa.errors.SchemaErrors as errors:
-                bad = errors.failure_cases["index"].dropna().astype(np.int64).to_numpy()
-                suspect |= np.isin(factorized.codes, bad)
-    inside = np.zeros(lines.size, dtype=bool)
-    inside[rows] = True
-    return np.flatnonzero(suspect & inside)
-
-
-def failure_cases(lines: Lines, catalog: Catalog, rows: np.ndarray) -> pd.DataFrame:
-    """Validate `rows` of the batch lazily with the schema; one row per failure: line, column, check, value."""
-    schema = encounter_schema(catalog, lines.present)
-    suspects = _suspects(lines, schema, rows)
-    frame = _validation_frame(lines, list(schema.columns), suspects)
-    try:
-        schema.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as errors:
-        cases = errors.failure_cases
-        cases = cases[cases["index"].notna()]
-        return pd.DataFrame(
-            {
-                "line": cases["index"].astype(np.int64).to_numpy(),
-                "column": cases["column"].astype(str).to_numpy(),
-                "missing": cases["check"].astype(str).eq("not_nullable").to_numpy(),
-                "value": cases["failure_case"].astype(str).to_numpy(),
-            }
-        )
-    return pd.DataFrame(
-        {
-            "line": np.empty(0, np.int64),
-            "column": np.empty(0, object),
-            "missing": np.empty(0, bool),
-            "value": np.empty(0, object),
-        }
-    )

@@ -1,17 +1,24 @@
-"""What one validate run adds to the ledger: its accepted lines, the originals it retires, its record."""
+"""What one validate run adds to the ledger: its accepted lines, the originals it retires, its record.
+
+It reads the run's outcome and the limits' authorizations, so it sits in the
+pipeline, above the ledger it writes to.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cmclaims.ledger.lookup import positions_in
-from cmclaims.ledger.store import LINE_SCHEMA, month_of
-from cmclaims.ledger.view import REPLACEMENT, VOID, LedgerView
+from cmclaims.ledger.store import LINE_SCHEMA
+from cmclaims.ledger.view import LedgerView
+from cmclaims.normalize.values import month_of
 from cmclaims.pipeline.checks import REJECTED, Outcome
 from cmclaims.rules.context import Context
 from cmclaims.rules.limits import limit_report
+from cmclaims.schema.columns import ORIGINAL, REPLACEMENT, VOID
 
 
 def _text(ctx: Context, column: str, rows: np.ndarray) -> pa.Array:
@@ -23,32 +30,33 @@ def ledger_lines(ctx: Context, outcome: Outcome) -> pa.Table:
     rows = np.flatnonzero(outcome.disposition != REJECTED)
     claims = _text(ctx, "claim_id", rows)
     members = _text(ctx, "member_id", rows)
-    services = np.array([s.key for s in ctx.profile.services] + [""], dtype=object)
+    services = pa.array([s.key for s in ctx.profile.services] + [None], pa.string())
+    service_index = ctx.services.service_index[rows]
     is_void = ctx.lines.text["claim_frequency"].has(VOID)[rows]
     report = limit_report(ctx) if ctx.profile.annual_caps else None
     auth_units = np.zeros(rows.size, dtype=np.int32)
     authorization = _text(ctx, "authorization_id", rows)
     if report is not None and ctx.side.authorizations is not None:
+        # Units beyond an annual cap were billed against an authorization: record which one.
         billed_against = report.outcome.authorization[rows]
         auth_units = report.outcome.authorized_units[rows].astype(np.int32)
-        ids = ctx.side.authorizations.frame["authorization_id"].to_numpy(dtype=object)
-        named = np.append(ids, np.array([None], dtype=object))[billed_against]  # -1: keep the line's own id
-        authorization = pa.array(np.where(billed_against >= 0, named,
-                                          np.asarray(authorization.to_pylist(), dtype=object)).tolist(), pa.string())
+        ids = pa.array(ctx.side.authorizations.frame["authorization_id"], pa.string())
+        named = ids.take(pa.array(np.maximum(billed_against, 0))) if len(ids) else authorization
+        authorization = pc.if_else(pa.array(billed_against >= 0), named, authorization)
     charge = outcome.charge_allowed[rows]
     frequency = _text(ctx, "claim_frequency", rows)
     table = pa.table(
         {
             "claim_id": claims,
             "member_id": members,
-            "service": pa.array(services[ctx.services.service_index[rows]].tolist(), pa.string()),
+            "service": services.take(pa.array(np.where(service_index < 0, len(services) - 1, service_index))),
             "hcpcs": _text(ctx, "hcpcs", rows),
             "service_day": pa.array(ctx.column("service_day")[rows], pa.int32()),
             "units": pa.array(np.where(is_void, 0, outcome.billable[rows]), pa.int32()),
             "charge": pa.array(charge, pa.float64(), mask=np.isnan(charge)),
             "authorization_id": authorization,
             "auth_units": pa.array(auth_units, pa.int32()),
-            "frequency": pa.compute.fill_null(frequency, "1"),
+            "frequency": pc.fill_null(frequency, ORIGINAL),
             "original_claim_id": _text(ctx, "original_claim_id", rows),
             "staff_id": _text(ctx, "staff_id", rows),
             "program": _text(ctx, "program", rows),
@@ -65,13 +73,14 @@ def retirements(ctx: Context, outcome: Outcome, view: LedgerView) -> pd.DataFram
     named = np.array([o is not None for o in originals], dtype=bool)
     rows, originals = rows[named], originals[named]
     how = np.where(frequency.codes[rows] == frequency.code_of(VOID), "void", "replace")
-    # An original is a line of an earlier run, or a line of this very batch.
-    where = positions_in(view.claims.column("claim_id"), pa.array(originals.tolist(), pa.string()))
+    # An original is a billed line of an earlier run, or a line of this very batch.
+    where = positions_in(view.billed_claims(), pa.array(originals.tolist(), pa.string()))
     in_ledger = where >= 0
     original_run = np.full(rows.size, view.run_id, dtype=object)
     day = np.zeros(rows.size, dtype=np.int64)
-    original_run[in_ledger] = view.claims.column("run_id").to_numpy(zero_copy_only=False)[where[in_ledger]]
-    day[in_ledger] = view.claims.column("service_day").to_numpy()[where[in_ledger]]
+    found = pa.array(where[in_ledger])
+    original_run[in_ledger] = view.claims.column("run_id").take(found).to_numpy(zero_copy_only=False)
+    day[in_ledger] = view.claims.column("service_day").take(found).to_numpy()
     claims = ctx.lines.text["claim_id"]
     batch_line = _batch_line(ctx, claims.codes_of(originals.tolist()), outcome)
     in_batch = ~in_ledger & (batch_line >= 0)
@@ -122,5 +131,5 @@ def run_record(summary: dict, kind: str, out_dir: str | None, lines: pa.Table) -
         "charge_rejected": dollars["charge_rejected"],
         "charge_billable": dollars["charge_billable"],
         "lines_ledgered": lines.num_rows,
-        "units_ledgered": int(pa.compute.sum(lines.column("units")).as_py() or 0),
+        "units_ledgered": int(pc.sum(lines.column("units")).as_py() or 0),
     }

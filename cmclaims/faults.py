@@ -1,6 +1,6 @@
 """Named points in a run where the crash tests kill the process (fault injection).
 
-`checkpoint("ledger-commit")` does nothing unless the environment variable
+`checkpoint("ledger-transaction")` does nothing unless the environment variable
 CMCLAIMS_CRASH_AT names that point; then the process kills itself with
 SIGKILL right there, as a power cut or an OOM kill would. tests/test_crash.py
 uses it to prove that the ledger and the outputs survive a crash at each point.
@@ -15,7 +15,7 @@ POINTS = (
     "after-read",  # inputs read, nothing written
     "after-normalise",  # lines typed, the ledger's view of earlier runs loaded
     "after-rules",  # every rule has run, nothing written
-    "after-write",  # clean and exceptions staged as temporary files
+    "after-write",  # exceptions staged as a temporary file, the clean file maybe still being written
     "outputs-staged",  # temporary output files complete, not renamed, ledger untouched
     "ledger-transaction",  # inside the ledger transaction, before COMMIT
     "ledger-committed",  # ledger committed, outputs not yet renamed

@@ -267,3 +267,15 @@ def test_cutback_takes_what_an_authorization_has_left() -> None:
     # PA0 has 3 of its 5 units left: the 6 units beyond the cap are cut to 3.
     scenario = _year_scenario([10, 6], [("PA0", 5, 2)], cutback=True)
     assert resolve(scenario) == reference(scenario) == ([10, 3], [None, "annual"], [-1, 0])
+
+
+def test_only_lines_past_a_cap_are_walked_one_by_one() -> None:
+    # Two members' days: member 0's 10+10 crosses the daily 16, member 1's 5+5 does not.
+    # The screens settle member 1's group whole, and member 0's first line (its running
+    # total stays under the cap): only member 0's second line is walked.
+    group = np.array([0, 0, 1, 1], dtype=np.int64)
+    limit = Limit("daily", group, np.array([16, 16]), np.array([0, 0]))
+    outcome = apply_limits(np.array([10, 10, 5, 5], dtype=np.int32), np.ones(4, dtype=bool),
+                           lambda rows: np.sort(rows), [limit], None, cutback=False)
+    assert outcome.allowed.tolist() == [10, 0, 5, 5]
+    assert outcome.resolved_one_by_one == 1

@@ -9,7 +9,7 @@ retired: the re-run retires it again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -87,12 +87,13 @@ class LedgerView:
     store: LedgerStore | None
     run_id: str
     mode: str  # "write" or "dry-run"
-    usage: pa.Table
+    usage: pa.Table | None  # None once prior_for has summed it
     claims: pa.Table
     retired: pd.DataFrame  # originals retired by other runs: claim_id, month, original_run, retired_by, how
     months: list[int]  # the months whose usage was loaded
     profile: str
     previous_executions: int
+    size: int = field(init=False)  # earlier lines loaded for the limits
 
     @classmethod
     def load(cls, store: LedgerStore | None, ctx: Context, run_id: str, mode: str) -> LedgerView:
@@ -116,10 +117,8 @@ class LedgerView:
         return cls(store, run_id, mode, _without(usage, gone), _without(claims, gone), retired, months,
                    ctx.profile.name, run["executions"] if run else 0)
 
-    @property
-    def size(self) -> int:
-        """Earlier lines loaded for the limits."""
-        return self.usage.num_rows
+    def __post_init__(self) -> None:
+        self.size = self.usage.num_rows if self.usage is not None else 0
 
     def billed_claims(self) -> pa.ChunkedArray:
         """The earlier claim ids that bill something: a void line bills nothing, so its id is not billed.
@@ -175,8 +174,13 @@ class LedgerView:
         })
 
     def prior_for(self, ctx: Context) -> PriorUsage:
-        """Earlier runs' units for this profile and the batch's members, less originals this batch replaces."""
-        usage = _without(self.usage, self.originals_of(ctx))
+        """Earlier runs' units for this profile and the batch's members, less originals this batch replaces.
+
+        Called once: the sums replace `usage`, which is released (for a profile
+        with an annual cap it is a whole year of lines, the largest table a run holds).
+        """
+        assert self.usage is not None, "prior_for sums the earlier lines once"
+        usage, self.usage = _without(self.usage, self.originals_of(ctx)), None
         # Each earlier line's member code is its member's position among the batch's members.
         member = _dictionary_positions(ctx.lines.text["member_id"].values, usage.column("member_id"))
         mine = member >= 0

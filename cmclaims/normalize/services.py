@@ -49,11 +49,6 @@ class Services:
         """The modifiers of each of `rows` as a claim shows them."""
         return self.combo_modifiers[self.combo[rows]]
 
-    def service_of(self, keys: tuple[str, ...] | list[str], profile: Profile) -> np.ndarray:
-        """Lines billing one of the services `keys` (`T1017:SE`, `H0038`)."""
-        wanted = [i for i, s in enumerate(profile.services) if s.key in keys]
-        return np.isin(self.service_index, wanted)
-
     def code_of(self, codes: tuple[str, ...] | list[str]) -> np.ndarray:
         """Lines billing one of `codes`, at any level."""
         wanted = [i for i, c in enumerate(self.codes) if c in codes]

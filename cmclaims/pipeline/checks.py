@@ -9,8 +9,7 @@ changes nothing. Each line ends `rejected`, `adjusted`, `warning` or `pass`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -48,7 +47,6 @@ class Outcome:
     charge_allowed: np.ndarray
     applied: list[Rule]
     skipped: list[tuple[Rule, str]]
-    not_applicable: list[Rule] = field(default_factory=list)
 
 
 def _subset(value: object, inside: np.ndarray) -> object:
@@ -60,7 +58,7 @@ def _subset(value: object, inside: np.ndarray) -> object:
     return value
 
 
-def run_checks(ctx: Context, on_stage: Callable[[str], None] | None = None) -> Outcome:
+def run_checks(ctx: Context) -> Outcome:
     """Run every rule the profile enforces over the batch, stage by stage."""
     n = ctx.lines.size
     rejected = np.zeros(n, dtype=bool)
@@ -71,11 +69,8 @@ def run_checks(ctx: Context, on_stage: Callable[[str], None] | None = None) -> O
     findings: list[Finding] = []
     applied: list[Rule] = []
     skipped: list[tuple[Rule, str]] = []
-    not_applicable: list[Rule] = []
 
     for stage in STAGES:
-        if on_stage is not None:
-            on_stage(stage)
         if stage == "line":
             # Line rules see only lines whose values all parsed and whose service resolved.
             ctx.checkable = ctx.accepted & ctx.column("parsed") & (ctx.services.problem == OK)
@@ -83,7 +78,6 @@ def run_checks(ctx: Context, on_stage: Callable[[str], None] | None = None) -> O
         domain = domain.copy()
         for rule in (r for r in rules_in_order() if r.stage == stage):
             if not rule.applies_to(ctx.profile):
-                not_applicable.append(rule)
                 continue
             reason = missing_data(ctx, rule.needs)
             if reason is not None:
@@ -117,7 +111,7 @@ def run_checks(ctx: Context, on_stage: Callable[[str], None] | None = None) -> O
     disposition[(billable != ctx.units.billed) & ~rejected] = ADJUSTED
     disposition[rejected] = REJECTED
     charge_allowed = _charge_allowed(ctx.column("charge_amount"), ctx.units.billed, billable, rejected)
-    return Outcome(findings, disposition, billable, charge_allowed, applied, skipped, not_applicable)
+    return Outcome(findings, disposition, billable, charge_allowed, applied, skipped)
 
 
 def disposition_text(disposition: np.ndarray) -> pa.Array:

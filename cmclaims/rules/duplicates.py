@@ -430,9 +430,11 @@ def already_billed(ctx: Context) -> Flags:
 
     What it checks:
         Every accepted line's claim_id against the lines earlier runs recorded
-        in the ledger for the same service months, whatever their payer. A
+        in the ledger for the batch's service months, whatever their payer. A
         replacement (claim_frequency 7) that keeps its original's claim_id is
-        not a duplicate; a claim that was voided may be billed again.
+        not a duplicate; a claim that was voided may be billed again. The
+        ledger is read by month, so a claim_id billed earlier under a service
+        date in another month is not found here.
     Why it matters:
         Billing the same service line twice is the double billing audits
         recoup, with penalties. It happens when an export is re-sent with new
@@ -488,7 +490,9 @@ def unknown_original(ctx: Context) -> Flags:
         A line with claim_frequency 8 (void) or 7 (replacement) must name, in
         original_claim_id, a claim the ledger holds as billed (or a line of
         the same batch). A void takes the original's units out of the ledger;
-        a replacement puts its own units in their place.
+        a replacement puts its own units in their place. The original is
+        looked for among the lines of the batch's service months: a void or
+        replacement carries its original's service date.
     Why it matters:
         A void or replacement of a claim that was never billed, or was
         already voided, is denied by the payer, and would corrupt the units

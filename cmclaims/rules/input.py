@@ -306,7 +306,7 @@ def unknown_value(ctx: Context) -> Flags:
     }
     expected["place_of_service"] = "a two-digit place of service code"
     # With a staff file the line's staff_credential is not used, so its words are not judged.
-    uses_line_credentials = getattr(ctx.side, "staff", None) is None
+    uses_line_credentials = ctx.side.staff is None
     credentials = np.flatnonzero(_parsed(ctx) & ctx.column("staff_quals_unknown") & uses_line_credentials)
     return Flags(
         np.concatenate([wrong["line"].to_numpy(), credentials]),

@@ -128,7 +128,7 @@ def _order(ctx: Context):
 
 
 def _authorization_pool(ctx: Context, prior: PriorUsage) -> AuthorizationPool | None:
-    auths = getattr(ctx.side, "authorizations", None)
+    auths = ctx.side.authorizations
     if auths is None or auths.frame.empty or not ctx.profile.annual_caps:
         return None
     frame = auths.frame

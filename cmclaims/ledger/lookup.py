@@ -1,4 +1,4 @@
-"""Finding ids of the batch among the ledger's, in Arrow: one hash table, no Python loop."""
+"""Finding the batch's ids and codes among the ledger's, in Arrow: one hash table, no Python loop."""
 
 from __future__ import annotations
 
@@ -19,3 +19,36 @@ def positions_in(haystack: pa.Array | pa.ChunkedArray, needles: pa.Array | pa.Ch
 
 def _flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def dictionary_positions(known: pa.Array, values: pa.ChunkedArray) -> np.ndarray:
+    """Each value's position in `known` (-1 when absent or null), looked up once per distinct value.
+
+    A ledger block's chunks share one dictionary: each distinct dictionary is
+    looked up once, and all of them in one pass that hashes `known` once; each
+    chunk's indices then pick from its dictionary's stretch of the result.
+    """
+    if values.num_chunks == 0:
+        return np.empty(0, dtype=np.int64)
+    if not pa.types.is_dictionary(values.type):
+        values = pa.chunked_array([chunk.dictionary_encode() for chunk in values.chunks])
+    memories = [_memory_of(chunk.dictionary) for chunk in values.chunks]
+    start_of: dict[tuple, int] = {}  # a distinct dictionary -> where its values start in `found`
+    dictionaries = []
+    size = 0
+    for chunk, memory in zip(values.chunks, memories, strict=True):
+        if memory not in start_of:
+            start_of[memory] = size
+            dictionaries.append(chunk.dictionary)
+            size += len(chunk.dictionary)
+    found = np.append(positions_in(known, pa.concat_arrays(dictionaries)), -1)  # the -1 answers nulls
+    positions = []
+    for chunk, memory in zip(values.chunks, memories, strict=True):
+        indices = chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        positions.append(found[np.where(indices >= 0, indices + start_of[memory], -1)])
+    return np.concatenate(positions)
+
+
+def _memory_of(array: pa.Array) -> tuple:
+    """Where an array's values live: the same for chunks that share one dictionary."""
+    return (*(b.address if b is not None else 0 for b in array.buffers()), array.offset, len(array))

@@ -16,11 +16,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cmclaims.ledger.lookup import positions_in
+from cmclaims.ledger.lookup import dictionary_positions, positions_in
 from cmclaims.ledger.store import LINE_SCHEMA, LedgerStore
 from cmclaims.limits.groups import sum_by
 from cmclaims.limits.prior import PriorUsage
-from cmclaims.normalize.values import MISSING, month_of, year_of
+from cmclaims.normalize.values import MISSING, month_of
 from cmclaims.rules.context import Context
 from cmclaims.schema.columns import REPLACEMENT, VOID
 
@@ -181,27 +181,29 @@ class LedgerView:
         """
         assert self.usage is not None, "prior_for sums the earlier lines once"
         usage, self.usage = _without(self.usage, self.originals_of(ctx)), None
-        # Each earlier line's member code is its member's position among the batch's members.
-        member = _dictionary_positions(ctx.lines.text["member_id"].values, usage.column("member_id"))
+        # Each earlier line's member code is its member's position among the batch's members;
+        # lines of other members are dropped, column by column (numpy, not an Arrow table filter).
+        member = dictionary_positions(ctx.lines.text["member_id"].values, usage.column("member_id"))
         mine = member >= 0
-        usage = usage.filter(pa.array(mine))
         member = member[mine]
-        day = usage.column("service_day").to_numpy().astype(np.int64)
-        units = usage.column("units").to_numpy()
-        code = _dictionary_positions(pa.array(list(ctx.services.codes)), usage.column("hcpcs"))
+        code = dictionary_positions(pa.array(list(ctx.services.codes)), usage.column("hcpcs"))[mine]
+        service = dictionary_positions(pa.array([s.key for s in ctx.profile.services]), usage.column("service"))[mine]
+        units = usage.column("units").to_numpy()[mine]
+        month = usage.column("month").to_numpy()[mine]
+        day = usage.column("service_day").to_numpy()[mine].astype(np.int64)
         days = ctx.column("service_day")
-        in_batch_months = np.isin(usage.column("month").to_numpy(), month_of(np.unique(days[days != MISSING])))
-        service = _dictionary_positions(pa.array([s.key for s in ctx.profile.services]), usage.column("service"))
+        in_batch_months = np.isin(month, month_of(np.unique(days[days != MISSING])))
         # Days matter only in the batch's own months (daily, monthly, per diem); years for the annual caps.
         by_day = sum_by({"member": member[in_batch_months], "service": service[in_batch_months],
                          "code": code[in_batch_months], "day": day[in_batch_months]}, units[in_batch_months], "units")
-        year = year_of(day)
+        year = month // 12 + 1970  # months count from 1970-01
         by_year = sum_by({"member": member, "code": code, "year": year}, units, "units")
-        authorized = usage.column("auth_units").to_numpy() > 0
+        auth_units = usage.column("auth_units").to_numpy()
+        authorized = mine & (auth_units > 0)
         authorizations = pd.DataFrame({
             "authorization_id": usage.column("authorization_id").filter(pa.array(authorized)).cast(pa.string())
             .to_numpy(zero_copy_only=False),
-            "units": usage.column("auth_units").to_numpy()[authorized].astype(np.int64),
+            "units": auth_units[authorized].astype(np.int64),
         }).groupby("authorization_id", as_index=False)["units"].sum()
         return PriorUsage(by_day=by_day, by_year=by_year, authorizations=authorizations)
 
@@ -214,22 +216,6 @@ class LedgerView:
             "earlier_lines_loaded": self.size,
             "previous_executions_of_this_run": self.previous_executions,
         }
-
-
-def _dictionary_positions(known: pa.Array, values: pa.ChunkedArray) -> np.ndarray:
-    """Each value's position in `known` (-1 when absent), looked up once per distinct value.
-
-    The blocks' dictionaries are unified first, so `known` is hashed once, not once a block.
-    """
-    if values.num_chunks == 0:
-        return np.empty(0, dtype=np.int64)
-    if not pa.types.is_dictionary(values.type):
-        values = pa.chunked_array([chunk.dictionary_encode() for chunk in values.chunks])
-    unified = values.unify_dictionaries()
-    lookup = np.append(positions_in(known, unified.chunk(0).dictionary), -1)
-    return np.concatenate(
-        [lookup[chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False)] for chunk in unified.chunks]
-    )
 
 
 def _retired_rows(store: LedgerStore, retired: pd.DataFrame) -> pd.DataFrame:

@@ -29,12 +29,7 @@ class Grouping:
 
     def unpack(self) -> list[np.ndarray]:
         """Each group's key columns, in the order the grouping was built with."""
-        packed = self.keys.to_numpy(dtype=np.int64)
-        columns = []
-        for low, radix in zip(reversed(self.low), reversed(self.radix), strict=True):
-            columns.append(packed % radix + low)
-            packed = packed // radix
-        return columns[::-1]
+        return _unpack(self.keys.to_numpy(dtype=np.int64), self.low, self.radix)
 
     def locate(self, columns: list[np.ndarray]) -> np.ndarray:
         """The group of each row given by `columns` (same keys as the lines), -1 when no line has it."""
@@ -55,13 +50,27 @@ def _pack(columns: list[np.ndarray], low: list[int], radix: list[int]) -> np.nda
     return packed
 
 
+def _unpack(packed: np.ndarray, low: list[int], radix: list[int]) -> list[np.ndarray]:
+    columns = []
+    for offset, size in zip(reversed(low), reversed(radix), strict=True):
+        columns.append(packed % size + offset)
+        packed = packed // size
+    return columns[::-1]
+
+
+def _ranges(columns: list[np.ndarray]) -> tuple[list[int], list[int]]:
+    """The lowest value and the number of possible values of each column (the packing's radix)."""
+    low = [int(c.min()) if c.size else 0 for c in columns]
+    radix = [int(c.max()) - lo + 1 if c.size else 1 for c, lo in zip(columns, low, strict=True)]
+    if np.prod(np.array(radix, dtype=np.float64)) >= 2**62:
+        raise OverflowError("grouping keys too wide to pack")  # cannot happen with dates and codes
+    return low, radix
+
+
 def group_lines(columns: list[np.ndarray], applies: np.ndarray) -> Grouping:
     """Group the lines where `applies` holds by the tuple of `columns`."""
     chosen = [c[applies] for c in columns]
-    low = [int(c.min()) if c.size else 0 for c in chosen]
-    radix = [int(c.max()) - lo + 1 if c.size else 1 for c, lo in zip(chosen, low, strict=True)]
-    if np.prod(np.array(radix, dtype=np.float64)) >= 2**62:
-        raise OverflowError("grouping keys too wide to pack")  # cannot happen with dates and codes
+    low, radix = _ranges(chosen)
     codes, keys = pd.factorize(_pack(chosen, low, radix))
     group = np.full(applies.size, -1, dtype=np.int64)
     group[applies] = codes
@@ -73,6 +82,15 @@ def sum_by(columns: dict[str, np.ndarray], values: np.ndarray, name: str) -> pd.
     size = values.size
     if size == 0:
         return pd.DataFrame({**{k: np.empty(0, np.int64) for k in columns}, name: np.empty(0, np.int64)})
-    grouping = group_lines(list(columns.values()), np.ones(size, dtype=bool))
-    total = np.bincount(grouping.group, weights=values, minlength=grouping.size).astype(np.int64)
-    return pd.DataFrame({**dict(zip(columns, grouping.unpack(), strict=True)), name: total})
+    low, radix = _ranges(list(columns.values()))
+    packed = _pack(list(columns.values()), low, radix)
+    span = int(np.prod(radix))
+    if span <= max(4 * size, 1 << 16):
+        # Few possible keys (members x codes x years, say): count into every one, no hashing.
+        keys = np.flatnonzero(np.bincount(packed, minlength=span))
+        total = np.bincount(packed, weights=values, minlength=span)[keys].astype(np.int64)
+    else:
+        group, unique = pd.factorize(packed)
+        keys = np.asarray(unique, dtype=np.int64)
+        total = np.bincount(group, weights=values, minlength=keys.size).astype(np.int64)
+    return pd.DataFrame({**dict(zip(columns, _unpack(keys, low, radix), strict=True)), name: total})

@@ -2,8 +2,10 @@
 # Validate the bundled synthetic samples (sample_data/) for every payer profile and show
 # what a billing clerk sees. `make demo` runs it after `make install`.
 #
-#   scripts/demo.sh OUT_DIR      outputs go to OUT_DIR/<profile>/
+#   scripts/demo.sh OUT_DIR      outputs go to OUT_DIR/<profile>/, ledgers to OUT_DIR/ledgers/
 #
+# Each payer gets its own ledger (the samples' claim ids repeat across payers). Running
+# the demo again is a re-run of the same exports: it replaces itself in the ledger.
 # Exits 0 when every run worked (rejected lines are the point of the demo: --exit-zero),
 # and with the worst exit code when a run failed (2 and above: usage, input, internal error).
 set -uo pipefail
@@ -25,7 +27,7 @@ for profile in "${profiles[@]}"; do
     echo "=== $profile: $data/export.csv ==="
     "$bin/cmclaims" validate "$data/export.csv" --profile "$profile" --out "$out/$profile" \
         --authorizations "$data/authorizations.csv" --stays "$data/stays.csv" --staff "$data/staff.csv" \
-        --no-ledger --exit-zero
+        --ledger "$out/ledgers/$profile.sqlite3" --exit-zero
     code=$?
     if (( code >= 2 )); then
         echo "demo: cmclaims validate failed for $profile (exit $code)" >&2

@@ -332,6 +332,22 @@ def test_the_human_summary_shows_counts_and_rules(tmp_path: Path, capsys: pytest
     assert "rejected" in out
 
 
+def test_the_summary_says_what_the_ledger_recorded_and_when_a_run_replaces_itself(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def printed() -> str:
+        return " ".join(capsys.readouterr().out.split())  # as read, whatever the terminal's wrapping
+
+    assert validate(tmp_path, CLEAN) == 0
+    first = printed()
+    assert "0 earlier lines read, 2 lines recorded" in first
+    assert "validated before" not in first
+    assert validate(tmp_path, CLEAN) == 0
+    assert "these exports were validated before: execution 2 replaces the earlier one" in printed()
+    assert validate(tmp_path, CLEAN, "--dry-run") == 0
+    assert "dry run, nothing recorded" in printed()
+
+
 # --- encodings and broken rows -----------------------------------------------------------------
 
 

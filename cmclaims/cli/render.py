@@ -57,7 +57,19 @@ def render_summary(summary: dict, console: Console) -> None:
                       f"{escape(str(problem['column']))}: {escape(str(problem['problem']))}")
     ledger = summary.get("ledger", {})
     if ledger.get("mode") not in (None, "off"):
-        console.print(f"ledger: {ledger.get('mode')} {escape(str(ledger.get('path', '')))}")
+        console.print(_ledger_line(ledger))
     outputs = summary.get("outputs", {})
     if outputs:
         console.print(f"\nclean file: {escape(outputs['clean'])}\nexceptions: {escape(outputs['exceptions'])}")
+
+
+def _ledger_line(ledger: dict) -> str:
+    """What the run did with the ledger, in a clerk's words."""
+    path = escape(str(ledger.get("path") or "(no ledger file yet)"))
+    earlier = f"{ledger.get('earlier_lines_loaded', 0):,} earlier lines read"
+    if ledger["mode"] == "dry-run":
+        return f"ledger: {path}, {earlier}; dry run, nothing recorded"
+    line = f"ledger: {path}, {earlier}, {ledger.get('lines_recorded', 0):,} lines recorded"
+    if ledger.get("previous_executions_of_this_run"):
+        line += f" (these exports were validated before: execution {ledger.get('execution')} replaces the earlier one)"
+    return line

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -108,59 +109,59 @@ def _fingerprint(path: Path) -> _Fingerprint:
     # UTF-8 parser, which cannot even report a ragged row it cannot decode.
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
-    try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(1 << 24):
-                digest.update(chunk)
-                newlines += int(np.count_nonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("\n")))
-                if len(head) < 65536:
-                    head += chunk[: 65536 - len(head)]
-                tail = (tail + chunk)[-65536:] if len(chunk) < 65536 else chunk[-65536:]
-                if utf8 and not (chunk.isascii() and not decoder.getstate()[0]):
-                    try:
-                        decoder.decode(chunk)
-                    except UnicodeDecodeError:
-                        utf8 = False
-            if utf8:
+    with _reading(path) as handle:
+        while chunk := handle.read(1 << 24):
+            digest.update(chunk)
+            newlines += int(np.count_nonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("\n")))
+            if len(head) < 65536:
+                head += chunk[: 65536 - len(head)]
+            tail = (tail + chunk)[-65536:] if len(chunk) < 65536 else chunk[-65536:]
+            if utf8 and not (chunk.isascii() and not decoder.getstate()[0]):
                 try:
-                    decoder.decode(b"", final=True)
+                    decoder.decode(chunk)
                 except UnicodeDecodeError:
                     utf8 = False
-    except FileNotFoundError as exc:
-        raise InputMissing(f"{path}: file not found") from exc
-    except IsADirectoryError as exc:
-        raise InputMissing(f"{path}: is a folder, not a file") from exc
-    except OSError as exc:
-        raise InputMissing(f"{path}: cannot be read ({exc.strerror})") from exc
+        if utf8:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                utf8 = False
     lines = newlines + (1 if tail and not tail.endswith(b"\n") else 0)
     return _Fingerprint(digest.hexdigest(), lines, head, tail, utf8)
 
 
 @contextmanager
-def _mapped(path: Path) -> Iterator[memoryview]:
-    """The file's bytes, memory-mapped read-only (an empty file gives an empty view)."""
+def _reading(path: Path) -> Iterator[BinaryIO]:
+    """The file open for reading; any failure to open or read it, in words, as exit code 66."""
     try:
-        handle = path.open("rb")
+        with path.open("rb") as handle:
+            yield handle
     except FileNotFoundError as exc:
         raise InputMissing(f"{path}: file not found") from exc
     except IsADirectoryError as exc:
         raise InputMissing(f"{path}: is a folder, not a file") from exc
     except OSError as exc:
         raise InputMissing(f"{path}: cannot be read ({exc.strerror})") from exc
-    with handle:
+
+
+@contextmanager
+def _mapped(path: Path) -> Iterator[memoryview]:
+    """The file's bytes, memory-mapped read-only (an empty file gives an empty view)."""
+    with _reading(path) as handle:
         try:
             mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         except ValueError:  # an empty file cannot be mapped
-            yield memoryview(b"")
-            return
-        except OSError as exc:
-            raise InputMissing(f"{path}: cannot be read ({exc.strerror})") from exc
-        view = memoryview(mapping)
-        try:
-            yield view
-        finally:
-            view.release()
-            mapping.close()
+            mapping = None
+    # The mapping outlives the handle; what the caller does with it is not a reading error.
+    if mapping is None:
+        yield memoryview(b"")
+        return
+    view = memoryview(mapping)
+    try:
+        yield view
+    finally:
+        view.release()
+        mapping.close()
 
 
 def _match_columns(

@@ -114,6 +114,26 @@ def test_a_replacement_swaps_units_and_a_void_frees_them(tmp_path: Path) -> None
     assert code == 0
 
 
+def test_a_replacement_takes_out_the_billed_line_not_a_void_that_reused_its_id(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.sqlite3"
+    day = {**SOONER, "member_id": "M1", "service_date": "2026-03-04"}
+
+    def line(claim: str, start: str, units: int, **values: str) -> dict:
+        return {**day, "claim_id": claim, "start_time": start, "end_time": _end(units, start), "units": units,
+                **values}
+
+    run_lines(tmp_path / "n1", [line("X", "08:00", 10)], "ok-soonercare", ledger=ledger)
+    run_lines(tmp_path / "n2", [line("X", "08:00", 10, claim_frequency="8", original_claim_id="X")],
+              "ok-soonercare", ledger=ledger)
+    rebilled = run_lines(tmp_path / "n3", [line("X", "09:00", 10)], "ok-soonercare", ledger=ledger)
+    assert rebilled.dispositions() == {"X": "pass"}  # a voided claim may be billed again
+    # Replacing the re-billed X (10 units) by 12 leaves the day at 12 of 16: it passes.
+    replaced = run_lines(tmp_path / "n4", [line("R", "09:00", 12, claim_frequency="7", original_claim_id="X")],
+                         "ok-soonercare", ledger=ledger)
+    assert replaced.dispositions() == {"R": "pass"}
+    assert check_ledger(SqliteLedger(ledger)) == []
+
+
 def test_usage_reports_units_against_limits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ledger = tmp_path / "ledger.sqlite3"
     lines = [optum_line(f"A{i}", "M1", f"2026-03-{i + 2:02d}", 10) for i in range(3)]

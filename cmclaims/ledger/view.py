@@ -87,13 +87,14 @@ class LedgerView:
     store: LedgerStore | None
     run_id: str
     mode: str  # "write" or "dry-run"
-    usage: pa.Table | None  # None once prior_for has summed it
+    usage: pa.Table | None  # None once prior_for has summed it into `prior`
     claims: pa.Table
     retired: pd.DataFrame  # originals retired by other runs: claim_id, month, original_run, retired_by, how
     months: list[int]  # the months whose usage was loaded
     profile: str
     previous_executions: int
     size: int = field(init=False)  # earlier lines loaded for the limits
+    prior: PriorUsage | None = field(default=None, init=False)
 
     @classmethod
     def load(cls, store: LedgerStore | None, ctx: Context, run_id: str, mode: str) -> LedgerView:
@@ -165,7 +166,8 @@ class LedgerView:
         frequency = ctx.lines.text["claim_frequency"]
         changing = np.flatnonzero(ctx.accepted & frequency.isin([VOID, REPLACEMENT]))
         originals = ctx.lines.text["original_claim_id"].text(changing).drop_null()
-        where = positions_in(self.claims.column("claim_id"), originals)
+        # The billed line with that id: a void that reused the id bills nothing and is not it.
+        where = positions_in(self.billed_claims(), originals)
         where = where[where >= 0]
         return pd.DataFrame({
             "run_id": self.claims.column("run_id").take(where).to_numpy(zero_copy_only=False),
@@ -176,11 +178,13 @@ class LedgerView:
     def prior_for(self, ctx: Context) -> PriorUsage:
         """Earlier runs' units for this profile and the batch's members, less originals this batch replaces.
 
-        Called once: the sums replace `usage`, which is released (for a profile
-        with an annual cap it is a whole year of lines, the largest table a run holds).
+        The sums are kept and `usage` is released (for a profile with an annual
+        cap it is a whole year of lines, the largest table a run holds).
         """
-        assert self.usage is not None, "prior_for sums the earlier lines once"
-        usage, self.usage = _without(self.usage, self.originals_of(ctx)), None
+        if self.prior is not None:
+            return self.prior
+        assert self.usage is not None
+        usage = _without(self.usage, self.originals_of(ctx))
         # Each earlier line's member code is its member's position among the batch's members;
         # lines of other members are dropped, column by column (numpy, not an Arrow table filter).
         member = dictionary_positions(ctx.lines.text["member_id"].values, usage.column("member_id"))
@@ -205,7 +209,8 @@ class LedgerView:
             .to_numpy(zero_copy_only=False),
             "units": auth_units[authorized].astype(np.int64),
         }).groupby("authorization_id", as_index=False)["units"].sum()
-        return PriorUsage(by_day=by_day, by_year=by_year, authorizations=authorizations)
+        self.prior, self.usage = PriorUsage(by_day=by_day, by_year=by_year, authorizations=authorizations), None
+        return self.prior
 
     def describe(self) -> dict[str, object]:
         """The ledger part of summary.json."""

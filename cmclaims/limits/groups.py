@@ -27,10 +27,6 @@ class Grouping:
         """The number of groups."""
         return len(self.keys)
 
-    def unpack(self) -> list[np.ndarray]:
-        """Each group's key columns, in the order the grouping was built with."""
-        return _unpack(self.keys.to_numpy(dtype=np.int64), self.low, self.radix)
-
     def locate(self, columns: list[np.ndarray]) -> np.ndarray:
         """The group of each row given by `columns` (same keys as the lines), -1 when no line has it."""
         n = columns[0].size if columns else 0

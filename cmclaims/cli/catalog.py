@@ -78,7 +78,7 @@ def rule_command(
     if as_json:
         print(json.dumps(document, indent=2))
         raise typer.Exit(0)
-    stdout.print(f"[bold]{rule.code} {rule.name}[/bold] ({rule.severity}, {rule.effect} the line)")
+    stdout.print(f"[bold]{rule.code} {rule.name}[/bold] ({rule.what_it_does})")
     stdout.print(rule.summary)
     for title in DOC_SECTIONS:
         stdout.print(f"\n[bold]{title}[/bold]")

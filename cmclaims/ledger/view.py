@@ -232,3 +232,13 @@ def _retired_rows(store: LedgerStore, retired: pd.DataFrame) -> pd.DataFrame:
         rows = block.column("block_row").filter(hit).to_numpy()
         found.append(pd.DataFrame({"run_id": run_id, "month": int(month), "block_row": rows}))
     return pd.concat(found) if found else pd.DataFrame({"run_id": [], "month": [], "block_row": []})
+
+
+def history_lines(store: LedgerStore, months: list[int], columns: list[str], profile: str) -> pa.Table:
+    """The lines committed runs of `profile` recorded in `months` and no void or replacement took out.
+
+    Texts stay dictionary-encoded; for readers of the ledger's history such as
+    `cmclaims compliance`.
+    """
+    lines = store.lines(months, columns, profile=profile, dictionary=True)
+    return _without(lines, _retired_rows(store, store.retired(months)))

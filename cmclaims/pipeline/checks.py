@@ -93,7 +93,7 @@ def run_checks(ctx: Context) -> Outcome:
             fields = {name: _subset(value, inside) for name, value in flags.fields.items()}
             findings.append(Finding(rule, rows, render(rule.message, fields, rows.size)))
             new_units = flags.units[inside] if flags.units is not None else None
-            if rule.effect == "reject" and new_units is None:
+            if rule.effect_in(ctx.profile) == "reject" and new_units is None:
                 rejected[rows] = True
             elif new_units is not None:
                 ctx.billable[rows] = new_units

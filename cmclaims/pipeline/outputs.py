@@ -142,7 +142,7 @@ def exceptions_table(ctx: Context, outcome: Outcome) -> pa.Table:
         "source_row": pa.array(ctx.column("source_row")[rows]),
         "rule": per_rule([r.code for r in rules]),
         "rule_name": per_rule([r.name for r in rules]),
-        "severity": per_rule([r.severity for r in rules]),
+        "severity": per_rule([r.severity_in(ctx.profile) for r in rules]),
         "disposition": disposition_text(outcome.disposition[rows]),
         "message": messages,
         "member_id": _text(lines, "member_id", rows),

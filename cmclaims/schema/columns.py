@@ -66,13 +66,19 @@ AUTHORIZATIONS = FileColumns(
 STAYS = FileColumns(
     kind="stays file",
     required=("member_id", "setting", "admit_date"),
-    optional=("discharge_date",),
+    optional=("discharge_date", "discharge_time"),  # the time: for follow-ups due within hours (CM811)
 )
 
 STAFF = FileColumns(
     kind="staff file",
     required=("staff_id", "credentials"),
     optional=("trainings", "birth_date"),
+)
+
+PLANS = FileColumns(
+    kind="plans file",
+    required=("member_id", "plan_type", "signed_date"),
+    optional=("signed_by",),
 )
 
 # A billing history loaded into the ledger with `cmclaims ledger import`.

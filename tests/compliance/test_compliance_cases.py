@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from cmclaims.compliance.engine import ComplianceRequest, run_compliance
-from tests.helpers import run_lines, write_csv
+from tests.helpers import new_ledger, run_lines, write_csv
 
 CASES = Path(__file__).parents[1] / "rules" / "cases"
 
@@ -64,7 +64,7 @@ def run_case(document: dict, case: dict, folder: Path):
     given = list(case.get("lines") or []) + [line for block in case.get("repeat") or [] for line in _repeated(block)]
     lines = [{**defaults, **line} for line in given]
     side = case.get("side") or {}
-    ledger = folder / "ledger.sqlite3"
+    ledger = new_ledger(folder / "ledger.sqlite3")
     validate_side = {k: v for k, v in side.items() if k in ("staff",)}
     run = run_lines(folder / "night", lines, profile, side=validate_side, today=dt.date(2027, 1, 1), ledger=ledger)
     rejected = {c: d for c, d in run.dispositions().items() if d == "rejected"}

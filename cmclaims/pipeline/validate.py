@@ -52,11 +52,11 @@ __all__ = ["ValidateRequest", "ValidateResult", "validate"]
 
 @dataclass
 class ValidateResult:
-    """A finished run: its summary, its exit code, and the context and outcome behind them."""
+    """A finished run: its summary, its exit code, and (local engine) the context and outcome behind them."""
     summary: dict
     exit_code: int
-    context: Context
-    outcome: Outcome
+    context: Context | None = None
+    outcome: Outcome | None = None
 
 
 def run_id_for(profile: str, input_hashes: list[str]) -> str:

@@ -7,5 +7,4 @@
     ledger_tables.py the ledger's remittance tables, created with the first posting
     post.py          `cmclaims remit`: read every file, match, record once, in one transaction
     outcome.py       each claim's fate across its remittances: paid in full, partly paid, denied, reversed
-    codes.py         adjustment group and claim status codes (the CARC texts are X12's: a user may supply them)
 """

@@ -18,22 +18,12 @@ from rich.table import Table
 
 from cmclaims.cli import app
 from cmclaims.cli.console import stdout
-from cmclaims.errors import EXIT_FINDINGS, EXIT_OK, CannotWrite
+from cmclaims.errors import EXIT_FINDINGS, EXIT_OK
 from cmclaims.ledger import ledger_path
 from cmclaims.ledger.lock import LedgerLock
 
 LedgerOption = Annotated[Path | None, typer.Option("--ledger", help="ledger file (default: $CMCLAIMS_LEDGER or "
                                                                       "./cmclaims-ledger.sqlite3)")]
-
-
-def open_for_posting(path: Path):  # -> SqliteLedger (imported late: `cmclaims --help` stays fast)
-    """The existing ledger at `path`, for writing; exit 73 saying how to create one when there is none."""
-    from cmclaims.ledger.store import SqliteLedger
-
-    if not path.exists():
-        raise CannotWrite(f"{path}: there is no ledger here; remittances are recorded in the ledger the nightly "
-                          f"runs use", hint="give --ledger PATH or set CMCLAIMS_LEDGER")
-    return SqliteLedger(path, create=False)
 
 
 @app.command("remit")
@@ -50,11 +40,13 @@ def remit_command(
 
     Example: cmclaims remit /billing/835/2026-11-28.835 --ledger /billing/cmclaims-ledger.sqlite3
     """
+    from cmclaims.ledger.store import SqliteLedger
     from cmclaims.remit.post import post_remittances
 
     path = ledger_path(ledger)
-    with LedgerLock(path):  # the nightly run and a posting never write at once (exit 75: retry later)
-        store = open_for_posting(path)
+    # The nightly run and a posting never write at once (exit 75: retry later); no ledger there: exit 73.
+    with LedgerLock(path):
+        store = SqliteLedger(path)
         try:
             result = post_remittances(store, files)
         finally:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cmclaims.cli import main
+from tests.helpers import new_ledger
 from tests.remit.builders import clp, svc, write
 from tests.test_report_support import cli, cli_json, isolated, line, night  # noqa: F401
 
@@ -27,7 +28,7 @@ def _stderr(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str
 
 
 def _night(tmp_path: Path) -> Path:
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     run = night(tmp_path / "n1", [line("A1"), line("A2", start="10:00"), line("A3", member="MBR2002", start="12:00"),
                                   line("A4", member="MBR3003", date="2026-03-03")], ledger)
     assert set(run.dispositions().values()) == {"pass"}

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cmclaims.cli import main
+from tests.helpers import new_ledger
 from tests.remit.builders import clp, svc, write
 from tests.test_report_support import cli, cli_json, isolated, line, night, rows  # noqa: F401
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.usefixtures("isolated")
 
 
 def _loop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     first = night(tmp_path / "n1", [
         line("A1"), line("A2", start="10:00"), line("A3", member="MBR2002", start="12:00"),
         line("A4", member="MBR3003", start="14:00", units=2), line("A5", member="MBR4004", start="16:00"),
@@ -104,7 +105,7 @@ def test_every_format_and_no_member_id_anywhere(tmp_path: Path, capsys: pytest.C
 
 
 def test_a_ledger_without_remittances_reports_nothing_yet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     night(tmp_path / "n1", [line("A1")], ledger)
     code, report = cli_json(capsys, "report", "remit", "--ledger", ledger)
     assert code == 0 and rows(report, "by_month_service") == [] and report["facts"]["files posted"] == "0"

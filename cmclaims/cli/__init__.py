@@ -30,7 +30,8 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-from cmclaims.cli import catalog, compliance, ledger, report, sample, validate  # noqa: E402,F401  (commands register on `app`)
+# The commands register on `app` as they are imported.
+from cmclaims.cli import catalog, compliance, ledger, remit, report, sample, validate  # noqa: E402,F401
 
 
 def _print_error(message: str, hint: str | None = None) -> None:

@@ -15,7 +15,8 @@ limit later cut says the units the line ends with, not the ones before the cut.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -55,6 +56,21 @@ class Outcome:
     skipped: list[tuple[Rule, str]]
 
 
+@dataclass
+class Given:
+    """Findings of rules decided outside this batch's own lines, by rule code.
+
+    A check that crosses members (CM010: one claim_id on lines of several
+    members; CM403: one staff member with two members at once) cannot be
+    decided on a partition holding some members' lines. The engine decides it
+    where all the lines concerned are together and hands the result in here:
+    the lines (positions in this batch) and their messages. The rule keeps
+    its stage, its domain and its effect; only its check is not run again.
+    """
+
+    findings: dict[str, tuple[np.ndarray, pa.Array]] = field(default_factory=dict)
+
+
 def _subset(value: object, inside: np.ndarray) -> object:
     """A message field restricted to the flagged lines inside the stage's domain (scalars as they are)."""
     if isinstance(value, np.ndarray) and value.shape[:1] == inside.shape:
@@ -64,15 +80,21 @@ def _subset(value: object, inside: np.ndarray) -> object:
     return value
 
 
-def run_checks(ctx: Context) -> Outcome:
-    """Run every rule the profile enforces over the batch, stage by stage."""
+def run_checks(ctx: Context, given: Given | None = None, chosen: Callable[[Rule], bool] | None = None) -> Outcome:
+    """Run every rule the profile enforces over the batch, stage by stage.
+
+    `given` holds rules already decided elsewhere (their findings are taken as
+    they are); `chosen` runs only the rules it accepts (a partial pass).
+    """
+    given = given or Given()
     n = ctx.lines.size
     rejected = np.zeros(n, dtype=bool)
     warned = np.zeros(n, dtype=bool)
     ctx.billable = ctx.units.billed.copy()
     ctx.accepted = np.ones(n, dtype=bool)
     ctx.checkable = np.zeros(n, dtype=bool)
-    found: list[tuple[Rule, np.ndarray, dict[str, object]]] = []
+    # per finding: its rule, its lines, and its message fields (rendered at the end) or its messages
+    found: list[tuple[Rule, np.ndarray, dict[str, object] | pa.Array]] = []
     changed = np.zeros(n, dtype=bool)  # lines whose units a rule changed
     applied: list[Rule] = []
     skipped: list[tuple[Rule, str]] = []
@@ -84,22 +106,30 @@ def run_checks(ctx: Context) -> Outcome:
         domain = {"input": np.ones(n, dtype=bool), "line": ctx.checkable}.get(stage, ctx.accepted)
         domain = domain.copy()
         for rule in (r for r in rules_in_order() if r.stage == stage):
-            if not rule.applies_to(ctx.profile):
+            if not rule.applies_to(ctx.profile) or (chosen is not None and not chosen(rule)):
                 continue
             reason = missing_data(ctx, rule.needs)
             if reason is not None:
                 skipped.append((rule, reason))
                 continue
             applied.append(rule)
-            assert rule.check is not None
-            flags = rule.check(ctx)
-            inside = domain[flags.rows]
-            rows = flags.rows[inside]
+            if rule.code in given.findings:
+                decided, messages = given.findings[rule.code]
+                inside = domain[decided]
+                rows, new_units = decided[inside], None
+                if rows.size:
+                    found.append((rule, rows, messages.filter(pa.array(inside))))
+            else:
+                assert rule.check is not None
+                flags = rule.check(ctx)
+                inside = domain[flags.rows]
+                rows = flags.rows[inside]
+                if rows.size == 0:
+                    continue
+                found.append((rule, rows, {name: _subset(value, inside) for name, value in flags.fields.items()}))
+                new_units = flags.units[inside] if flags.units is not None else None
             if rows.size == 0:
                 continue
-            fields = {name: _subset(value, inside) for name, value in flags.fields.items()}
-            found.append((rule, rows, fields))
-            new_units = flags.units[inside] if flags.units is not None else None
             if rule.effect == "reject" and new_units is None:
                 rejected[rows] = True
             elif new_units is not None:
@@ -119,8 +149,8 @@ def run_checks(ctx: Context) -> Outcome:
     disposition[((billable != ctx.units.billed) | changed) & ~rejected] = ADJUSTED
     disposition[rejected] = REJECTED
     findings = [
-        Finding(rule, rows, render(rule.message, {**fields, "clean_units": counted(billable[rows], "unit")},
-                                   rows.size))
+        Finding(rule, rows, fields if not isinstance(fields, dict) else
+                render(rule.message, {**fields, "clean_units": counted(billable[rows], "unit")}, rows.size))
         for rule, rows, fields in found
     ]
     charge_allowed = _charge_allowed(ctx.column("charge_amount"), ctx.units.billed, billable, rejected)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from numpy.typing import DTypeLike
 
 from cmclaims.normalize.lines import MISSING, Lines
 from cmclaims.normalize.text import Factorized
@@ -131,7 +132,7 @@ class LineSide:
         return _match(frame, _through(subset, found))
 
     def chained(self, settings: tuple[str, ...]) -> StayMatch:
-        """Per line, the continuous stay in `settings` covering its date: the chain's first admission and last discharge.
+        """Per line, the continuous stay in `settings` covering its date: first admission, last discharge.
 
         Stays of one member in these settings that follow one another
         without a gap (the next admission on the discharge day or the day
@@ -200,14 +201,16 @@ class LineSide:
         assert self._member_index is not None
         frame = self._enrollment.frame
         index = self._enrollment.covering_codes(self._member_index, self._member, self._day, names)
-        def pick(column: str, none: object, dtype: object) -> np.ndarray:
+
+        def pick(column: str, none: object, dtype: DTypeLike) -> np.ndarray:
             values = frame[column].to_numpy()
-            return np.append(values, np.array([none], dtype=values.dtype))[index].astype(dtype)  # type: ignore[call-overload]
+            return np.append(values, np.array([none], dtype=values.dtype))[index].astype(dtype)
+
         found = index >= 0
+        row = pick("row", 0, np.int64).astype(str).astype(object)
         return EpisodeMatch(found, pick("enrollment", "", object), pick("start_day", MISSING, np.int32),
                             pick("end_day", MISSING, np.int32),
-                            np.where(found, "enrollment file row " + pick("row", 0, np.int64).astype(str).astype(object),
-                                     "").astype(object))
+                            np.where(found, "enrollment file row " + row, "").astype(object))
 
     def staff_first_day_with(self, rows: np.ndarray, bits: int) -> np.ndarray:
         """Per line of `rows`, the first start_date after its date of a staff file row of its staff holding `bits`.

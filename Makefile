@@ -42,6 +42,7 @@ bench: install ## benchmark 1M and 5M lines against an I/O floor (takes several 
 
 docs: install ## regenerate docs/rules.md from the rule registry
 	$(BIN)/python -m cmclaims.docs > docs/rules.md
+	$(BIN)/python -m cmclaims.policy_doc docs/policy
 
 clean: ## remove the virtualenv and generated outputs
 	rm -rf $(VENV) $(DEMO_OUT) $(BENCH_OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -46,6 +46,7 @@ soak: install ## long property runs: thousands of random multi-night ledger hist
 
 docs: install ## regenerate docs/rules.md from the rule registry
 	$(BIN)/python -m cmclaims.docs > docs/rules.md
+	$(BIN)/python -m cmclaims.policy_doc docs/policy
 
 clean: ## remove the virtualenv and generated outputs
 	rm -rf $(VENV) $(DEMO_OUT) $(BENCH_OUT) .pytest_cache .mypy_cache .ruff_cache

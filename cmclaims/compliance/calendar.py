@@ -2,9 +2,12 @@
 
 Dates are day numbers (days since 1970-01-01, as every date column of cmclaims)
 and months are months since 1970-01 (as the ledger's blocks). Business days
-skip weekends and the US federal holidays, observed days included, taken from
-the `holidays` library (kept current by its maintainers; SPEC section 10 asks
-for a well-kept library, not a hand-written list).
+skip weekends and the US federal holidays on the days they are observed (a
+Saturday holiday on the Friday before, a Sunday one on the Monday after),
+from pandas' `USFederalHolidayCalendar`: a maintained calendar (Juneteenth was
+added when it became law), not a hand-written list, as SPEC section 10 asks.
+The `holidays` package was the first choice, but every release of it requires
+python-dateutil < 3, which conflicts with the project's pin.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 
-import holidays
 import numpy as np
+from pandas.tseries.holiday import USFederalHolidayCalendar
 
 from cmclaims.normalize.values import EPOCH
 
@@ -22,11 +25,11 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 @lru_cache(maxsize=8)
 def federal_holidays(first_year: int, last_year: int) -> tuple[np.ndarray, tuple[str, ...]]:
-    """The US federal holidays (observed days included) of the years, as sorted day numbers and names."""
-    calendar = holidays.country_holidays("US", years=range(first_year, last_year + 1))
-    days = sorted(calendar.items())
-    numbers = np.array([(day - EPOCH).days for day, _ in days], dtype=np.int64)
-    return numbers, tuple(name for _, name in days)
+    """The US federal holidays of the years, on the days they are observed, as sorted day numbers and names."""
+    observed = USFederalHolidayCalendar().holidays(f"{first_year}-01-01", f"{last_year}-12-31", return_name=True)
+    observed = observed.sort_index()
+    numbers = np.array([(day.date() - EPOCH).days for day in observed.index], dtype=np.int64)
+    return numbers, tuple(str(name) for name in observed.to_numpy())
 
 
 def _holiday_dates(days: np.ndarray) -> np.ndarray:

@@ -38,8 +38,9 @@ lint: install ## ruff and mypy
 
 check: lint test ## lint, type-check and test
 
-bench: install ## benchmark 1M and 5M lines against an I/O floor (takes several minutes)
+bench: install ## benchmark 1M and 5M lines against an I/O floor, and compliance over a 5M-line year (several minutes)
 	$(BIN)/python scripts/bench.py --out $(BENCH_OUT)
+	$(BIN)/python scripts/bench_compliance.py --out $(BENCH_OUT)/compliance
 
 soak: install ## long property runs: thousands of random multi-night ledger histories against the model (SOAK_EXAMPLES)
 	CMCLAIMS_SOAK_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider tests/ledger/test_model.py

@@ -90,9 +90,14 @@ def day_text(day: int, weekday: bool = False) -> str:
 def days_text(days: np.ndarray, weekday: bool = False) -> np.ndarray:
     """day_text of many days, as an object array (each distinct day formatted once)."""
     days = np.asarray(days, dtype=np.int64)
-    distinct, inverse = np.unique(days, return_inverse=True)
-    texts = np.array([day_text(int(d), weekday) for d in distinct], dtype=object)
-    return texts[inverse] if days.size else np.empty(0, dtype=object)
+    if days.size == 0:
+        return np.empty(0, dtype=object)
+    low = int(days.min())
+    span = np.arange(low, int(days.max()) + 1)  # every day between: findings span a few years at most
+    texts = np.asarray(span.astype("datetime64[D]").astype(str), dtype=object)
+    if weekday:
+        texts = np.asarray(WEEKDAYS, dtype=object)[(span + 3) % 7] + " " + texts  # 1970-01-01 was a Thursday
+    return texts[days - low]
 
 
 def month_text(months: np.ndarray) -> np.ndarray:

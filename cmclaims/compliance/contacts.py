@@ -69,11 +69,20 @@ def check_monthly_contact(history: History, window: Window, rule: MonthlyContact
     pair_month = np.repeat(first, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
     pairs = (pair_member << 32) | pair_month
 
-    contacted = np.unique((member[qualifies] << 32) | month[qualifies])
-    away = _covered_months(stays, history.members, high)
-    judged = ~np.isin(pairs, away)
+    # Dense flags over (member, month of the window): one slot each, no hashing.
+    months = high - low + 1
+    slot = pair_member * months + (pair_month - low)
+    inside = (month >= low) & (month <= high)
+    contacted = np.zeros(len(history.members) * months, dtype=bool)
+    contacted[(member * months + (month - low))[qualifies & inside]] = True
+    away = np.zeros(len(history.members) * months, dtype=bool)
+    covered = _covered_months(stays, history.members, high)
+    covered_member, covered_month = covered >> 32, covered & 0xFFFFFFFF
+    keep = (covered_month >= low) & (covered_month <= high)
+    away[covered_member[keep] * months + (covered_month[keep] - low)] = True
+    judged = ~away[slot]
     outcome.checked = int(judged.sum())
-    gap = judged & ~np.isin(pairs, contacted)
+    gap = judged & ~contacted[slot]
     pairs, pair_member, pair_month = pairs[gap], pair_member[gap], pair_month[gap]
     if pairs.size == 0:
         return outcome

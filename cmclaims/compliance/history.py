@@ -35,9 +35,10 @@ class Codes:
     values: pd.Index
 
     def isin(self, wanted: tuple[str, ...] | list[str]) -> np.ndarray:
-        """Lines whose value is one of `wanted`."""
-        hits = np.flatnonzero(self.values.isin(list(wanted)))
-        return np.isin(self.codes, hits)
+        """Lines whose value is one of `wanted` (a lookup per distinct value, then one gather)."""
+        table = np.zeros(len(self.values) + 1, dtype=bool)  # the last entry answers code -1 (no value)
+        table[:-1] = self.values.isin(list(wanted))
+        return table[self.codes]
 
     @property
     def known(self) -> np.ndarray:

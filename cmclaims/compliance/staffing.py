@@ -102,9 +102,10 @@ def check_caseload(history: History, window: Window, classes: tuple[StaffClass, 
     use = (staff.codes >= 0) & (month >= low) & (month <= high) & (history.day >= window.first)
     months = high - low + 1
     cell = staff.codes[use].astype(np.int64) * months + (month[use] - low)
-    # Distinct members per (staff, month): unique (cell, member) pairs, then counted per cell.
-    pairs = np.unique((cell << 32) | history.member[use].astype(np.int64))
-    caseload = np.bincount(pairs >> 32, minlength=len(staff.values) * months)
+    # Distinct members per (staff, month): (cell, member) keys sorted once, the first of each run counted.
+    keys = np.sort((cell << 32) | history.member[use].astype(np.int64))
+    first = np.r_[True, keys[1:] != keys[:-1]] if keys.size else np.empty(0, dtype=bool)
+    caseload = np.bincount(keys[first] >> 32, minlength=len(staff.values) * months)
     limit = np.array([c.caseload or 0 for c in classes] + [0], dtype=np.int64)
     klass = np.repeat(staff_class, months)
     limited = (caseload > 0) & (klass >= 0) & (limit[klass] > 0)

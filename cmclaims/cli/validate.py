@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
@@ -12,10 +13,22 @@ import typer
 from cmclaims.cli import app
 from cmclaims.cli.console import show_progress, stage_progress, stderr, stdout
 from cmclaims.cli.render import render_summary
-from cmclaims.errors import EXIT_OK, ConfigError
+from cmclaims.errors import EXIT_FINDINGS, EXIT_OK, ConfigError
 from cmclaims.ledger import ledger_path
 from cmclaims.ledger.lock import LedgerLock
-from cmclaims.pipeline.request import ValidateRequest
+from cmclaims.pipeline.request import DEFAULT_MAX_INPUT_ERRORS, ValidateRequest
+
+
+def alarm_line(alarm: dict, lines_in: int, out: str) -> str:
+    """The one line stderr carries when the alarm went off (counts and rule codes only: no PHI)."""
+    top = alarm["top_rules"][0] if alarm["top_rules"] else None
+    mostly = f", mostly {top['rule']} {top['name']}" if top else ""
+    return (
+        f"{alarm['lines_rejected_by_input_checks']:,} of {lines_in:,} lines ({alarm['share']:.0%}) were rejected "
+        f"by input checks{mostly}: more than --max-input-errors {alarm['max_input_errors']:g}, so the export looks "
+        f"wrong as a whole (a changed format, a shifted column, the wrong --profile?); nothing was recorded in the "
+        f"ledger; see {out}/exceptions"
+    )
 
 
 @app.command("validate")
@@ -35,6 +48,15 @@ def validate_command(
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON document")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="print nothing but errors")] = False,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="exit 0 even when lines were rejected")] = False,
+    max_input_errors: Annotated[
+        float,
+        typer.Option(
+            "--max-input-errors",
+            metavar="FRACTION",
+            help="share of lines that may fail the input checks (CM0) before the night is called broken: "
+            "exit 65, nothing recorded in the ledger",
+        ),
+    ] = DEFAULT_MAX_INPUT_ERRORS,
 ) -> None:
     """Validate encounter exports against a payer profile; write the clean and exceptions files."""
     if no_ledger and (ledger is not None or dry_run):
@@ -51,6 +73,7 @@ def validate_command(
         output_format=output_format,
         ledger=None if no_ledger else ledger_path(ledger),
         dry_run=dry_run,
+        max_input_errors=max_input_errors,
     )
     with ExitStack() as stack:
         if request.ledger_mode == "write":
@@ -64,6 +87,10 @@ def validate_command(
         with stage_progress(("read", "normalise", "rules", "write"), show_progress() and not quiet) as advance:
             result = validate(request, on_stage=advance)  # type: ignore[arg-type]
     summary = result.summary
+    alarm = summary["input_alarm"]
+    if alarm["triggered"]:
+        # Even with --quiet: cron mails stderr, and a broken export must not pass for a normal night.
+        print(f"cmclaims: error: {alarm_line(alarm, summary['counts']['lines_in'], str(out))}", file=sys.stderr)
     if as_json:
         print(json.dumps(summary, indent=2, allow_nan=False))
     elif not quiet:
@@ -71,4 +98,5 @@ def validate_command(
     problems = summary["side_files"]["problems"]
     if not quiet and not as_json and len(problems) > 20:
         stderr.print(f"... and {len(problems) - 20} more side-file rows left out (summary.json lists them)")
-    raise typer.Exit(EXIT_OK if exit_zero else result.exit_code)
+    # --exit-zero forgives rejected lines (1), never a night wrong as a whole (65).
+    raise typer.Exit(EXIT_OK if exit_zero and result.exit_code == EXIT_FINDINGS else result.exit_code)

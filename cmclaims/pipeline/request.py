@@ -6,6 +6,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# More than this share of a night's lines rejected by CM0 means the export is wrong as a whole (SPEC section 1).
+DEFAULT_MAX_INPUT_ERRORS = 0.25
+
 
 @dataclass
 class ValidateRequest:
@@ -26,6 +29,7 @@ class ValidateRequest:
     output_format: str | None = None
     ledger: Path | None = None
     dry_run: bool = False
+    max_input_errors: float = DEFAULT_MAX_INPUT_ERRORS
     ledger_locked: bool = False  # the caller already holds the ledger's writer lock
     today: dt.date = field(default_factory=dt.date.today)
 

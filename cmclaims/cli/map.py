@@ -65,7 +65,7 @@ def _report(proposal: Proposal, out: Path) -> None:
         problems.append(f"required column {column}: no header looks like it")
     for column in proposal.to_confirm:
         kind = "required column" if column in ENCOUNTER.required else "column"
-        problems.append(f"{kind} {column}: header {quoted(proposal.header_of(column) or "")} is a guess; confirm it")
+        problems.append(f"{kind} {column}: header {quoted(proposal.header_of(column) or '')} is a guess; confirm it")
     for column, codes in proposal.needed_by_rules.items():
         problems.append(f"column {column}: not found; the {proposal.profile} rules {', '.join(codes)} read it")
     for values in proposal.values:

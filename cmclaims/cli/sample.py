@@ -23,7 +23,12 @@ def sample_command(
     stays: Annotated[Path | None, typer.Option("--stays", help="also write stays (institution, jail)")] = None,
     staff: Annotated[Path | None, typer.Option("--staff", help="also write staff credentials")] = None,
 ) -> None:
-    """Write a synthetic encounter export (no real person in it), with its side files when asked."""
+    """Write a synthetic encounter export (no real person in it), with its side files when asked.
+
+    \b
+    Example:
+      cmclaims sample --rows 10000 --out demo.csv --stays stays.csv --staff staff.csv
+    """
     written = write_sample(profile, rows, out, seed, authorizations=authorizations, stays=stays, staff=staff)
     for path, count in written.items():
         stdout.print(f"wrote {count:,} rows to {path}")

@@ -89,12 +89,13 @@ def _open_ledger(request: ValidateRequest, stack: ExitStack) -> SqliteLedger | N
     if request.ledger_mode == "write":
         if not request.ledger_locked:
             stack.enter_context(LedgerLock(request.ledger))  # exit 75 at once if another run holds it
-        store = SqliteLedger(request.ledger)
-    elif request.ledger.exists():
-        store = SqliteLedger(request.ledger, read_only=True)
+        store = SqliteLedger(request.ledger)  # exit 73 when there is no ledger, or not one (never creates)
+        stack.callback(store.close)
+        # Checked before anything is read or written (SPEC section 6); the writer lock keeps it so until commit.
+        store.verify_before_commit()
     else:
-        return None  # a dry run before the first real run: nothing billed yet
-    stack.callback(store.close)
+        store = SqliteLedger(request.ledger, read_only=True)  # a dry run too: never a silent "nothing billed yet"
+        stack.callback(store.close)
     return store
 
 

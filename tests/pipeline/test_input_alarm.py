@@ -94,6 +94,7 @@ def test_the_next_good_night_is_validated_as_if_the_broken_one_never_ran(
 
 def test_the_wrong_profile_is_a_broken_night(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ledger = _ledger(tmp_path)
+    capsys.readouterr()
     lines = [ok_line(f"P{i}", f"{8 + i:02d}:00", f"{8 + i:02d}:30", hcpcs="H0038", staff_id=f"S{i}")
              for i in range(5)]
     assert _validate(write_csv(tmp_path / "optum.csv", lines), tmp_path / "out", ledger, "--json") == 65

@@ -57,7 +57,7 @@ def _everywhere(
 ) -> None:
     """Options every command line of cmclaims takes."""
 
-from cmclaims.cli import catalog, ledger, map, report, sample, validate  # noqa: E402,F401  (commands register on `app`)
+from cmclaims.cli import catalog, ledger, map, remit, report, sample, validate  # noqa: E402,F401  (commands register on `app`)
 
 
 def _print_error(message: str, hint: str | None = None) -> None:

@@ -31,6 +31,8 @@ class ValidateRequest:
     dry_run: bool = False
     max_input_errors: float = DEFAULT_MAX_INPUT_ERRORS
     ledger_locked: bool = False  # the caller already holds the ledger's writer lock
+    engine: str = "local"  # "local" (this process) or "dask" (a cluster: cmclaims/engine/)
+    scheduler: str | None = None  # a Dask scheduler's address; None starts a LocalCluster
     today: dt.date = field(default_factory=dt.date.today)
 
     @property

@@ -45,7 +45,7 @@ def test_every_command_answers_dash_h_with_an_example_and_readable_names(
     assert main([*words, "-h"]) == 0
     text = capsys.readouterr().out
     assert text.startswith(f"Usage: cmclaims {' '.join(words)}".rstrip())
-    assert re.search(r"^  Examples?:\n    cmclaims ", text, re.MULTILINE), text
+    assert re.search(r"^  Examples?:\s+cmclaims ", text, re.MULTILINE), text
     # no Python types or braces where a person expects a name: <str>, <list[Path]>, {inputs}...
     assert not re.search(r"<[a-z]+(\[.*?\])?>|\{\w+", text), text
 

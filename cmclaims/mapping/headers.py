@@ -20,7 +20,7 @@ from rapidfuzz import fuzz, process
 from cmclaims.mapping.spellings import Spellings, plain
 
 ACCEPT = 88.0  # similar enough to propose without asking ("Svc Date" for "svc date")
-SUGGEST = 72.0  # similar enough to be worth a question ("Client" for member_id); short words score ~65 by chance
+SUGGEST = 75.0  # worth a question ("Client" for member_id, 80); short words score 65-73 by chance ("Status", "start")
 CONSIDERED = 3  # headers kept per column for the map's comments
 
 
@@ -33,6 +33,7 @@ class HeaderMatch:
     score: float = 0.0
     sure: bool = False
     considered: list[tuple[str, float]] = field(default_factory=list)
+    note: str = ""  # why, when it is not the name that decided
 
 
 def _scores(headers: list[str], columns: list[str], spellings: Spellings) -> np.ndarray:

@@ -151,6 +151,39 @@ def _needed_by_rules(profile_name: str, matches: dict[str, HeaderMatch]) -> dict
     return dict(needed)
 
 
+def _date_times(sources: list[SourceFile], header: str) -> tuple[bool, bool]:
+    """Whether a column's values carry a date, and whether they carry a time of day other than midnight."""
+    import datetime as dt
+
+    from cmclaims.normalize.values import parse_time
+
+    values: set[str] = set()
+    for source in sources:
+        if header in source.table.column_names:
+            distinct = pc.unique(_text(source.table.column(header))).to_pylist()
+            values.update(v for v in distinct[:500] if v)
+    parsed = [parse_time(v, dt.date.today()) for v in values]
+    dated = bool(parsed) and all(p is not None and p[1] is not None for p in parsed)
+    timed = dated and any(p is not None and p[0] != 0 for p in parsed)
+    return dated, timed
+
+
+def _one_column_for_date_and_start(sources: list[SourceFile], matches: dict[str, HeaderMatch]) -> None:
+    """EHRs that keep a service's date and start in one date-time (SmartCare's DateOfService,
+    Credible's rev_timein) give both columns the same header."""
+    date, start = matches["service_date"], matches["start_time"]
+    if date.header is not None and date.sure and not start.sure:
+        dated, timed = _date_times(sources, date.header)
+        if timed:
+            start.header, start.sure, start.score = date.header, True, 100.0  # a guess gives way
+            start.note = "its date-times hold the start too"
+    elif start.header is not None and start.sure and not date.sure:
+        dated, _ = _date_times(sources, start.header)
+        if dated:
+            date.header, date.sure, date.score = start.header, True, 100.0
+            date.note = "its date-times hold the date too"
+
+
 def propose_map(paths: list[Path], profile: str | None = None) -> Proposal:
     """Read the exports and propose how each header and each coded spelling maps to ours."""
     catalog: Catalog = load_profile(profile).catalog if profile else load_catalog()
@@ -159,6 +192,7 @@ def propose_map(paths: list[Path], profile: str | None = None) -> Proposal:
     spellings = load_spellings()
     columns = list(ENCOUNTER.required + ENCOUNTER.optional)
     matches = match_headers(headers, columns, spellings)
+    _one_column_for_date_and_start(sources, matches)
     vocabularies = {c: catalog.vocabulary(v) for c, v in VOCABULARY_COLUMNS.items()}
     values = []
     for column in VALUE_COLUMNS:

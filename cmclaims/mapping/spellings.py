@@ -1,8 +1,9 @@
 """How exports spell our columns and values: `code_tables/spellings.toml`, read and checked.
 
-Every spelling is compared in one normal form (`plain`): lower case, every run
-of punctuation or spaces one space, `#` read as "number". "Client #",
-"client_number" and "CLIENT-NUMBER" are then the same words.
+Every spelling is compared in one normal form (`plain`): words of a camelCase
+name apart, lower case, every run of punctuation or spaces one space, `#` read
+as "number". "Client #", "client_number", "ClientNumber" and "CLIENT-NUMBER"
+are then the same words.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from cmclaims.schema.columns import ENCOUNTER
 from cmclaims.tables.location import code_tables_dir
 
 _PUNCTUATION = re.compile(r"[^0-9a-z]+")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")  # "DateOfService" -> "Date Of Service"
 
 
 def plain(text: str) -> str:
     """The normal form spellings are compared in."""
-    return _PUNCTUATION.sub(" ", text.lower().replace("#", " number ")).strip()
+    return _PUNCTUATION.sub(" ", _CAMEL.sub(" ", text).lower().replace("#", " number ")).strip()
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,9 @@ def _header_lines(proposal: Proposal) -> list[str]:
     absent: list[str] = []
     for column, match in proposal.matches.items():
         required = column in ENCOUNTER.required
-        if match.header is not None and match.sure:
+        if match.header is not None and match.sure and match.note:
+            lines.append(f"{column} = {quoted(match.header)}  # {match.note}")
+        elif match.header is not None and match.sure:
             lines.append(f"{column} = {quoted(match.header)}  # {_considered(match)}")
         elif match.header is not None:
             lines.append(

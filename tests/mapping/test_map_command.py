@@ -155,3 +155,43 @@ def test_the_summary_says_what_each_mapping_touched(tmp_path: Path) -> None:
     assert touched[("note_signed", "Signed")] == 12
     assert sum(n for (column, _), n in touched.items() if column == "contact_type") == 12
     assert report["headers_not_in_export"] == [] and report["values_not_in_export"] == []
+
+
+@pytest.mark.parametrize(
+    ("rows", "date_and_start", "end"),
+    [
+        # SmartCare keeps a service's date and start in DateOfService, its end in EndDateOfService
+        ([{"ServiceId": f"{1000 + i}", "ClientId": f"C{i}", "DOB": "2010-05-01",
+           "DateOfService": f"03/04/2026 {9 + i:02d}:00", "EndDateOfService": f"03/04/2026 {9 + i:02d}:30",
+           "ProcedureCode": "T1017", "Modifier1": "HE", "Modifier2": "TF", "ClinicianId": f"S{i}",
+           "ProgramCode": "111", "Status": "Complete"} for i in range(3)], "DateOfService", "EndDateOfService"),
+        # Credible's ClientVisit: rev_timein and rev_timeout, and a duration beside them
+        ([{"clientvisit_id": f"{5000 + i}", "client_id": f"{70 + i}", "dob": "2010-05-01", "emp_id": f"{i}",
+           "rev_timein": f"2026-03-04 {9 + i:02d}:00:00", "rev_timeout": f"2026-03-04 {9 + i:02d}:30:00",
+           "duration": "30", "cptcode": "T1017", "mod1": "HE", "mod2": "TF", "program": "111"}
+          for i in range(3)], "rev_timein", "rev_timeout"),
+    ],
+    ids=["smartcare-like", "credible-like"],
+)
+def test_one_date_time_column_gives_the_date_and_the_start(
+    tmp_path: Path, rows: list[dict], date_and_start: str, end: str
+) -> None:
+    export = write_csv(tmp_path / "export.csv", rows)
+    assert _map(export, tmp_path / "map.toml") == 0
+    proposed = load_export_map(tmp_path / "map.toml")
+    assert proposed.columns["service_date"] == proposed.columns["start_time"] == date_and_start
+    assert proposed.columns["end_time"] == end
+    assert _validate(export, tmp_path / "map.toml", tmp_path / "out") == 0
+    assert [r["billable_units"] for r in read_csv(tmp_path / "out" / "clean.csv")] == ["2", "2", "2"]
+
+
+def test_a_date_column_without_times_is_not_taken_for_the_start(tmp_path: Path) -> None:
+    rows = [{**ok_line("A1", "", "09:30"), "Date of Service": "2026-03-04"}]
+    for row in rows:
+        del row["start_time"], row["service_date"]
+    export = write_csv(tmp_path / "export.csv", rows)
+    assert _map(export, tmp_path / "map.toml") == 0
+    proposed = load_export_map(tmp_path / "map.toml")
+    assert proposed.columns["service_date"] == "Date of Service"
+    assert "start_time" not in proposed.columns
+    assert "# ? start_time = \"\"  # REQUIRED and not found" in (tmp_path / "map.toml").read_text()

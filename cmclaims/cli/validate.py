@@ -56,6 +56,10 @@ def validate_command(
     staff: Annotated[
         Path | None, typer.Option("--staff", metavar="FILE", help="staff credentials and trainings")
     ] = None,
+    enrollment: Annotated[Path | None, typer.Option(
+        "--enrollment", metavar="FILE",
+        help="dated eligibility categories and programs (member_id, enrollment, start_date, end_date)"
+    )] = None,
     column_map: Annotated[
         Path | None,
         typer.Option("--column-map", metavar="MAP.toml",
@@ -106,6 +110,7 @@ def validate_command(
         authorizations=authorizations,
         stays=stays,
         staff=staff,
+        enrollment=enrollment,
         column_map=column_map,
         over_limit=over_limit,
         output_format=output_format,

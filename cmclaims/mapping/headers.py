@@ -19,7 +19,7 @@ from rapidfuzz import fuzz, process
 
 from cmclaims.mapping.spellings import Spellings, plain
 
-ACCEPT = 88.0  # similar enough to propose without asking ("Svc Date" for "svc date")
+ACCEPT = 92.0  # similar enough to propose without asking; "Progress Note" scores 90 against "progress note id"
 SUGGEST = 75.0  # worth a question ("Client" for member_id, 80); short words score 65-73 by chance ("Status", "start")
 CONSIDERED = 3  # headers kept per column for the map's comments
 

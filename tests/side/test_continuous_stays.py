@@ -48,7 +48,7 @@ def _stays(draw: st.DrawFn) -> list[tuple[str, int, int | None]]:
     for position in range(draw(st.integers(1, 4))):
         setting = draw(st.sampled_from(["juvenile_detention"] * 4 + ["shelter"]))
         length = draw(st.integers(5, 30))
-        last = position == 3 or draw(st.booleans()) and position > 0
+        last = position == 3 or (draw(st.booleans()) and position > 0)
         discharge = None if last and draw(st.booleans()) else day + length
         stays.append((setting, day, discharge))
         if discharge is None:

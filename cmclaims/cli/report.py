@@ -220,28 +220,50 @@ def remit_command(
 
 @report_app.command("writeoff")
 def writeoff_command(
-    claim_ids: Annotated[list[str], typer.Argument(help="claim ids with open exceptions")],
-    reason: Annotated[str, typer.Option("--reason", help="why finance will not bill it (kept in the ledger)")],
+    claim_ids: Annotated[list[str] | None, typer.Argument(help="claim ids with open exceptions")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="why finance will not bill it (kept in the "
+                                                                "ledger); with --file, for rows without one")] = None,
+    from_file: Annotated[Path | None, typer.Option("--file", help="CSV of claim_id,reason: many claims at once",
+                                                   metavar="FILE")] = None,
+    undo: Annotated[bool, typer.Option("--undo", help="take the write-offs of these claims back: they are open "
+                                                      "again")] = False,
     ledger: LedgerOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as one JSON document")] = False,
 ) -> None:
-    """Write off open exceptions: the claims leave the open list, with the reason kept in the ledger."""
+    """Write off open exceptions (or take write-offs back with --undo): all of them or none.
+
+    Examples: cmclaims report writeoff C000000722 --reason "past timely filing";
+    cmclaims report writeoff --file writeoffs.csv (columns claim_id,reason);
+    cmclaims report writeoff C000000722 --undo
+    """
     import json
 
     from cmclaims.ledger import ledger_path
     from cmclaims.ledger.lock import LedgerLock
     from cmclaims.ledger.store import SqliteLedger
-    from cmclaims.report.writeoff import write_off_claims
+    from cmclaims.report.writeoff import claims_from_file, undo_write_offs, write_off_claims
 
+    named = [(claim, reason or "") for claim in claim_ids or []]
+    if from_file is not None:
+        named += claims_from_file(from_file, reason if not undo else "-")
+    if not named:
+        raise ConfigError("name the claims: claim ids, or --file FILE (claim_id,reason)")
+    if not undo and any(not text.strip() for _, text in named):
+        raise ConfigError("--reason must say why the claim is written off")
     path = ledger_path(ledger)
     with LedgerLock(path):  # exit 73 when there is no ledger; 75 while a nightly run writes (retry later)
         store = SqliteLedger(path)
         try:
-            result = write_off_claims(store, claim_ids, reason, dt.date.today())
+            if undo:
+                result = undo_write_offs(store, [claim for claim, _ in named])
+            else:
+                result = write_off_claims(store, named, dt.date.today())
         finally:
             store.close()
     if as_json:
         print(json.dumps(result, indent=2))
+    elif undo:
+        stdout.print(f"took back {len(result['undone'])} write-off(s); open again: {', '.join(result['undone'])}")
     else:
         stdout.print(f"wrote off {len(result['written_off'])} claim(s), ${result['dollars_held']:,.2f} held: "
                      f"{', '.join(result['written_off'])}")

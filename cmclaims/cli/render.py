@@ -72,12 +72,28 @@ def render_summary(summary: dict, console: Console) -> None:
         # File names and column names come from the user's files: never read as markup.
         console.print(f"[yellow]left out[/yellow] {escape(str(problem['file']))} row {problem['row']}, "
                       f"{escape(str(problem['column']))}: {escape(str(problem['problem']))}")
+    column_map = summary.get("column_map")
+    if column_map:
+        console.print(_column_map_line(column_map))
     ledger = summary.get("ledger", {})
     if ledger.get("mode") not in (None, "off"):
         console.print(_ledger_line(ledger))
     outputs = summary.get("outputs", {})
     if outputs:
         console.print(f"\nclean file: {escape(outputs['clean'])}\nexceptions: {escape(outputs['exceptions'])}")
+
+
+def _column_map_line(report: dict) -> str:
+    """What the column map did tonight: spellings mapped, and what it names that the export lacks."""
+    lines = sum(v["lines"] for v in report["values"])
+    line = f"column map: {escape(report['file'])}, {len(report['values'])} spellings mapped on {lines:,} lines"
+    absent = report["values_not_in_export"]
+    if absent:
+        line += f"; {len(absent)} spellings it names are in no line tonight"
+    for header in report["headers_not_in_export"]:
+        line += f"\n[yellow]column map[/yellow] names the header {escape(repr(header['header']))} for " \
+                f"{header['column']}, which the export does not have"
+    return line
 
 
 def _ledger_line(ledger: dict) -> str:

@@ -36,7 +36,8 @@ report_app = typer.Typer(
     no_args_is_help=True,
     help="Finance's reports. `cmclaims report RUN` reconciles a run (short for `report run RUN`; exit 1 when it "
     "does not add up); `report open` lists open exceptions by age; `report period` shows months; "
-    "`report writeoff` closes a claim. docs/finance.md walks through them.",
+    "`report writeoff` closes a claim. docs/finance.md walks through them.\n\n\b\nExamples:\n"
+    "  cmclaims report tonight\n  cmclaims report open --out open.xlsx\n",
 )
 app.add_typer(report_app, name="report")
 
@@ -101,6 +102,11 @@ def run_command(
     The lines are counted again from the clean and exceptions files and compared with summary.json and the
     ledger's record of the run. Exit 0 when everything adds up, 1 when it does not (a red line says what
     fails: a tampered or half-copied folder fails), 2 for a usage error.
+
+    \b
+    Examples:
+      cmclaims report tonight
+      cmclaims report run latest --out tonight.xlsx
     """
     from cmclaims.report.output import choose_format
     from cmclaims.report.run_view import build_run_report, load_run
@@ -129,6 +135,10 @@ def open_command(
     """Open exceptions and their age from the date of service (0-30 ... over 180 days), dollars by rule and staff.
 
     An exception is open until its claim passes in a later run or is written off (`report writeoff`).
+
+    \b
+    Example:
+      cmclaims report open --as-of 2026-03-31 --out open.xlsx
     """
     from cmclaims.report.dates import parse_day
     from cmclaims.report.ledger_source import open_ledger
@@ -163,6 +173,10 @@ def period_command(
     """Runs, lines, units and dollars billed and held per month; first-pass clean rate, top rules, trend.
 
     Includes what is open at the end of the period, by age and rule.
+
+    \b
+    Example:
+      cmclaims report period --from 2026-01-01 --to 2026-06-30 --out h1.html
     """
     from cmclaims.report.dates import parse_day
     from cmclaims.report.ledger_source import open_ledger
@@ -232,9 +246,11 @@ def writeoff_command(
 ) -> None:
     """Write off open exceptions (or take write-offs back with --undo): all of them or none.
 
-    Examples: cmclaims report writeoff C000000722 --reason "past timely filing";
-    cmclaims report writeoff --file writeoffs.csv (columns claim_id,reason);
-    cmclaims report writeoff C000000722 --undo
+    \b
+    Examples:
+      cmclaims report writeoff C000000722 --reason "past timely filing"
+      cmclaims report writeoff --file writeoffs.csv    (columns claim_id,reason)
+      cmclaims report writeoff C000000722 --undo
     """
     import json
 

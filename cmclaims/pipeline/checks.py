@@ -29,11 +29,32 @@ DISPOSITIONS = ("pass", "warning", "adjusted", "rejected")
 
 @dataclass
 class Finding:
-    """One rule's findings: the lines and their messages."""
+    """One rule's findings: the lines, and the fields its messages are filled from.
+
+    Messages are rendered only when they are written, a slice of findings at a
+    time (`messages(positions)`), so a night with millions of findings never
+    holds millions of message strings at once.
+    """
 
     rule: Rule
     rows: np.ndarray
-    messages: pa.Array
+    fields: dict[str, object]  # arrays aligned with `rows`, or scalars
+
+    def messages(self, positions: np.ndarray | None = None) -> pa.Array:
+        """The messages of the findings at `positions` (indices into `rows`; all by default)."""
+        if positions is None:
+            return render(self.rule.message, self.fields, self.rows.size)
+        fields = {name: _take(value, positions, self.rows.size) for name, value in self.fields.items()}
+        return render(self.rule.message, fields, positions.size)
+
+
+def _take(value: object, positions: np.ndarray, size: int) -> object:
+    """A message field at `positions` (scalars as they are)."""
+    if isinstance(value, np.ndarray) and value.shape[:1] == (size,):
+        return value[positions]
+    if isinstance(value, pa.Array | pa.ChunkedArray) and len(value) == size:
+        return value.take(pa.array(positions))
+    return value
 
 
 @dataclass
@@ -91,7 +112,7 @@ def run_checks(ctx: Context) -> Outcome:
             if rows.size == 0:
                 continue
             fields = {name: _subset(value, inside) for name, value in flags.fields.items()}
-            findings.append(Finding(rule, rows, render(rule.message, fields, rows.size)))
+            findings.append(Finding(rule, rows, fields))
             new_units = flags.units[inside] if flags.units is not None else None
             if rule.effect == "reject" and new_units is None:
                 rejected[rows] = True

@@ -9,7 +9,9 @@ could quote a value from the export. CMCLAIMS_DEBUG=1 shows the traceback.
 
 from __future__ import annotations
 
+import errno
 import os
+import sqlite3
 import sys
 import traceback
 import warnings
@@ -17,7 +19,7 @@ import warnings
 import typer
 from typer.main import get_command
 
-from cmclaims.errors import EXIT_INTERNAL, CmclaimsError
+from cmclaims.errors import EXIT_CANNOT_WRITE, EXIT_INTERNAL, CmclaimsError
 
 app = typer.Typer(
     name="cmclaims",
@@ -49,6 +51,13 @@ def _internal_error(exc: BaseException) -> int:
     return EXIT_INTERNAL
 
 
+def _cannot_write(exc: BaseException) -> bool:
+    """A full disk, an I/O error or a damaged database: the machine's state, not a bug."""
+    if isinstance(exc, sqlite3.Error):
+        return True
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; exit with its code (or return it when `argv` is given, for tests)."""
     if not os.environ.get("CMCLAIMS_DEBUG"):
@@ -63,6 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     except CmclaimsError as exc:
         _print_error(exc.message, exc.hint)
         code = exc.exit_code
+    except (sqlite3.Error, OSError) as exc:
+        if not _cannot_write(exc):
+            code = _internal_error(exc)
+        else:  # the disk or the ledger file failed under us: exit 73, never 70 (SPEC section 6)
+            _print_error(f"a file or the ledger cannot be written or read ({type(exc).__name__}: "
+                         f"{getattr(exc, 'strerror', None) or exc}); nothing was committed",
+                         "check free space and the disk; `cmclaims ledger check` tells whether the ledger is sound")
+            code = EXIT_CANNOT_WRITE
     except Exception as exc:
         code = _internal_error(exc)
     if argv is None:

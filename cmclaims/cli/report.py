@@ -196,10 +196,8 @@ def writeoff_command(
     from cmclaims.report.writeoff import write_off_claims
 
     path = ledger_path(ledger)
-    if not path.exists():
-        raise ConfigError(f"{path}: there is no ledger here", hint="give --ledger PATH or set CMCLAIMS_LEDGER")
-    with LedgerLock(path):  # not while a nightly run writes (exit 75: retry later)
-        store = SqliteLedger(path, create=False)
+    with LedgerLock(path):  # exit 73 when there is no ledger; 75 while a nightly run writes (retry later)
+        store = SqliteLedger(path)
         try:
             result = write_off_claims(store, claim_ids, reason, dt.date.today())
         finally:

@@ -19,6 +19,7 @@ from cmclaims.normalize.lines import MISSING, Lines
 from cmclaims.pipeline.checks import REJECTED, Outcome, disposition_text
 from cmclaims.rules.context import Context
 from cmclaims.rules.words import iso_date
+from cmclaims.sorting import argsort_keys, combined_key
 
 ADDED_COLUMNS = ("billable_minutes", "billable_units", "disposition", "billable_charge")
 
@@ -140,7 +141,10 @@ def exceptions_file(ctx: Context, outcome: Outcome) -> ExceptionsFile:
     # Rule codes sort as their rank among the run's codes: the same order as the code text.
     codes = [f.rule.code for f in findings]
     rank = np.argsort(np.argsort(np.array(codes, dtype=object), kind="stable"), kind="stable") if codes else which
-    order = np.lexsort((rank[which] if codes else which, ctx.column("source_row")[rows], ctx.column("file")[rows]))
+    file, source_row = ctx.column("file")[rows], ctx.column("source_row")[rows]
+    key = combined_key((file, len(ctx.lines.files)), (source_row, int(source_row.max(initial=0)) + 1),
+                       (rank[which] if codes else which, len(codes)))
+    order = argsort_keys(key) if key is not None else np.lexsort((rank[which], source_row, file))
     rows, which, within = rows[order], which[order], within[order]
     schema = _exceptions_schema(ctx)
 

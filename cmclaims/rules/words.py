@@ -60,11 +60,20 @@ def per_distinct(build: Callable[..., np.ndarray], *keys: np.ndarray) -> pa.Arra
     """
     if keys[0].size == 0:
         return pa.array([], pa.string())
-    stacked = np.column_stack([np.asarray(k).astype(np.int64) for k in keys])
-    distinct, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    texts = np.asarray(build(*distinct.T), dtype=object)
-    return pa.DictionaryArray.from_arrays(pa.array(inverse.reshape(-1).astype(np.int32)), pa.array(texts.tolist(),
-                                                                                                   pa.string()))
+    # Each key numbered densely, the numbers packed into one integer per line, that integer made distinct.
+    dense = [np.unique(np.asarray(k), return_inverse=True) for k in keys]
+    packed = np.zeros(keys[0].size, dtype=np.int64)
+    radix = 1
+    for values, inverse in dense:
+        if radix * values.size >= 1 << 62:  # renumber what is packed so far before it could overflow
+            _, packed = np.unique(packed, return_inverse=True)
+            packed, radix = packed.reshape(-1).astype(np.int64), int(packed.max()) + 1
+        packed = packed * values.size + inverse.reshape(-1)
+        radix *= values.size
+    _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
+    texts = np.asarray(build(*(np.asarray(k)[first] for k in keys)), dtype=object)
+    return pa.DictionaryArray.from_arrays(pa.array(inverse.reshape(-1).astype(np.int32)),
+                                          pa.array(texts.tolist(), pa.string()))
 
 
 def _text_array(value: object, size: int) -> pa.Array | pa.Scalar:

@@ -35,7 +35,9 @@ DEFAULT_SIZES = (1_000_000, 5_000_000)
 DEFAULT_LEDGER_BATCH = 1_000_000
 MAX_RATIO = 3.0  # validate may take 3 times what reading and writing the same rows takes
 MAX_RSS_GIB = 4.0
-MAX_LEDGER_SLOWDOWN = 0.30  # a ledger of earlier runs may slow a night by at most 30%
+MAX_LEDGER_SLOWDOWN = 0.30  # a ledger of earlier runs may slow a night by at most 30% ...
+# ... and by less for these payers (the targets of issue 8)
+LEDGER_SLOWDOWN_BY_PROFILE = {"id-optum": 0.15, "ok-soonercare": 0.10}
 GIB = 1 << 30
 
 
@@ -209,6 +211,9 @@ def ledger_case(size: int, setup: Setup) -> dict[str, object]:
     ledger = folder / "ledger.sqlite3"
     for stale in folder.glob("ledger.sqlite3*"):
         stale.unlink()
+    created = run_measured([*setup.cmclaims, "ledger", "init", "--ledger", str(ledger)], folder / "init.log")
+    if created.exit_code != 0:  # validate and import never create a ledger (SPEC section 6)
+        raise SystemExit(f"bench: ledger init failed (exit {created.exit_code}); see {folder}/init.log")
     imported = run_measured([*setup.cmclaims, "ledger", "import", str(history), "--profile", setup.profile,
                              "--ledger", str(ledger), "--json"], folder / "import.log")
     if imported.exit_code not in (0, 1):  # 1: some history rows were left out, as in real histories
@@ -232,7 +237,8 @@ def ledger_case(size: int, setup: Setup) -> dict[str, object]:
         "slower_by": round(slower, 3),
         "no_ledger_peak_rss_gib": round(without.peak_rss_bytes / GIB, 2),
         "ledger_peak_rss_gib": round(with_ledger.peak_rss_bytes / GIB, 2),
-        "target_met": slower <= MAX_LEDGER_SLOWDOWN,
+        "target": LEDGER_SLOWDOWN_BY_PROFILE.get(setup.profile, MAX_LEDGER_SLOWDOWN),
+        "target_met": slower <= LEDGER_SLOWDOWN_BY_PROFILE.get(setup.profile, MAX_LEDGER_SLOWDOWN),
     }
 
 

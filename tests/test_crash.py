@@ -118,7 +118,9 @@ def test_a_second_writer_exits_75_at_once_and_touches_nothing(nights: tuple[Path
         elapsed = time.monotonic() - started
         assert second.returncode == 75
         assert "holds the ledger lock" in second.stderr
-        assert elapsed < 3.0  # the lock is tried before the heavy imports; well under a second on a quiet machine
+        # At once, not after the holder's 60 s: the lock is tried before the heavy imports (well under a second
+        # on a quiet machine; a machine shared by many test runs can take several seconds just to start Python).
+        assert elapsed < 20.0
         assert not (tmp_path / "out2").exists()
         assert ledger.read_bytes() == before
     finally:

@@ -104,6 +104,7 @@ class LedgerView:
     previous_executions: int
     changed_later: pd.DataFrame = field(default_factory=no_retirements)
     carried: pd.DataFrame = field(default_factory=lambda: pd.DataFrame({"claim_id": [], "run_id": []}))
+    own_retired: pd.DataFrame = field(default_factory=no_retirements)  # what this run retired when it ran before
     size: int = field(init=False)  # earlier lines loaded for the limits
     prior: PriorUsage | None = field(default=None, init=False)
     _billed: pa.ChunkedArray | None = field(default=None, init=False, repr=False)
@@ -128,6 +129,7 @@ class LedgerView:
                        profile.name, 0)
         every = store.retired()
         retired = every[every["retired_by"] != run_id]
+        own_retired = every[(every["retired_by"] == run_id) & (every["original_run"] != run_id)]
         changed_later = retired[retired["original_run"] == run_id]
         usage = store.lines(months, USAGE_COLUMNS, profile=profile.name, exclude_run=run_id, dictionary=True)
         claims = store.lines(None, CLAIM_COLUMNS, exclude_run=run_id)  # every month: a claim is billed once
@@ -136,7 +138,7 @@ class LedgerView:
         active = _without(claims, gone)
         return cls(store, run_id, mode, _without(usage, gone), active, retired, months,
                    profile.name, run["executions"] if run else 0, changed_later.reset_index(drop=True),
-                   _carried(claims, active))
+                   _carried(claims, active), own_retired.reset_index(drop=True))
 
     def __post_init__(self) -> None:
         self.size = self.usage.num_rows if self.usage is not None else 0
@@ -159,6 +161,30 @@ class LedgerView:
     def billed_position(self, claim_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Per claim id: the row in `claims` of the earlier line billing it, -1 when none does."""
         return first_positions(self.billed_claims(), claim_ids)
+
+    def original_position(self, claim_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """Per original claim id a void or replacement of this batch names: the row in `claims` of the line
+        it takes out, -1 when none bills.
+
+        The billed line with that id; on a re-run, the very line this run retired before (a later run may
+        have billed the same id again, by a replacement that kept it): the same input takes out the same
+        line.
+        """
+        where = self.billed_position(claim_ids)
+        own = self.own_retired
+        if len(own) and len(claim_ids):
+            maybe = pc.is_in(self.claims.column("claim_id"), value_set=pa.array(own["claim_id"].unique(), pa.string()))
+            rows = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
+            lines = pd.DataFrame({
+                "claim_id": self.claims.column("claim_id").take(rows).to_numpy(zero_copy_only=False),
+                "original_run": self.claims.column("run_id").take(rows).to_numpy(zero_copy_only=False),
+                "row": rows,
+            })
+            taken = own.merge(lines, on=["claim_id", "original_run"]).drop_duplicates("claim_id")
+            if len(taken):
+                at = positions_in(pa.array(taken["claim_id"], pa.string()), claim_ids)
+                where = np.where(at >= 0, taken["row"].to_numpy(np.int64)[np.maximum(at, 0)], where)
+        return where
 
     def billed_elsewhere(self, ctx: Context, rows: np.ndarray) -> Billed:
         """Lines among `rows` whose claim_id an earlier run already billed.
@@ -209,7 +235,7 @@ class LedgerView:
         changing = np.flatnonzero(ctx.accepted & frequency.has(kind))
         originals = ctx.lines.text["original_claim_id"].text(changing)
         # The billed line with that id: a void that reused the id bills nothing and is not it.
-        where = self.billed_position(originals)
+        where = self.original_position(originals)
         found = where >= 0
         where = pa.array(where[found])
         return pd.DataFrame({

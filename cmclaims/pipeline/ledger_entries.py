@@ -73,7 +73,7 @@ def retirements(ctx: Context, outcome: Outcome, view: LedgerView) -> pd.DataFram
     rows, originals = rows[named], originals[named]
     how = np.where(frequency.codes[rows] == frequency.code_of(VOID), "void", "replace")
     # An original is a billed line of an earlier run, or a line of this very batch.
-    where = view.billed_position(pa.array(originals.tolist(), pa.string()))
+    where = view.original_position(pa.array(originals.tolist(), pa.string()))
     in_ledger = where >= 0
     original_run = np.full(rows.size, view.run_id, dtype=object)
     day = np.zeros(rows.size, dtype=np.int64)

@@ -115,6 +115,15 @@ class Ledger:
         me = night
         billing = self.billing(me)
         carried = self.carried(me, billing)
+        # On a re-run, a void or replacement takes out the very line it took out before.
+        own = {claim: run for (claim, run), (by, _) in self.retired.items() if by == me and run != me}
+        active = {(key, r.line.claim): (key, r) for key, r in self.active(me)}
+
+        def original(claim: str) -> tuple[tuple[Line, ...], Recorded]:
+            if claim in own and (own[claim], claim) in active:
+                return active[(own[claim], claim)]
+            return billing[claim]
+
         # Lines of this very run that later runs voided or replaced: left as those runs left them.
         changed_later = {claim for (claim, run), (by, _) in self.retired.items() if run == me and by != me}
         fate: dict[str, tuple[str, int]] = {}
@@ -138,7 +147,7 @@ class Ledger:
             used[(member, day)] = used.get((member, day), 0) + units
             used[(member, day[:7])] = used.get((member, day[:7]), 0) + units
 
-        taken_out = [billing[claim][1] for claim in voided]
+        taken_out = [original(claim)[1] for claim in voided]
         for _, recorded in self.active(me):
             if not any(recorded is gone for gone in taken_out):
                 add(recorded.line.member, recorded.line.day, recorded.units)
@@ -146,7 +155,7 @@ class Ledger:
             if line.frequency == "8" or line.claim in changed_later:
                 fate[line.claim] = ("pass", line.units)  # a void bills nothing; a changed line is not counted
                 continue
-            freed = billing[line.original][1] if line.frequency == "7" else None
+            freed = original(line.original)[1] if line.frequency == "7" and line.original else None
             room = []
             for period in (line.day, line.month):
                 limit = DAILY if period == line.day else MONTHLY
@@ -174,7 +183,7 @@ class Ledger:
         for recorded in run.lines:
             line = recorded.line
             if line.changes:
-                original_run, _ = billing[line.original]
+                original_run, _ = original(line.original)
                 self.retired[(line.original, original_run)] = (me, "void" if line.frequency == "8" else "replace")
         self.runs[me] = run
         if me in self.order:

@@ -36,7 +36,8 @@ from cmclaims.ledger.schema import SCHEMA_VERSION, migrate
 from cmclaims.normalize.values import month_of
 
 T = TypeVar("T")
-DICTIONARY_COLUMNS = ("member_id", "service", "hcpcs", "authorization_id", "frequency", "staff_id", "program")
+DICTIONARY_COLUMNS = ("member_id", "service", "hcpcs", "authorization_id", "frequency", "staff_id", "program",
+                      "contact_type", "place_of_service", "member_present", "activity")
 
 # The columns of a ledger line, as stored in each month's Parquet block.
 LINE_SCHEMA = pa.schema(
@@ -54,6 +55,13 @@ LINE_SCHEMA = pa.schema(
         ("original_claim_id", pa.string()),
         ("staff_id", pa.string()),
         ("program", pa.string()),
+        # How and when the contact happened, for the requirements over time (cmclaims/compliance/).
+        # Blocks written before these columns read them as null.
+        ("start_minute", pa.int16()),
+        ("contact_type", pa.string()),
+        ("place_of_service", pa.string()),
+        ("member_present", pa.string()),
+        ("activity", pa.string()),
     ]
 )
 
@@ -75,7 +83,17 @@ def to_parquet(table: pa.Table) -> bytes:
 def from_parquet(data: bytes, columns: list[str] | None = None, dictionary: list[str] | None = None) -> pa.Table:
     """A ledger block back as a table; a damaged block is reported, not crashed on."""
     try:
-        return pq.read_table(pa.BufferReader(data), columns=columns, read_dictionary=dictionary)
+        if columns is None:
+            return pq.read_table(pa.BufferReader(data), read_dictionary=dictionary)
+        # A block written before a column was added lacks it: it is read as nulls.
+        present = set(pq.read_schema(pa.BufferReader(data)).names)
+        table = pq.read_table(pa.BufferReader(data), columns=[c for c in columns if c in present],
+                              read_dictionary=dictionary)
+        for name in (c for c in columns if c not in present):
+            kind = LINE_SCHEMA.field(name).type
+            kind = pa.dictionary(pa.int32(), kind) if dictionary and name in dictionary else kind
+            table = table.append_column(pa.field(name, kind), pa.nulls(table.num_rows, kind))
+        return table.select(columns)
     except (pa.ArrowInvalid, OSError) as exc:
         raise CannotWrite(
             "a block of the ledger cannot be read; it was damaged outside cmclaims",

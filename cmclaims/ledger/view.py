@@ -370,3 +370,21 @@ def _retired_rows(claims: pa.Table, retired: pd.DataFrame) -> pd.DataFrame:
     hit = found.merge(retired.rename(columns={"original_run": "run_id"})[["claim_id", "run_id"]],
                       on=["claim_id", "run_id"])
     return hit[["run_id", "month", "block_row"]]
+
+
+def history_lines(store: LedgerStore, months: list[int], columns: list[str], profile: str) -> pa.Table:
+    """The lines committed runs of `profile` recorded in `months` and no void or replacement took out.
+
+    Texts stay dictionary-encoded; for readers of the ledger's history such as
+    `cmclaims compliance`. Only the blocks holding a retired original are read for claim ids.
+    """
+    lines = store.lines(months, columns, profile=profile, dictionary=True)
+    retired = store.retired(months)
+    found = []
+    for (run_id, month), group in retired.groupby(["original_run", "month"]):
+        block = store.lines([int(month)], ["claim_id"], [str(run_id)])
+        hit = pc.is_in(block.column("claim_id"), value_set=pa.array(group["claim_id"], pa.string()))
+        rows = block.column("block_row").filter(hit).to_numpy()
+        found.append(pd.DataFrame({"run_id": run_id, "month": int(month), "block_row": rows}))
+    gone = pd.concat(found) if found else pd.DataFrame({"run_id": [], "month": [], "block_row": []})
+    return _without(lines, gone)

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from cmclaims.ledger.store import LINE_SCHEMA
 from cmclaims.ledger.view import LedgerView
-from cmclaims.normalize.values import month_of
+from cmclaims.normalize.values import MISSING, month_of
 from cmclaims.pipeline.checks import REJECTED, Outcome
 from cmclaims.rules.context import Context
 from cmclaims.rules.limits import limit_report
@@ -43,6 +43,8 @@ def ledger_lines(ctx: Context, outcome: Outcome) -> pa.Table:
         named = ids.take(pa.array(np.maximum(billed_against, 0))) if len(ids) else authorization
         authorization = pc.if_else(pa.array(billed_against >= 0), named, authorization)
     charge = outcome.charge_allowed[rows]
+    start = ctx.column("start_minute")[rows]
+    start = np.where((start == MISSING) | (start < 0), MISSING, np.mod(start, 1440))
     frequency = _text(ctx, "claim_frequency", rows)
     table = pa.table(
         {
@@ -59,6 +61,12 @@ def ledger_lines(ctx: Context, outcome: Outcome) -> pa.Table:
             "original_claim_id": _text(ctx, "original_claim_id", rows),
             "staff_id": _text(ctx, "staff_id", rows),
             "program": _text(ctx, "program", rows),
+            # what the requirements over time read (cmclaims/compliance/): when, how and where
+            "start_minute": pa.array(start, pa.int16(), mask=start == MISSING),
+            "contact_type": _text(ctx, "contact_type", rows),
+            "place_of_service": _text(ctx, "place_of_service", rows),
+            "member_present": _text(ctx, "member_present", rows),
+            "activity": _text(ctx, "activity", rows),
         }
     )
     return table.cast(LINE_SCHEMA)

@@ -45,7 +45,7 @@ bench: install ## cmclaims vs an I/O floor and a DuckDB query, realistic and ter
 	$(BIN)/python scripts/bench_compliance.py --out $(BENCH_OUT)/compliance
 
 soak: install ## long property runs: thousands of random multi-night ledger histories against the model (SOAK_EXAMPLES)
-	CMCLAIMS_SOAK_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider tests/ledger/test_model.py
+	CMCLAIMS_SOAK_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider --hypothesis-show-statistics tests/ledger/test_model.py
 
 docs: install ## regenerate docs/rules.md from the rule registry
 	$(BIN)/python -m cmclaims.docs > docs/rules.md

@@ -11,7 +11,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cmclaims.ledger.lookup import positions_in
 from cmclaims.ledger.store import LINE_SCHEMA
 from cmclaims.ledger.view import LedgerView
 from cmclaims.normalize.values import MISSING, month_of
@@ -82,7 +81,7 @@ def retirements(ctx: Context, outcome: Outcome, view: LedgerView) -> pd.DataFram
     rows, originals = rows[named], originals[named]
     how = np.where(frequency.codes[rows] == frequency.code_of(VOID), "void", "replace")
     # An original is a billed line of an earlier run, or a line of this very batch.
-    where = positions_in(view.billed_claims(), pa.array(originals.tolist(), pa.string()))
+    where = view.original_position(pa.array(originals.tolist(), pa.string()))
     in_ledger = where >= 0
     original_run = np.full(rows.size, view.run_id, dtype=object)
     day = np.zeros(rows.size, dtype=np.int64)

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from cmclaims.errors import CannotWrite, LedgerLocked
+from cmclaims.io.private import FILE_MODE, private_folder
 
 
 class LedgerLock:
@@ -26,8 +27,9 @@ class LedgerLock:
     def acquire(self) -> None:
         """Take the lock or raise LedgerLocked (exit 75) at once, saying who holds it."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            private_folder(self.path.parent, "ledger folder")
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+            os.chmod(self.path, FILE_MODE)  # whatever the umask, and a lock file made before by someone else
         except OSError as exc:
             raise CannotWrite(f"{self.path}: cannot create the ledger lock ({exc.strerror})") from exc
         try:

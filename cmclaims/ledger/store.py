@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from cmclaims.errors import CannotWrite, ConfigError
 from cmclaims.faults import checkpoint
+from cmclaims.io.private import private_file, private_folder
 from cmclaims.ledger.schema import SCHEMA_VERSION, migrate
 from cmclaims.normalize.values import month_of
 
@@ -176,11 +177,11 @@ class SqliteLedger(LedgerStore):
                         hint="run once without --dry-run to upgrade it",
                     )
             else:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                new = not path.exists()
+                private_folder(path.parent, "ledger folder")
+                # Owner-only before SQLite writes a byte (a ledger made with `touch` under umask 022 is 0644);
+                # SQLite gives its -wal and -shm files the mode of the ledger.
+                private_file(path)
                 self._db = sqlite3.connect(path, isolation_level=None, timeout=1.0)
-                if new:
-                    path.chmod(0o600)
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = FULL")
                 self._db.execute("PRAGMA foreign_keys = ON")
@@ -189,6 +190,8 @@ class SqliteLedger(LedgerStore):
                 self._note_creation()
         except sqlite3.DatabaseError as exc:
             raise CannotWrite(f"{path}: the ledger cannot be opened ({exc})") from exc
+        except OSError as exc:
+            raise CannotWrite(f"{path}: the ledger cannot be opened ({exc.strerror or type(exc).__name__})") from exc
 
     def _note_creation(self) -> None:
         """Record when the ledger was created and with which schema, once."""

@@ -48,6 +48,7 @@ from cmclaims.tables import load_profile
 
 OVER_LIMIT_MODES = ("reject", "cutback")
 FORMATS = ("csv", "parquet")
+OUTPUT_NAMES = tuple(f"{stem}.{fmt}" for stem in ("clean", "exceptions") for fmt in FORMATS) + ("summary.json",)
 __all__ = ["ValidateRequest", "ValidateResult", "validate"]
 
 
@@ -130,7 +131,7 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
         outcome = run_checks(ctx)
         lap("rules")
 
-        staged = StagedOutputs(request.out)
+        staged = StagedOutputs(request.out, leftovers=OUTPUT_NAMES)
         stack.callback(staged.discard)  # whatever was not committed is removed
         background = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmclaims-ledger"))
         clean = clean_file(ctx, batch, outcome)
@@ -154,6 +155,13 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
             prepared = background.submit(store.prepare_run, record, recorded, retirements(ctx, outcome, view),
                                          exceptions)
         staged.stage(f"exceptions.{output_format}", lambda p: write_table(exceptions, p, output_format))
+        # summary.json vouches for the two files it belongs to: a folder mixing two runs is found out.
+        summary["files"] = {
+            "clean": {"name": clean_path.name, "sha256": staged.sha256(clean_path.name),
+                      "rows": summary["counts"]["lines_clean"]},
+            "exceptions": {"name": f"exceptions.{output_format}",
+                           "sha256": staged.sha256(f"exceptions.{output_format}"), "rows": exceptions.num_rows},
+        }
         lap("write")
         summary["timings"] = timings
         staged.stage("summary.json", lambda p: write_json(summary, p))

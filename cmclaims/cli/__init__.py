@@ -18,6 +18,7 @@ import typer
 from typer.main import get_command
 
 from cmclaims.errors import EXIT_INTERNAL, CmclaimsError
+from cmclaims.io.safe_text import printable
 
 app = typer.Typer(
     name="cmclaims",
@@ -32,9 +33,10 @@ from cmclaims.cli import catalog, ledger, report, sample, validate  # noqa: E402
 
 
 def _print_error(message: str, hint: str | None = None) -> None:
-    print(f"cmclaims: error: {message}", file=sys.stderr)
+    # Messages name files and columns, which come from the user: no control character reaches the terminal.
+    print(f"cmclaims: error: {printable(message)}", file=sys.stderr)
     if hint:
-        print(f"cmclaims: hint: {hint}", file=sys.stderr)
+        print(f"cmclaims: hint: {printable(hint)}", file=sys.stderr)
 
 
 def _internal_error(exc: BaseException) -> int:

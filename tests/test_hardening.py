@@ -39,14 +39,15 @@ def test_old_mac_line_endings_are_a_clear_exit_65(tmp_path: Path, capsys: pytest
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
-def test_a_nested_parquet_column_cannot_become_csv_and_says_so(tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("output", ["csv", "parquet"])
+def test_a_nested_parquet_column_is_refused_by_name(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    output: str) -> None:
     table = pa.table({**{k: [v] for k, v in LINE.items()}, "tags": [["a", "b"]]})
     pq.write_table(table, tmp_path / "export.parquet")
-    assert _validate(tmp_path, tmp_path / "export.parquet", "--format", "csv") == 65
+    assert _validate(tmp_path, tmp_path / "export.parquet", "--format", output) == 65
     err = capsys.readouterr().err
-    assert "tags" in err and "--format parquet" in err
-    assert not list((tmp_path / "out").glob("*.csv"))
+    assert "export.parquet" in err and "'tags'" in err and "no text form" in err
+    assert not list((tmp_path / "out").glob("*.*"))
 
 
 def test_side_file_values_are_never_printed_nor_read_as_markup(tmp_path: Path,

@@ -17,7 +17,7 @@ import warnings
 import typer
 from typer.main import get_command
 
-from cmclaims.errors import EXIT_INTERNAL, CmclaimsError
+from cmclaims.errors import EXIT_INTERNAL, CmclaimsError, from_environment
 from cmclaims.io.safe_text import printable
 
 app = typer.Typer(
@@ -66,7 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         _print_error(exc.message, exc.hint)
         code = exc.exit_code
     except Exception as exc:
-        code = _internal_error(exc)
+        known = from_environment(exc)  # the disk, the OS or SQLite failed, not cmclaims
+        if known is None:
+            code = _internal_error(exc)
+        else:
+            _print_error(known.message, known.hint)
+            code = known.exit_code
     if argv is None:
         sys.exit(code)
     return code

@@ -17,17 +17,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from cmclaims.io.safe_text import printable
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
 
 
 class SafeConsole(Console):
     """A rich console that replaces control characters in every string before rendering it."""
 
-    def render_str(self, text: str, **options: object) -> Text:  # type: ignore[override]
+    def render_str(self, text: str, **options: object) -> Text:
         """Our markup is printable, so cleaning the string before markup is parsed loses nothing of ours."""
         return super().render_str(printable(text), **options)  # type: ignore[arg-type]
 

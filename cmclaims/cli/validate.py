@@ -15,7 +15,7 @@ from cmclaims.cli.render import render_summary
 from cmclaims.errors import EXIT_OK, ConfigError
 from cmclaims.ledger import ledger_path
 from cmclaims.ledger.lock import LedgerLock
-from cmclaims.pipeline.request import ValidateRequest
+from cmclaims.pipeline.request import ValidateRequest, check_request_files
 
 
 @app.command("validate")
@@ -52,6 +52,7 @@ def validate_command(
         ledger=None if no_ledger else ledger_path(ledger),
         dry_run=dry_run,
     )
+    check_request_files(request)  # a FIFO or device is refused (66) before the lock is taken
     with ExitStack() as stack:
         if request.ledger_mode == "write":
             # Before the heavy imports: a second run learns in a fraction of a second that it must wait.

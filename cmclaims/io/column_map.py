@@ -31,6 +31,8 @@ def load_column_map(path: Path) -> ColumnMap:
         raise ConfigError(f"column map {path} cannot be read: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"column map {path} is not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"column map {path} is not UTF-8 text (byte {exc.start})") from exc
     if isinstance(data.get("columns"), dict):
         data = {**{k: v for k, v in data.items() if k != "columns"}, **data["columns"]}
     mapping: ColumnMap = {}

@@ -65,7 +65,7 @@ def private_file(path: Path) -> Path:
     return path
 
 
-def open_private(path: Path, mode: str = "w", **kwargs):  # noqa: ANN201  (a file object, text or binary)
+def open_private(path: Path, mode: str = "w", **kwargs):
     """open() for writing a file that holds PHI: created or tightened to 0600 first, then truncated."""
     private_file(path)
-    return open(path, mode, **kwargs)  # noqa: PTH123,SIM115
+    return open(path, mode, **kwargs)

@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from cmclaims.errors import InputMissing, InputUnusable
 from cmclaims.io.column_map import ColumnMap
 from cmclaims.io.csv_lines import Buffer, count_lines, last_line_quotes_odd, scan_lines
+from cmclaims.io.paths import require_regular_file
 from cmclaims.schema.columns import FileColumns, header_key
 
 CSV_SUFFIXES = (".csv", ".txt")
@@ -396,15 +397,104 @@ def _read_parquet(path: Path, expected: FileColumns, column_map: ColumnMap | Non
         raise InputUnusable(f"{path}: the file is empty")
     try:
         table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputUnusable(f"{path}: not a readable Parquet file ({exc})") from exc
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise InputUnusable(f"{path}: not a readable Parquet file ({_arrow_reason(exc)})") from exc
+    table = table.rename_columns(_unique_names([str(name) for name in table.column_names]))
+    table, bad_rows = parquet_as_readable(path, table)
     columns = _match_columns(path, table.column_names, expected, column_map)
-    rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
-    return SourceFile(path, print_.sha256, "parquet", "parquet", table, columns, rows)
+    rows = np.arange(1, table.num_rows + len(bad_rows) + 1, dtype=np.int64)
+    if bad_rows:
+        bad = np.array([b.row for b in bad_rows], dtype=np.int64)
+        rows = rows[~np.isin(rows, bad)]
+    return SourceFile(path, print_.sha256, "parquet", "parquet", table, columns, rows, bad_rows)
+
+
+def _arrow_reason(exc: BaseException) -> str:
+    """Arrow's reason in a few words; never the text of a value (it could be PHI)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return type(exc).__name__
+
+
+def _is_kept(kind: pa.DataType) -> bool:
+    """Types the outputs carry as they came in, and that read as text."""
+    t = pa.types
+    return (t.is_string(kind) or t.is_large_string(kind) or t.is_boolean(kind) or t.is_integer(kind)
+            or (t.is_floating(kind) and not t.is_float16(kind)) or t.is_decimal(kind) or t.is_date(kind)
+            or t.is_timestamp(kind) or t.is_time(kind))
+
+
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column of any Arrow type that has a text form, as text; raises ArrowException when it has none."""
+    kind = column.type
+    if isinstance(kind, pa.ExtensionType):
+        column = pa.chunked_array([chunk.storage for chunk in column.chunks], type=kind.storage_type)
+        return _as_text(column)
+    if pa.types.is_dictionary(kind):
+        return _as_text(column.cast(kind.value_type))
+    if pa.types.is_float16(kind):
+        column = column.cast(pa.float32())
+    return column.cast(pa.string())
+
+
+def _binary_text(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, np.ndarray]:
+    """A binary column as text, and which rows are not UTF-8 (those become null here and CM0 findings)."""
+    try:
+        return column.cast(pa.string()), np.zeros(len(column), dtype=bool)
+    except pa.ArrowInvalid:
+        pass
+    values = column.cast(pa.large_binary()).to_pylist()  # rare: only a column with bytes that are not text
+    text, bad = [], np.zeros(len(values), dtype=bool)
+    for position, value in enumerate(values):
+        try:
+            text.append(None if value is None else value.decode("utf-8"))
+        except UnicodeDecodeError:
+            text.append(None)
+            bad[position] = True
+    return pa.chunked_array([pa.array(text, pa.string())]), bad
+
+
+def parquet_as_readable(path: Path, table: pa.Table) -> tuple[pa.Table, list[BadRow]]:
+    """Every column in a type the outputs can carry and the checks can read as text.
+
+    Numbers, booleans, decimals, dates, times and timestamps stay as they are;
+    string views, dictionaries, half floats, durations, intervals and extension
+    types become their text. Binary columns become text where they are UTF-8;
+    a row whose bytes are not is a CM0 finding. A column with no text form
+    (list, struct, map, union) makes the file unusable (65), named.
+    """
+    columns, bad = [], np.zeros(table.num_rows, dtype=bool)
+    problems: dict[int, str] = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        kind = column.type
+        if _is_kept(kind):
+            columns.append(column)
+            continue
+        if pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_fixed_size_binary(kind) \
+                or pa.types.is_binary_view(kind):
+            text, not_text = _binary_text(column)
+            for position in np.flatnonzero(not_text & ~bad).tolist():
+                problems[position] = f"{name} holds bytes that are not UTF-8 text"
+            bad |= not_text
+            columns.append(text)
+            continue
+        try:
+            columns.append(_as_text(column))
+        except (pa.ArrowException, ValueError, TypeError) as exc:
+            raise InputUnusable(
+                f"{path}: column '{name}' is of type {kind}, which has no text form cmclaims can check",
+                hint="leave that column out of the export, or export it as text",
+            ) from exc
+    readable = pa.table(columns, names=table.column_names)
+    if not bad.any():
+        return readable, []
+    bad_rows = [BadRow(position + 1, problems[position]) for position in np.flatnonzero(bad).tolist()]
+    return readable.filter(pa.array(~bad)), bad_rows
 
 
 def read_source(path: Path, expected: FileColumns, column_map: ColumnMap | None = None) -> SourceFile:
     """Read `path` as a file of kind `expected`; every row is in `table` or `bad_rows`."""
+    require_regular_file(path)  # never open() a FIFO: it would wait for a writer forever
     if file_format(path) == "parquet":
         return _read_parquet(path, expected, column_map)
     return _read_csv(path, expected, column_map)

@@ -6,10 +6,12 @@ the new one, never half of either. Files are created with mode 0600 and
 folders 0700 whatever the umask (cmclaims.io.private): they hold PHI. A
 temporary file's name carries the id of the process writing it, so the next
 run into the folder removes what a killed run left behind (and never a live
-run's). Every staged file's SHA-256 and size are known when it is complete,
-for summary.json, so that a folder mixing two runs is found out. Text cells that a spreadsheet would run as a formula (starting with =, +,
--, @, a tab or a carriage return) get a leading apostrophe in CSV outputs;
-cells that are numbers (-12.50) stay numbers.
+run's). Every staged file's SHA-256 is known when it is complete, for
+summary.json, so that a folder mixing two runs is found out.
+
+Text cells that a spreadsheet would run as a formula (starting with =, +, -,
+@, a tab or a carriage return) get a leading apostrophe in CSV outputs,
+header cells included; cells that are numbers (-12.50) stay numbers.
 """
 
 from __future__ import annotations
@@ -72,6 +74,11 @@ def escape_formulas(table: pa.Table) -> pa.Table:
     return pa.table(columns, names=table.column_names)
 
 
+def escape_header(name: str) -> str:
+    """A column name as a safe header cell: an apostrophe before a formula-like start, like a data cell."""
+    return f"'{name}" if name and name[0] in "=+-@\t\r" else name
+
+
 def ensure_folder(folder: Path) -> None:
     """Create the output folder and its missing parents 0700; exit 73 when that is impossible."""
     private_folder(folder, "output folder")
@@ -99,7 +106,7 @@ def remove_leftovers(folder: Path, names: tuple[str, ...]) -> list[Path]:
     runs is a leftover (it holds PHI and would never be renamed). A stale
     PENDING note goes too: the run it describes is over.
     """
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -167,11 +174,13 @@ def write_batches(schema: pa.Schema, batches: Iterator[pa.RecordBatch], path: Pa
             for batch in batches:
                 parquet.write_batch(batch)
         return
+    # A header is a cell too: an input column named =HYPERLINK(...) is written as text.
+    header = pa.schema([field.with_name(escape_header(field.name)) for field in schema])
     try:
-        with pacsv.CSVWriter(path, schema) as csv:
+        with pacsv.CSVWriter(path, header) as csv:
             for batch in batches:
                 escaped = escape_formulas(pa.Table.from_batches([batch], schema=schema))
-                csv.write_table(escaped)
+                csv.write_table(escaped.rename_columns(header.names))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
         nested = [f.name for f in schema if pa.types.is_nested(f.type)]
         raise InputUnusable(

@@ -26,6 +26,7 @@ from cmclaims.normalize.parsed import (
     MAX_CHARGE,
     MAX_MINUTES,
     MAX_UNITS,
+    birth_days,
     dates_of,
     numbers_of,
     qualifications_of,
@@ -204,7 +205,7 @@ def build_lines(batch: Batch, catalog: Catalog, today: dt.date) -> Lines:
     text["claim_frequency"] = text["claim_frequency"].recoded(_frequency)
 
     service_day = dates_of(text["service_date"], today)
-    dob_day = dates_of(text["member_dob"], today, past=True)
+    dob_day = birth_days(text["member_dob"], service_day, today)
     start, end = _place_times(service_day, times_of(text["start_time"], today), times_of(text["end_time"], today))
     qualifications = catalog.vocabulary("credential") + catalog.vocabulary("training")
     staff_quals, staff_quals_unknown = qualifications_of(text["staff_credential"], qualifications)

@@ -8,7 +8,7 @@ import re
 import numpy as np
 
 from cmclaims.normalize.text import Factorized, parse_each
-from cmclaims.normalize.values import MISSING, day_number, parse_date, parse_number, parse_time
+from cmclaims.normalize.values import MISSING, day_number, has_two_digit_year, parse_date, parse_number, parse_time
 
 # The largest value a line may carry: beyond these a number is a typing error, not an amount.
 MAX_UNITS = 9_999  # units on one line (a day holds 96 fifteen-minute units)
@@ -21,6 +21,31 @@ def dates_of(factorized: Factorized, today: dt.date, past: bool = False) -> np.n
     parsed = parse_each(factorized.values, lambda text: parse_date(text, today, past))
     days = np.array([day_number(d) if d is not None else MISSING for d in parsed], dtype=np.int32)
     return factorized.mapped(days, MISSING)
+
+
+def birth_days(factorized: Factorized, service_day: np.ndarray, today: dt.date) -> np.ndarray:
+    """Day numbers of birth dates; a two-digit year never puts the birth after the line's service date.
+
+    `11/11/11` is 2011-11-11 on a 2026 service and 1911-11-11 on a 2010 one:
+    the most recent reading not after the service date (not after today when
+    the line has none). SPEC section 2; the README says what it means for clerks.
+    """
+    parsed = parse_each(factorized.values, lambda text: parse_date(text, today, past=True))
+    days = np.array([day_number(d) if d is not None else MISSING for d in parsed], dtype=np.int32)
+    two_digit = parse_each(factorized.values, has_two_digit_year)
+    before = [_century_before(d) if short and d is not None else None
+              for d, short in zip(parsed, two_digit, strict=True)]
+    earlier = np.array([MISSING if d is None else day_number(d) for d in before], dtype=np.int32)
+    line_day, line_earlier = factorized.mapped(days, MISSING), factorized.mapped(earlier, MISSING)
+    after_service = (service_day != MISSING) & (line_earlier != MISSING) & (line_day > service_day)
+    return np.where(after_service, line_earlier, line_day).astype(np.int32)
+
+
+def _century_before(date: dt.date) -> dt.date | None:
+    try:
+        return date.replace(year=date.year - 100)
+    except ValueError:  # 29 February of a year whose century before was not a leap year
+        return None
 
 
 def times_of(factorized: Factorized, today: dt.date) -> tuple[np.ndarray, np.ndarray]:

@@ -39,7 +39,7 @@ from cmclaims.normalize.units import compute_units
 from cmclaims.pipeline.checks import ADJUSTED, REJECTED, Outcome, run_checks
 from cmclaims.pipeline.ledger_entries import ledger_lines, retirements, run_record
 from cmclaims.pipeline.outputs import clean_file, exceptions_table
-from cmclaims.pipeline.request import ValidateRequest
+from cmclaims.pipeline.request import ValidateRequest, check_request_files
 from cmclaims.pipeline.summary import findings_by_rule, totals
 from cmclaims.rules.context import Context
 from cmclaims.schema.columns import ENCOUNTER
@@ -48,7 +48,7 @@ from cmclaims.tables import load_profile
 
 OVER_LIMIT_MODES = ("reject", "cutback")
 FORMATS = ("csv", "parquet")
-OUTPUT_NAMES = tuple(f"{stem}.{fmt}" for stem in ("clean", "exceptions") for fmt in FORMATS) + ("summary.json",)
+OUTPUT_NAMES = (*(f"{stem}.{fmt}" for stem in ("clean", "exceptions") for fmt in FORMATS), "summary.json")
 __all__ = ["ValidateRequest", "ValidateResult", "validate"]
 
 
@@ -70,6 +70,7 @@ def run_id_for(profile: str, input_hashes: list[str]) -> str:
 def _check_request(request: ValidateRequest) -> None:
     if not request.inputs:
         raise ConfigError("give at least one input file")
+    check_request_files(request)
     if request.over_limit not in OVER_LIMIT_MODES:
         raise ConfigError(f"--over-limit must be reject or cutback, not '{request.over_limit}'")
     if request.output_format is not None and request.output_format not in FORMATS:

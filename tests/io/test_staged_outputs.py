@@ -77,8 +77,8 @@ def test_a_kill_between_renames_is_reported_as_a_mixed_folder_and_a_rerun_comple
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
     first = write_csv(tmp_path / "monday.csv", [LINE])
-    second = write_csv(tmp_path / "tuesday.csv", [{**LINE, "claim_id": "B1"}, {**LINE, "claim_id": "B2",
-                                                                              "start_time": "10:00", "end_time": "10:30"}])
+    later = {**LINE, "claim_id": "B2", "start_time": "10:00", "end_time": "10:30"}
+    second = write_csv(tmp_path / "tuesday.csv", [{**LINE, "claim_id": "B1"}, later])
     assert _subprocess_validate(first, out) == 0
     assert _subprocess_validate(second, out, crash_at="between-renames") == -9
     capsys.readouterr()

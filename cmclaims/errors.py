@@ -29,6 +29,10 @@ class CmclaimsError(Exception):
         self.message = message
         self.hint = hint
 
+    def __reduce__(self) -> tuple[type, tuple[str, str | None]]:
+        # Raised on a Dask worker, the error travels back to the driver whole, hint included.
+        return (self.__class__, (self.message, self.hint))
+
 
 class ConfigError(CmclaimsError):
     """A bad option, profile, code table or column map."""

@@ -4,8 +4,9 @@
 #
 #   scripts/demo.sh OUT_DIR      outputs go to OUT_DIR/<profile>/, ledgers to OUT_DIR/ledgers/
 #
-# Each payer gets its own ledger (the samples' claim ids repeat across payers). Running
-# the demo again is a re-run of the same exports: it replaces itself in the ledger.
+# Each payer gets its own ledger (the samples' claim ids repeat across payers), created once
+# with `cmclaims ledger init`: validate never creates one. Running the demo again is a
+# re-run of the same exports: it replaces itself in the ledger.
 # Exits 0 when every run worked (rejected lines are the point of the demo: --exit-zero),
 # and with the worst exit code when a run failed (2 and above: usage, input, internal error).
 set -uo pipefail
@@ -23,11 +24,17 @@ fi
 worst=0
 for profile in "${profiles[@]}"; do
     data=sample_data/$profile
+    ledger=$out/ledgers/$profile.sqlite3
     echo
     echo "=== $profile: $data/export.csv ==="
+    if [[ ! -e $ledger ]] && ! "$bin/cmclaims" ledger init --ledger "$ledger"; then
+        echo "demo: cannot create the ledger $ledger" >&2
+        worst=73
+        continue
+    fi
     "$bin/cmclaims" validate "$data/export.csv" --profile "$profile" --out "$out/$profile" \
         --authorizations "$data/authorizations.csv" --stays "$data/stays.csv" --staff "$data/staff.csv" \
-        --ledger "$out/ledgers/$profile.sqlite3" --exit-zero
+        --ledger "$ledger" --exit-zero
     code=$?
     if (( code >= 2 )); then
         echo "demo: cmclaims validate failed for $profile (exit $code)" >&2

@@ -7,9 +7,21 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from cmclaims.ledger.store import SqliteLedger
 from cmclaims.pipeline.validate import ValidateRequest, ValidateResult, validate
 
 TODAY = dt.date(2026, 11, 22)
+
+
+def new_ledger(path: Path) -> Path:
+    """A ledger at `path`, made as `cmclaims ledger init` makes it (validate never creates one); returns `path`.
+
+    Every test that validates with a ledger starts with it. A ledger already
+    there is kept, so a test may call it for each night.
+    """
+    if not path.exists():
+        SqliteLedger.create(path).close()
+    return path
 
 
 def write_csv(path: Path, rows: list[dict], columns: list[str] | None = None) -> Path:

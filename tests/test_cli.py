@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from cmclaims.cli import main
-from tests.helpers import read_csv, write_csv
+from tests.helpers import new_ledger, read_csv, write_csv
 
 REPO = Path(__file__).resolve().parent.parent
 ERROR_MEMBER = "MBR-778899"  # PHI that must never reach the terminal
@@ -31,7 +31,7 @@ ERROR_DOB = "1961-07-15"
 def _workplace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run in a temporary folder with a ledger of its own and no colour."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CMCLAIMS_LEDGER", str(tmp_path / "ledger.sqlite3"))
+    monkeypatch.setenv("CMCLAIMS_LEDGER", str(new_ledger(tmp_path / "ledger.sqlite3")))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.delenv("CMCLAIMS_DEBUG", raising=False)

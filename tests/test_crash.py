@@ -19,7 +19,7 @@ import pytest
 from cmclaims.faults import POINTS
 from cmclaims.ledger.admin import check_ledger
 from cmclaims.ledger.store import SqliteLedger
-from tests.helpers import write_csv
+from tests.helpers import new_ledger, write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,7 +62,7 @@ def _ledger_state(ledger: Path) -> list[tuple]:
 def reference(nights: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The uninterrupted run of both nights."""
     folder = tmp_path_factory.mktemp("reference")
-    ledger = folder / "ledger.sqlite3"
+    ledger = new_ledger(folder / "ledger.sqlite3")
     assert _validate(nights[0], folder / "out1", ledger).returncode == 0  # 230 units: all clean
     second = _validate(nights[1], folder / "out2", ledger)
     assert second.returncode == 1
@@ -77,7 +77,7 @@ def reference(nights: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactor
 def test_a_run_killed_at_any_point_leaves_everything_whole(
     point: str, nights: tuple[Path, Path], reference: dict, tmp_path: Path
 ) -> None:
-    ledger, out = tmp_path / "ledger.sqlite3", tmp_path / "out"
+    ledger, out = new_ledger(tmp_path / "ledger.sqlite3"), tmp_path / "out"
     assert _validate(nights[0], out, ledger).returncode in (0, 1)
     runs_before = len(SqliteLedger(ledger, read_only=True).runs())
 
@@ -101,7 +101,7 @@ def test_a_run_killed_at_any_point_leaves_everything_whole(
 
 
 def test_a_second_writer_exits_75_at_once_and_touches_nothing(nights: tuple[Path, Path], tmp_path: Path) -> None:
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     assert _validate(nights[0], tmp_path / "out1", ledger).returncode in (0, 1)
     before = ledger.read_bytes()
     holder = subprocess.Popen(

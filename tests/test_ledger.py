@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from cmclaims.cli import main
+from cmclaims.errors import CannotWrite
 from cmclaims.ledger.admin import check_ledger
 from cmclaims.ledger.store import SqliteLedger
-from tests.helpers import run_lines, write_csv
+from tests.helpers import new_ledger, run_lines, write_csv
 
 OPTUM = {"member_dob": "1980-05-01", "hcpcs": "T1017", "staff_id": "S1", "start_time": "09:00"}
 SOONER = {"member_dob": "1980-05-01", "hcpcs": "T1017", "modifier1": "HE", "modifier2": "HN", "staff_id": "S1",
@@ -31,7 +32,7 @@ def optum_line(claim: str, member: str, date: str, units: int, start: str = "08:
 
 
 def test_the_second_night_crosses_the_annual_cap(tmp_path: Path) -> None:
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     first = [optum_line(f"A{i}", "M1", f"2026-03-{i + 2:02d}", 10) for i in range(23)]  # 230 units
     night1 = run_lines(tmp_path / "n1", first, "id-optum", ledger=ledger)
     assert night1.summary["counts"]["lines_rejected"] == 0
@@ -47,7 +48,7 @@ def test_the_second_night_crosses_the_annual_cap(tmp_path: Path) -> None:
 
 
 def test_a_late_line_counts_against_its_own_month(tmp_path: Path) -> None:
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     january = [{**SOONER, "claim_id": f"J{i}", "member_id": "M1", "service_date": f"2026-01-{i + 5:02d}",
                 "start_time": "09:00", "end_time": _end(8), "units": 8} for i in range(3)]  # 24 of 25
     run_lines(tmp_path / "jan", january, "ok-soonercare", ledger=ledger)
@@ -64,7 +65,7 @@ def test_a_late_line_counts_against_its_own_month(tmp_path: Path) -> None:
 
 
 def test_running_the_same_input_again_replaces_the_run_and_writes_the_same_files(tmp_path: Path) -> None:
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     lines = [optum_line(f"A{i}", "M1", f"2026-03-{i + 2:02d}", 12) for i in range(22)]  # crosses 240
     first = run_lines(tmp_path / "a", lines, "id-optum", ledger=ledger)
     clean, exceptions = (first.out / "clean.csv").read_bytes(), (first.out / "exceptions.csv").read_bytes()
@@ -80,7 +81,7 @@ def test_running_the_same_input_again_replaces_the_run_and_writes_the_same_files
 
 
 def test_a_claim_billed_in_an_earlier_run_is_rejected_naming_that_run(tmp_path: Path) -> None:
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     first = run_lines(tmp_path / "n1", [optum_line("X1", "M1", "2026-03-02", 4)], "id-optum", ledger=ledger)
     second = run_lines(tmp_path / "n2", [optum_line("X1", "M1", "2026-03-02", 4),
                                          optum_line("X2", "M1", "2026-03-03", 4)], "id-optum", ledger=ledger)
@@ -90,7 +91,7 @@ def test_a_claim_billed_in_an_earlier_run_is_rejected_naming_that_run(tmp_path: 
 
 
 def test_a_replacement_swaps_units_and_a_void_frees_them(tmp_path: Path) -> None:
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     day = {**SOONER, "member_id": "M1", "service_date": "2026-03-04"}
     run_lines(tmp_path / "n1", [{**day, "claim_id": "A", "start_time": "08:00", "end_time": _end(10, "08:00"),
                                  "units": 10}], "ok-soonercare", ledger=ledger)
@@ -115,7 +116,7 @@ def test_a_replacement_swaps_units_and_a_void_frees_them(tmp_path: Path) -> None
 
 
 def test_a_replacement_takes_out_the_billed_line_not_a_void_that_reused_its_id(tmp_path: Path) -> None:
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     day = {**SOONER, "member_id": "M1", "service_date": "2026-03-04"}
 
     def line(claim: str, start: str, units: int, **values: str) -> dict:
@@ -135,7 +136,7 @@ def test_a_replacement_takes_out_the_billed_line_not_a_void_that_reused_its_id(t
 
 
 def test_usage_reports_units_against_limits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     lines = [optum_line(f"A{i}", "M1", f"2026-03-{i + 2:02d}", 10) for i in range(3)]
     run_lines(tmp_path / "n1", lines, "id-optum", ledger=ledger)
     assert main(["ledger", "usage", "--member", "M1", "--year", "2026", "--ledger", str(ledger), "--json"]) == 0
@@ -146,7 +147,7 @@ def test_usage_reports_units_against_limits(tmp_path: Path, capsys: pytest.Captu
 
 
 def test_dry_run_reads_the_ledger_and_changes_nothing(tmp_path: Path) -> None:
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     run_lines(tmp_path / "n1", [optum_line("A1", "M1", "2026-03-02", 4)], "id-optum", ledger=ledger)
     before = ledger.read_bytes()
     tonight = [optum_line("A1", "M1", "2026-03-02", 4), optum_line("A2", "M1", "2026-03-03", 4)]
@@ -157,14 +158,16 @@ def test_dry_run_reads_the_ledger_and_changes_nothing(tmp_path: Path) -> None:
     assert len(SqliteLedger(ledger).runs()) == 1
 
 
-def test_a_dry_run_without_a_ledger_creates_none(tmp_path: Path) -> None:
+def test_a_dry_run_without_a_ledger_refuses_and_creates_none(tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.sqlite3"
-    run_lines(tmp_path / "n1", [optum_line("A1", "M1", "2026-03-02", 4)], "id-optum", ledger=ledger, dry_run=True)
+    with pytest.raises(CannotWrite, match="there is no ledger here"):
+        run_lines(tmp_path / "n1", [optum_line("A1", "M1", "2026-03-02", 4)], "id-optum", ledger=ledger,
+                  dry_run=True)
     assert not ledger.exists()
 
 
 def test_rollback_takes_a_run_out_of_the_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     night = run_lines(tmp_path / "n1", [optum_line("A1", "M1", "2026-03-02", 4)], "id-optum", ledger=ledger)
     run_id = night.summary["run_id"]
     assert main(["ledger", "rollback", run_id, "--yes", "--ledger", str(ledger)]) == 0
@@ -181,7 +184,7 @@ def test_rollback_takes_a_run_out_of_the_counts(tmp_path: Path, capsys: pytest.C
 
 
 def test_import_seeds_the_caps_for_the_first_night(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     history = write_csv(tmp_path / "history.csv", [
         {"claim_id": f"H{i}", "member_id": "M1", "service_date": f"2026-02-{i + 2:02d}", "hcpcs": "T1016",
          "units": 47} for i in range(5)  # 235 units
@@ -198,7 +201,7 @@ def test_import_seeds_the_caps_for_the_first_night(tmp_path: Path, capsys: pytes
 
 
 def test_check_finds_a_ledger_tampered_with_by_hand(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     run_lines(tmp_path / "n1", [optum_line("A1", "M1", "2026-03-02", 4)], "id-optum", ledger=ledger)
     assert main(["ledger", "check", "--ledger", str(ledger)]) == 0
     with sqlite3.connect(ledger) as db:
@@ -210,7 +213,7 @@ def test_check_finds_a_ledger_tampered_with_by_hand(tmp_path: Path, capsys: pyte
 
 
 def test_check_finds_an_altered_block(tmp_path: Path) -> None:
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     run_lines(tmp_path / "n1", [optum_line("A1", "M1", "2026-03-02", 4)], "id-optum", ledger=ledger)
     with sqlite3.connect(ledger) as db:
         db.execute("UPDATE line_blocks SET data = CAST(data || x'00' AS BLOB)")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import new_ledger
 from tests.test_report_support import cli, isolated, line, night  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("isolated")
@@ -30,7 +31,7 @@ CHROMIUM = _chromium()
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (looked for /usr/bin/chromium and "
                                               "`chromium` on PATH); the HTML is still checked by test_report_formats")
 def test_the_html_report_renders_to_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     night(tmp_path / "n1", [line("A1"), line("A2", start="10:00", activity="transport"),
                             {**line("A3", start="12:00"), "units": 5}], ledger, days_ago=1)
     night(tmp_path / "n2", [line("A2", start="10:00"), line("B1", date="2026-03-03", activity="education")], ledger)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from tests.helpers import Run, read_csv
+from tests.helpers import Run, new_ledger, read_csv
 from tests.test_report_support import cli, isolated, line, night  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("isolated")
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("isolated")
 
 def _nights(tmp_path: Path) -> tuple[Run, Path]:
     """A night whose rejected lines carry text a spreadsheet would run: a staff id and a claim id."""
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     run = night(tmp_path / "n1", [
         line("A1"),
         line("A2", start="10:00", activity="transport", staff_id="=1+1"),

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from cmclaims.report.period import default_start
+from tests.helpers import new_ledger
 from tests.test_report_support import cli, cli_json, isolated, line, night, rows  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("isolated")
 
 
 def test_a_period_of_two_nights(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     # Night 1: A1 clean, A2 rejected. Night 2: A2 corrected (not a first pass), A3 clean.
     night(tmp_path / "n1", [line("A1"), line("A2", start="10:00", activity="transport")], ledger, days_ago=1)
     night(tmp_path / "n2", [line("A2", start="10:00"), line("A3", start="13:00")], ledger)
@@ -38,7 +39,7 @@ def test_a_period_of_two_nights(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_period_options_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     night(tmp_path / "n1", [line("A1")], ledger)
     assert cli(capsys, "report", "period", "--ledger", ledger, "--from", "2026-05-01", "--to", "2026-04-01")[0] == 2
     assert cli(capsys, "report", "period", "--ledger", ledger, "--from", "May 1")[0] == 2

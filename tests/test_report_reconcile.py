@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Run
+from tests.helpers import Run, new_ledger
 from tests.test_report_support import cli, cli_json, isolated, line, night, rows  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("isolated")
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.usefixtures("isolated")
 
 def _night(tmp_path: Path) -> tuple[Run, Path]:
     """Four lines: one passes, one is adjusted (5 units billed, 4 earned), two are rejected."""
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     run = night(tmp_path / "n1", [
         line("A1"),
         line("A2", start="10:00", activity="transport"),
@@ -113,7 +113,7 @@ def test_a_run_whose_folder_is_gone_reconciles_from_the_ledger(tmp_path: Path,
 
 def test_a_run_without_exceptions_reconciles_in_every_format(tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     run = night(tmp_path / "n1", [line("A1")], ledger)
     for out in (None, tmp_path / "r.xlsx", tmp_path / "r.html", tmp_path / "r.json", tmp_path / "csv"):
         code, printed = cli(capsys, "report", run.out, "--ledger", ledger, *(["--out", out] if out else []))

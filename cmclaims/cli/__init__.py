@@ -9,7 +9,9 @@ could quote a value from the export. CMCLAIMS_DEBUG=1 shows the traceback.
 
 from __future__ import annotations
 
+import errno
 import os
+import sqlite3
 import sys
 import traceback
 import warnings
@@ -17,7 +19,7 @@ import warnings
 import typer
 from typer.main import get_command
 
-from cmclaims.errors import EXIT_INTERNAL, CmclaimsError, from_environment
+from cmclaims.errors import EXIT_CANNOT_WRITE, EXIT_INTERNAL, CmclaimsError, from_environment
 from cmclaims.io.safe_text import printable
 
 app = typer.Typer(
@@ -29,7 +31,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-from cmclaims.cli import catalog, ledger, report, sample, validate  # noqa: E402,F401  (commands register on `app`)
+from cmclaims.cli import catalog, ledger, remit, report, sample, validate  # noqa: E402,F401  (commands register on `app`)
 
 
 def _print_error(message: str, hint: str | None = None) -> None:
@@ -51,6 +53,13 @@ def _internal_error(exc: BaseException) -> int:
     return EXIT_INTERNAL
 
 
+def _cannot_write(exc: BaseException) -> bool:
+    """A full disk, an I/O error or a damaged database: the machine's state, not a bug."""
+    if isinstance(exc, sqlite3.Error):
+        return True
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; exit with its code (or return it when `argv` is given, for tests)."""
     if not os.environ.get("CMCLAIMS_DEBUG"):
@@ -65,13 +74,18 @@ def main(argv: list[str] | None = None) -> int:
     except CmclaimsError as exc:
         _print_error(exc.message, exc.hint)
         code = exc.exit_code
-    except Exception as exc:
-        known = from_environment(exc)  # the disk, the OS or SQLite failed, not cmclaims
-        if known is None:
-            code = _internal_error(exc)
-        else:
+    except (sqlite3.Error, OSError) as exc:
+        known = None if _cannot_write(exc) else from_environment(exc)  # a permission, a path: 73 or 75
+        if known is not None:
             _print_error(known.message, known.hint)
             code = known.exit_code
+        else:  # the disk or the ledger file failed under us: exit 73, never 70 (SPEC section 6)
+            _print_error(f"a file or the ledger cannot be written or read ({type(exc).__name__}: "
+                         f"{getattr(exc, 'strerror', None) or exc}); nothing was committed",
+                         "check free space and the disk; `cmclaims ledger check` tells whether the ledger is sound")
+            code = EXIT_CANNOT_WRITE
+    except Exception as exc:
+        code = _internal_error(exc)
     if argv is None:
         sys.exit(code)
     return code

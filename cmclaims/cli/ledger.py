@@ -12,13 +12,12 @@ from rich.table import Table
 
 from cmclaims.cli import app
 from cmclaims.cli.console import stdout
-from cmclaims.errors import ConfigError
 from cmclaims.ledger import ledger_path
 from cmclaims.ledger.lock import LedgerLock
 
 # The store and its commands import numpy, pandas and pyarrow: loaded when a command runs.
 
-ledger_app = typer.Typer(help="The ledger of earlier runs: history, usage, rollback, import, check.",
+ledger_app = typer.Typer(help="The ledger of earlier runs: init, history, usage, rollback, import, check.",
                          no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
 
@@ -29,6 +28,29 @@ JsonOption = Annotated[bool, typer.Option("--json", help="print as one JSON docu
 
 def _print_json(document: object) -> None:
     print(json.dumps(document, indent=2, default=str))
+
+
+@ledger_app.command("init")
+def init_command(ledger: LedgerOption = None, as_json: JsonOption = False) -> None:
+    """Create a new, empty ledger (validate never creates one).
+
+    Run it once, on the first night, where the nightly job will find the
+    ledger. It refuses a path where any file already is (exit 2).
+
+    Example: cmclaims ledger init --ledger /srv/billing/cmclaims-ledger.sqlite3
+    """
+    from cmclaims.ledger.store import SqliteLedger
+
+    path = ledger_path(ledger)
+    store = SqliteLedger.create(path)
+    identity = store.identity()
+    store.close()
+    if as_json:
+        _print_json({"ledger": str(path), **identity})
+    else:
+        stdout.print(f"created ledger {path} (id {identity['ledger_id']}, schema {identity['schema_version']}); "
+                     "back it up with the billing files")
+    raise typer.Exit(0)
 
 
 @ledger_app.command("runs")
@@ -101,7 +123,7 @@ def rollback_command(
 
     path = ledger_path(ledger)
     with LedgerLock(path):
-        store = SqliteLedger(path, create=False)
+        store = SqliteLedger(path)
         run = require_run(store, run_id)
         if not yes:
             typer.confirm(
@@ -157,9 +179,7 @@ def check_command(ledger: LedgerOption = None, as_json: JsonOption = False) -> N
     from cmclaims.ledger.store import SqliteLedger
 
     path = ledger_path(ledger)
-    if not path.exists():
-        raise ConfigError(f"{path}: there is no ledger here")
-    store = SqliteLedger(path, read_only=True)
+    store = SqliteLedger(path, read_only=True)  # exit 73 for no ledger, an empty or a foreign file
     problems = check_ledger(store)
     if as_json:
         _print_json({"ledger": str(path), "ok": not problems, "problems": problems})

@@ -57,7 +57,11 @@ class Batch:
 
 def read_batch(paths: list[Path], expected: FileColumns, column_map: ColumnMap | None = None) -> Batch:
     """Read every input; a file that is missing or unusable stops the run before anything is written."""
-    files = [read_source(path, expected, column_map) for path in paths]
+    return assemble_batch([read_source(path, expected, column_map) for path in paths])
+
+
+def assemble_batch(files: list[SourceFile]) -> Batch:
+    """Files already read, as one batch: their parsed rows in file order, then the rows no parser took."""
     file_index = [np.full(f.table.num_rows, i, dtype=np.int32) for i, f in enumerate(files)]
     rows = [f.rows for f in files]
     bad_index, bad_rows, problems = [], [], []

@@ -2,10 +2,11 @@
 
     store.py     the LedgerStore interface and its SQLite implementation
     schema.py    tables, schema version and migrations
-    lock.py      one writer at a time (exit 75 for the second)
+    identity.py  is this file a cmclaims ledger? (missing, empty, foreign: exit 73)
+    lock.py      one writer per ledger file, whatever the path (exit 75 for the second)
     lookup.py    finding the batch's ids among the ledger's
     view.py      what one validate run needs from the ledger: duplicates, originals, prior usage
-    admin.py     `cmclaims ledger runs | usage | rollback | import | check`
+    admin.py     `cmclaims ledger init | runs | usage | rollback | import | check`
 
 What a validate run adds to the ledger is built in cmclaims/pipeline/ledger_entries.py.
 """

@@ -5,16 +5,25 @@ Each run's accepted lines are kept per service month as one Parquet block
 rows, and a later run reads only the months (and, for annual caps, the years)
 its own lines fall in. `retired` lists originals that a void or replacement
 took out of the usage; `finding_blocks` keeps each run's exceptions for
-finance's reports; `writeoffs` records what finance wrote off.
+finance's reports; `writeoffs` records what finance wrote off. `meta` holds
+the ledger's identity: its id, when it was created, its schema version.
+
+Version 2 gives every ledger its identity (PRAGMA application_id "CMCL" and a
+ledger_id): a ledger is created only by `cmclaims ledger init`, and a file
+that is not one is refused (cmclaims/ledger/identity.py). A version 1 ledger
+(created silently by an older validate) is upgraded in place.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
+import uuid
 
 from cmclaims.errors import ConfigError
+from cmclaims.ledger.identity import APPLICATION_ID
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _VERSION_1 = [
     """CREATE TABLE meta (
@@ -83,8 +92,26 @@ _VERSION_1 = [
     )""",
 ]
 
+
+def _identity() -> list[str]:
+    """The ledger's identity, for a new ledger and for one an older cmclaims created without it."""
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return [
+        f"PRAGMA application_id = {APPLICATION_ID}",
+        f"INSERT OR IGNORE INTO meta (key, value) VALUES ('ledger_id', '{uuid.uuid4()}')",
+        f"INSERT OR IGNORE INTO meta (key, value) VALUES ('created_at', '{now}')",
+    ]
+
+
 # version -> statements that bring a ledger from version - 1 to it
-MIGRATIONS: dict[int, list[str]] = {1: _VERSION_1}
+MIGRATIONS: dict[int, list[str] | None] = {1: _VERSION_1, 2: None}  # None: built when applied
+
+
+def _statements(version: int) -> list[str]:
+    fixed = MIGRATIONS[version]
+    statements = fixed if fixed is not None else _identity()
+    return [*statements, "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', "
+                         f"'{version}')"]
 
 
 def migrate(connection: sqlite3.Connection) -> None:
@@ -98,7 +125,7 @@ def migrate(connection: sqlite3.Connection) -> None:
     for version in range(current + 1, SCHEMA_VERSION + 1):
         connection.execute("BEGIN IMMEDIATE")
         try:
-            for statement in MIGRATIONS[version]:
+            for statement in _statements(version):
                 connection.execute(statement)
             connection.execute(f"PRAGMA user_version = {version}")
             connection.execute("COMMIT")

@@ -10,10 +10,13 @@ killed at any point leaves the ledger as it was before that change, or after it.
 from __future__ import annotations
 
 import abc
+import contextlib
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
+import os
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +31,8 @@ import pyarrow.parquet as pq
 
 from cmclaims.errors import CannotWrite, ConfigError
 from cmclaims.faults import checkpoint
-from cmclaims.io.private import private_file, private_folder
+from cmclaims.io.private import private_folder, tighten
+from cmclaims.ledger.identity import LedgerUnusable, create_hint, require_ledger_file
 from cmclaims.ledger.schema import SCHEMA_VERSION, migrate
 from cmclaims.normalize.values import month_of
 
@@ -91,6 +95,10 @@ class PreparedRun:
     finding_rows: int
 
 
+class LedgerExists(ConfigError):
+    """`ledger init` where a file already is (exit 2): it is never overwritten."""
+
+
 class LedgerStore(abc.ABC):
     """What cmclaims needs from a ledger, whatever database keeps it."""
 
@@ -151,25 +159,65 @@ class LedgerStore(abc.ABC):
         """Mark a claim's open exceptions written off."""
 
     @abc.abstractmethod
-    def integrity_problems(self) -> list[str]:
-        """What the database's own integrity check reports (empty when sound)."""
+    def integrity_problems(self, *, quick: bool = False) -> list[str]:
+        """What the database's own integrity check and the ledger's bookkeeping report (empty when sound)."""
+
+    @abc.abstractmethod
+    def verify_before_commit(self) -> None:
+        """Raise (exit 73) unless the ledger is sound enough to be written."""
 
     @abc.abstractmethod
     def close(self) -> None:
         """Release the connection."""
 
 
-class SqliteLedger(LedgerStore):
-    """The default ledger: one SQLite file (WAL), created on first use."""
+class LedgerDamaged(CannotWrite):
+    """The ledger's file is damaged, or the disk under it failed or is full (exit 73; nothing written)."""
 
-    def __init__(self, path: Path, *, create: bool = True, read_only: bool = False) -> None:
-        """Open (and with `create`, create and migrate) the ledger; `read_only` never writes to it."""
-        self.path = path
-        if (read_only or not create) and not path.exists():
-            raise ConfigError(f"{path}: there is no ledger here", hint="run `cmclaims validate` once to create it")
+
+def _database_error(path: Path, exc: sqlite3.Error) -> CannotWrite:
+    """An SQLite error as the exit-73 error a user can act on (never an internal error, exit 70)."""
+    text = str(exc)
+    if "full" in text:
+        return CannotWrite(f"{path}: the disk is full; the ledger was not changed ({text})",
+                           hint="free space on that disk and run again")
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text or "readonly" in text):
+        return CannotWrite(f"{path}: the ledger is busy or read-only ({text}); nothing was changed")
+    return LedgerDamaged(f"{path}: the ledger cannot be read or written ({text}); nothing was changed",
+                         hint="run `cmclaims ledger check` and restore the ledger from its backup")
+
+
+def _guarded(method: Callable[..., T]) -> Callable[..., T]:
+    """A store method whose SQLite errors (damage, full disk, I/O) become exit 73, never an internal error."""
+
+    @functools.wraps(method)
+    def call(self: SqliteLedger, *args: object, **kwargs: object) -> T:
         try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise _database_error(self.path, exc) from exc
+
+    return call
+
+
+class SqliteLedger(LedgerStore):
+    """The default ledger: one SQLite file (WAL), created only by `create` (`cmclaims ledger init`)."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        """Open an existing ledger; LedgerUnusable (exit 73) when `path` holds none.
+
+        `read_only` never writes to it (reports, --dry-run); otherwise an older
+        schema is upgraded. Nothing here creates a file.
+        """
+        self.path = path
+        self.real_path = require_ledger_file(path)
+        self.read_only = read_only
+        try:
+            if not read_only:
+                tighten(self.real_path)  # a ledger copied in with 0644 is owner-only before this run writes PHI
+            self._db = self._connect(read_only)
+            self._require_identity()
             if read_only:
-                self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=1.0)
                 version = self._db.execute("PRAGMA user_version").fetchone()[0]
                 if version != SCHEMA_VERSION:
                     raise ConfigError(
@@ -177,52 +225,86 @@ class SqliteLedger(LedgerStore):
                         hint="run once without --dry-run to upgrade it",
                     )
             else:
-                private_folder(path.parent, "ledger folder")
-                # Owner-only before SQLite writes a byte (a ledger made with `touch` under umask 022 is 0644);
-                # SQLite gives its -wal and -shm files the mode of the ledger.
-                private_file(path)
-                self._db = sqlite3.connect(path, isolation_level=None, timeout=1.0)
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = FULL")
                 self._db.execute("PRAGMA foreign_keys = ON")
                 migrate(self._db)
-            if not read_only:
-                self._note_creation()
-        except sqlite3.DatabaseError as exc:
-            raise CannotWrite(f"{path}: the ledger cannot be opened ({exc})") from exc
-        except OSError as exc:
-            raise CannotWrite(f"{path}: the ledger cannot be opened ({exc.strerror or type(exc).__name__})") from exc
+        except sqlite3.Error as exc:
+            raise _database_error(path, exc) from exc
 
-    def _note_creation(self) -> None:
-        """Record when the ledger was created and with which schema, once."""
-        if self._db.execute("SELECT 1 FROM meta WHERE key = 'created_at'").fetchone() is None:
-            self._transaction(
-                lambda db: db.executemany(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                    [("created_at", dt.datetime.now(dt.UTC).isoformat()), ("schema_version", str(SCHEMA_VERSION))],
-                )
-            )
+    def _connect(self, read_only: bool) -> sqlite3.Connection:
+        """A connection that never creates the file (mode=rw or ro)."""
+        uri = f"{self.real_path.as_uri()}?mode={'ro' if read_only else 'rw'}"
+        return sqlite3.connect(uri, uri=True, isolation_level=None, timeout=1.0)
+
+    def _require_identity(self) -> None:
+        """A cmclaims ledger has its `meta` table with the date it was created; anything else is refused."""
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        created = None
+        if "meta" in tables:
+            created = self._db.execute("SELECT value FROM meta WHERE key = 'created_at'").fetchone()
+        if created is None:
+            self._db.close()
+            raise LedgerUnusable(f"{self.path}: this SQLite file is not a cmclaims ledger (it has no ledger tables)",
+                                 hint=create_hint(self.path))
+
+    @classmethod
+    def create(cls, path: Path) -> SqliteLedger:
+        """Create a new, empty ledger at `path` (`cmclaims ledger init`); never over an existing file."""
+        private_folder(path.parent, "ledger folder")  # 0700 whatever the umask (cmclaims.io.private)
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            raise LedgerExists(f"{path}: a file is already there; nothing was changed",
+                               hint="`cmclaims ledger check` tells whether it is a sound ledger") from None
+        except OSError as exc:
+            raise CannotWrite(f"{path}: cannot create the ledger ({exc.strerror})") from exc
+        try:
+            path.chmod(0o600)  # PHI: the owner only, whatever the umask
+            db = sqlite3.connect(path, isolation_level=None)
+            try:
+                db.execute("PRAGMA journal_mode = WAL")
+                db.execute("PRAGMA synchronous = FULL")
+                migrate(db)
+            finally:
+                db.close()
+        except BaseException as exc:
+            path.unlink(missing_ok=True)  # nothing half-created is left to be mistaken for a ledger
+            if isinstance(exc, sqlite3.Error):
+                raise _database_error(path, exc) from exc
+            raise
+        return cls(path)
+
+    @_guarded
+    def identity(self) -> dict[str, str]:
+        """The ledger's id, creation time and schema version (the `meta` table)."""
+        return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
 
     def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         try:
             self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise CannotWrite(f"{self.path}: the ledger is busy or read-only ({exc})") from exc
+        except sqlite3.Error as exc:
+            raise _database_error(self.path, exc) from exc
         try:
             result = work(self._db)
             self._db.execute("COMMIT")
             return result
-        except BaseException:
-            self._db.execute("ROLLBACK")
+        except BaseException as exc:
+            with contextlib.suppress(sqlite3.Error):  # SQLite rolls back by itself when COMMIT failed (full disk)
+                self._db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise _database_error(self.path, exc) from exc
             raise
 
     # --- reading ---------------------------------------------------------------------------
 
+    @_guarded
     def runs(self) -> list[dict]:
         """As LedgerStore says."""
         rows = self._db.execute(f"SELECT {', '.join(RUN_FIELDS)} FROM runs ORDER BY sequence").fetchall()
         return [self._run_dict(row) for row in rows]
 
+    @_guarded
     def run(self, run_id: str) -> dict | None:
         """As LedgerStore says."""
         row = self._db.execute(f"SELECT {', '.join(RUN_FIELDS)} FROM runs WHERE run_id = ?", (run_id,)).fetchone()
@@ -235,6 +317,7 @@ class SqliteLedger(LedgerStore):
         record["options"] = json.loads(record["options"])
         return record
 
+    @_guarded
     def lines(
         self,
         months: list[int] | None = None,
@@ -280,6 +363,7 @@ class SqliteLedger(LedgerStore):
         offsets = np.repeat(np.cumsum([0, *sizes[:-1]]), sizes) if sizes else np.empty(0, np.int64)
         return table.append_column("block_row", pa.array(np.arange(table.num_rows) - offsets, pa.int32()))
 
+    @_guarded
     def retired(self, months: list[int] | None = None) -> pd.DataFrame:
         """As LedgerStore says."""
         query = "SELECT claim_id, month, original_run, retired_by, how FROM retired"
@@ -292,6 +376,7 @@ class SqliteLedger(LedgerStore):
             columns=["claim_id", "month", "original_run", "retired_by", "how"],
         )
 
+    @_guarded
     def findings(self, run_ids: list[str] | None = None) -> pa.Table:
         """As LedgerStore says."""
         query = "SELECT f.run_id, f.data FROM finding_blocks f JOIN runs r USING (run_id) " \
@@ -306,21 +391,63 @@ class SqliteLedger(LedgerStore):
             tables.append(table.append_column("run_id", pa.array([run_id] * table.num_rows, pa.string())))
         return pa.concat_tables(tables, promote_options="permissive") if tables else pa.table({})
 
+    @_guarded
     def writeoffs(self) -> pd.DataFrame:
         """As LedgerStore says."""
         rows = self._db.execute("SELECT claim_id, reason, written_off_at FROM writeoffs").fetchall()
         return pd.DataFrame(rows, columns=["claim_id", "reason", "written_off_at"])
 
-    def integrity_problems(self) -> list[str]:
-        """As LedgerStore says."""
-        rows = [r[0] for r in self._db.execute("PRAGMA integrity_check").fetchall()]
-        problems = [] if rows == ["ok"] else rows
+    def integrity_problems(self, *, quick: bool = False) -> list[str]:
+        """As LedgerStore says; `quick` uses SQLite's quick_check (pages and structure, not index contents).
+
+        Also the ledger's own bookkeeping: each block's SHA-256, and each run's
+        recorded lines and units against its blocks. Never raises on a damaged
+        file: what cannot be read is itself the problem.
+        """
+        try:
+            return self._integrity_problems(quick)
+        except sqlite3.Error as exc:
+            return [f"the database cannot be read ({exc})"]
+
+    def _integrity_problems(self, quick: bool) -> list[str]:
+        check = "quick_check" if quick else "integrity_check"
+        rows = [r[0] for r in self._db.execute(f"PRAGMA {check}").fetchall()]
+        problems = [] if rows == ["ok"] else [f"SQLite {check}: {r}" for r in rows[:20]]
+        if problems:
+            return problems  # the tables below cannot be trusted now
         problems += [f"foreign key: {row}" for row in self._db.execute("PRAGMA foreign_key_check").fetchall()]
         blocks = self._db.execute("SELECT run_id, month, sha256, CAST(data AS BLOB) FROM line_blocks")
         for run_id, month, sha, data in blocks:
             if hashlib.sha256(data).hexdigest() != sha:
                 problems.append(f"run {run_id}: the block of month {month} was altered outside cmclaims")
+        # A run's record says how many lines and units it recorded; its blocks must hold exactly that.
+        mismatched = self._db.execute(
+            "SELECT r.run_id, r.lines_ledgered, r.units_ledgered, COALESCE(SUM(b.rows), 0), COALESCE(SUM(b.units), 0) "
+            "FROM runs r LEFT JOIN line_blocks b USING (run_id) WHERE r.status = 'committed' GROUP BY r.run_id "
+            "HAVING COALESCE(SUM(b.rows), 0) != r.lines_ledgered OR COALESCE(SUM(b.units), 0) != r.units_ledgered"
+        ).fetchall()
+        for run_id, lines, units, block_lines, block_units in mismatched:
+            problems.append(f"run {run_id}: {block_lines} lines / {block_units} units in its blocks, its record says "
+                            f"{lines} / {units}")
+        orphans = self._db.execute(
+            "SELECT COUNT(*) FROM line_blocks b JOIN runs r USING (run_id) WHERE r.status != 'committed'"
+        ).fetchone()[0]
+        if orphans:
+            problems.append(f"{orphans} blocks of lines belong to runs that were rolled back")
+        if self._db.execute("SELECT COUNT(*) FROM meta WHERE key = 'created_at'").fetchone()[0] != 1:
+            problems.append("the ledger's identity (its meta table) is incomplete")
         return problems
+
+    def verify_before_commit(self) -> None:
+        """LedgerDamaged (exit 73) unless the ledger is sound enough to be written: SQLite's quick_check
+        and the ledger's bookkeeping. Called under the writer lock, before a run writes anything."""
+        problems = self.integrity_problems(quick=True)
+        if problems:
+            raise LedgerDamaged(
+                f"{self.path}: the ledger is damaged ({problems[0]}{'; ...' if len(problems) > 1 else ''}); "
+                "nothing was recorded and no outputs were written",
+                hint="run `cmclaims ledger check` and restore the ledger from its backup",
+            )
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -339,6 +466,7 @@ class SqliteLedger(LedgerStore):
         encoded = to_parquet(findings) if findings.num_rows else None
         return PreparedRun(run, blocks, retirements, encoded, findings.num_rows)
 
+    @_guarded
     def record_run(self, prepared: PreparedRun) -> int:
         """As LedgerStore says."""
         run = prepared.run
@@ -379,6 +507,7 @@ class SqliteLedger(LedgerStore):
 
         return self._transaction(work)
 
+    @_guarded
     def rollback(self, run_id: str) -> dict:
         """As LedgerStore says."""
         def work(db: sqlite3.Connection) -> dict:
@@ -403,6 +532,7 @@ class SqliteLedger(LedgerStore):
 
         return self._transaction(work)
 
+    @_guarded
     def write_off(self, claim_id: str, reason: str) -> None:
         """As LedgerStore says."""
         self._transaction(
@@ -415,3 +545,13 @@ class SqliteLedger(LedgerStore):
     def close(self) -> None:
         """As LedgerStore says."""
         self._db.close()
+
+    # --- for the tables other rooms keep in the ledger (remittances: cmclaims/remit/) -----------
+
+    def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work(connection)` in one BEGIN IMMEDIATE transaction: all of it is recorded, or nothing."""
+        return self._transaction(work)
+
+    def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work(connection)` to read (a read-only ledger stays read-only)."""
+        return work(self._db)

@@ -23,6 +23,7 @@ from cmclaims.limits.prior import PriorUsage
 from cmclaims.normalize.values import MISSING, month_of
 from cmclaims.rules.context import Context
 from cmclaims.schema.columns import REPLACEMENT, VOID
+from cmclaims.tables import Profile
 
 # What the limits need of every earlier line of the months loaded (texts stay dictionary-encoded) ...
 USAGE_COLUMNS = ["member_id", "service", "hcpcs", "service_day", "units", "authorization_id", "auth_units"]
@@ -99,27 +100,36 @@ class LedgerView:
     @classmethod
     def load(cls, store: LedgerStore | None, ctx: Context, run_id: str, mode: str) -> LedgerView:
         """Load what this batch needs from the ledger: the months it falls in, not the whole ledger."""
-        days = ctx.column("service_day")
+        return cls.load_for_days(store, ctx.column("service_day"), ctx.profile, run_id, mode)
+
+    @classmethod
+    def load_for_days(cls, store: LedgerStore | None, days: np.ndarray, profile: Profile, run_id: str,
+                      mode: str) -> LedgerView:
+        """Load what lines of these service days need (an engine that never holds the whole batch)."""
         known = days[days != MISSING]
         batch_months = sorted(set(month_of(np.unique(known)).tolist())) if known.size else []
         months = batch_months
-        if ctx.profile.annual_caps and months:
+        if profile.annual_caps and months:
             years = sorted({m // 12 for m in months})
             months = [y * 12 + m for y in years for m in range(12)]
         if store is None:
             return cls(None, run_id, mode, _empty(USAGE_COLUMNS), _empty(CLAIM_COLUMNS), no_retirements(), months,
-                       ctx.profile.name, 0)
+                       profile.name, 0)
         retired = store.retired(months)
         retired = retired[retired["retired_by"] != run_id]
-        usage = store.lines(months, USAGE_COLUMNS, profile=ctx.profile.name, exclude_run=run_id, dictionary=True)
+        usage = store.lines(months, USAGE_COLUMNS, profile=profile.name, exclude_run=run_id, dictionary=True)
         claims = store.lines(batch_months, CLAIM_COLUMNS, exclude_run=run_id)
         gone = _retired_rows(store, retired)
         run = store.run(run_id)
         return cls(store, run_id, mode, _without(usage, gone), _without(claims, gone), retired, months,
-                   ctx.profile.name, run["executions"] if run else 0)
+                   profile.name, run["executions"] if run else 0)
 
     def __post_init__(self) -> None:
         self.size = self.usage.num_rows if self.usage is not None else 0
+
+    def run_dates(self) -> dict[str, str]:
+        """Each earlier run's day (when it finished), for the messages that name it."""
+        return {r["run_id"]: r["finished_at"][:10] for r in self.store.runs()} if self.store else {}
 
     def billed_claims(self) -> pa.ChunkedArray:
         """The earlier claim ids that bill something: a void line bills nothing, so its id is not billed.

@@ -9,7 +9,8 @@ changes nothing. Each line ends `rejected`, `adjusted`, `warning` or `pass`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -49,6 +50,21 @@ class Outcome:
     skipped: list[tuple[Rule, str]]
 
 
+@dataclass
+class Given:
+    """Findings of rules decided outside this batch's own lines, by rule code.
+
+    A check that crosses members (CM010: one claim_id on lines of several
+    members; CM403: one staff member with two members at once) cannot be
+    decided on a partition holding some members' lines. The engine decides it
+    where all the lines concerned are together and hands the result in here:
+    the lines (positions in this batch) and their messages. The rule keeps
+    its stage, its domain and its effect; only its check is not run again.
+    """
+
+    findings: dict[str, tuple[np.ndarray, pa.Array]] = field(default_factory=dict)
+
+
 def _subset(value: object, inside: np.ndarray) -> object:
     """A message field restricted to the flagged lines inside the stage's domain (scalars as they are)."""
     if isinstance(value, np.ndarray) and value.shape[:1] == inside.shape:
@@ -58,8 +74,13 @@ def _subset(value: object, inside: np.ndarray) -> object:
     return value
 
 
-def run_checks(ctx: Context) -> Outcome:
-    """Run every rule the profile enforces over the batch, stage by stage."""
+def run_checks(ctx: Context, given: Given | None = None, chosen: Callable[[Rule], bool] | None = None) -> Outcome:
+    """Run every rule the profile enforces over the batch, stage by stage.
+
+    `given` holds rules already decided elsewhere (their findings are taken as
+    they are); `chosen` runs only the rules it accepts (a partial pass).
+    """
+    given = given or Given()
     n = ctx.lines.size
     rejected = np.zeros(n, dtype=bool)
     warned = np.zeros(n, dtype=bool)
@@ -77,22 +98,31 @@ def run_checks(ctx: Context) -> Outcome:
         domain = {"input": np.ones(n, dtype=bool), "line": ctx.checkable}.get(stage, ctx.accepted)
         domain = domain.copy()
         for rule in (r for r in rules_in_order() if r.stage == stage):
-            if not rule.applies_to(ctx.profile):
+            if not rule.applies_to(ctx.profile) or (chosen is not None and not chosen(rule)):
                 continue
             reason = missing_data(ctx, rule.needs)
             if reason is not None:
                 skipped.append((rule, reason))
                 continue
             applied.append(rule)
-            assert rule.check is not None
-            flags = rule.check(ctx)
-            inside = domain[flags.rows]
-            rows = flags.rows[inside]
+            if rule.code in given.findings:
+                decided, messages = given.findings[rule.code]
+                inside = domain[decided]
+                rows, new_units = decided[inside], None
+                if rows.size:
+                    findings.append(Finding(rule, rows, messages.filter(pa.array(inside))))
+            else:
+                assert rule.check is not None
+                flags = rule.check(ctx)
+                inside = domain[flags.rows]
+                rows = flags.rows[inside]
+                if rows.size == 0:
+                    continue
+                fields = {name: _subset(value, inside) for name, value in flags.fields.items()}
+                findings.append(Finding(rule, rows, render(rule.message, fields, rows.size)))
+                new_units = flags.units[inside] if flags.units is not None else None
             if rows.size == 0:
                 continue
-            fields = {name: _subset(value, inside) for name, value in flags.fields.items()}
-            findings.append(Finding(rule, rows, render(rule.message, fields, rows.size)))
-            new_units = flags.units[inside] if flags.units is not None else None
             if rule.effect == "reject" and new_units is None:
                 rejected[rows] = True
             elif new_units is not None:

@@ -29,6 +29,8 @@ class ValidateRequest:
     ledger: Path | None = None
     dry_run: bool = False
     ledger_locked: bool = False  # the caller already holds the ledger's writer lock
+    engine: str = "local"  # "local" (this process) or "dask" (a cluster: cmclaims/engine/)
+    scheduler: str | None = None  # a Dask scheduler's address; None starts a LocalCluster
     today: dt.date = field(default_factory=dt.date.today)
 
     @property

@@ -28,23 +28,22 @@ from cmclaims.errors import EXIT_FINDINGS, EXIT_OK, ConfigError
 from cmclaims.faults import checkpoint
 from cmclaims.io.batch import Batch, read_batch
 from cmclaims.io.column_map import load_column_map
-from cmclaims.io.reader import file_format
+from cmclaims.io.reader import SourceFile, file_format
 from cmclaims.io.writer import StagedOutputs, write_batches, write_json, write_table
 from cmclaims.ledger.lock import LedgerLock
 from cmclaims.ledger.store import SqliteLedger
 from cmclaims.ledger.view import LedgerView
-from cmclaims.normalize.lines import build_lines
-from cmclaims.normalize.services import resolve_services
-from cmclaims.normalize.units import compute_units
-from cmclaims.pipeline.checks import ADJUSTED, REJECTED, Outcome, run_checks
+from cmclaims.pipeline.checks import Outcome, run_checks
 from cmclaims.pipeline.ledger_entries import ledger_lines, retirements, run_record
 from cmclaims.pipeline.outputs import clean_file, exceptions_table
+from cmclaims.pipeline.partition import context_for
 from cmclaims.pipeline.request import ValidateRequest, check_request_files
 from cmclaims.pipeline.summary import findings_by_rule, totals
 from cmclaims.rules.context import Context
+from cmclaims.rules.registry import Rule
 from cmclaims.schema.columns import ENCOUNTER
 from cmclaims.side.bundle import SideData
-from cmclaims.tables import load_profile
+from cmclaims.tables import Profile, load_profile
 
 OVER_LIMIT_MODES = ("reject", "cutback")
 FORMATS = ("csv", "parquet")
@@ -54,11 +53,11 @@ __all__ = ["ValidateRequest", "ValidateResult", "validate"]
 
 @dataclass
 class ValidateResult:
-    """A finished run: its summary, its exit code, and the context and outcome behind them."""
+    """A finished run: its summary, its exit code, and (local engine) the context and outcome behind them."""
     summary: dict
     exit_code: int
-    context: Context
-    outcome: Outcome
+    context: Context | None = None
+    outcome: Outcome | None = None
 
 
 def run_id_for(profile: str, input_hashes: list[str]) -> str:
@@ -84,12 +83,13 @@ def _open_ledger(request: ValidateRequest, stack: ExitStack) -> SqliteLedger | N
     if request.ledger_mode == "write":
         if not request.ledger_locked:
             stack.enter_context(LedgerLock(request.ledger))  # exit 75 at once if another run holds it
-        store = SqliteLedger(request.ledger)
-    elif request.ledger.exists():
-        store = SqliteLedger(request.ledger, read_only=True)
+        store = SqliteLedger(request.ledger)  # exit 73 when there is no ledger, or not one (never creates)
+        stack.callback(store.close)
+        # Checked before anything is read or written (SPEC section 6); the writer lock keeps it so until commit.
+        store.verify_before_commit()
     else:
-        return None  # a dry run before the first real run: nothing billed yet
-    stack.callback(store.close)
+        store = SqliteLedger(request.ledger, read_only=True)  # a dry run too: never a silent "nothing billed yet"
+        stack.callback(store.close)
     return store
 
 
@@ -118,10 +118,7 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
         side = SideData.read(request, column_map)
         lap("read")
 
-        lines = build_lines(batch, profile.catalog, request.today)
-        services = resolve_services(lines, profile)
-        units = compute_units(lines, services, profile)
-        ctx = Context(lines, profile, services, units, request.today, request.over_limit, side=side)
+        ctx = context_for(batch, profile, side, request.today, request.over_limit)
         run_id = run_id_for(profile.name, [f.sha256 for f in batch.files])
         view = None
         if request.ledger_mode != "off":
@@ -177,6 +174,14 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
     return ValidateResult(summary, summary["exit_code"], ctx, outcome)
 
 
+def input_entries(files: list[SourceFile]) -> list[dict[str, object]]:
+    """summary.json's `inputs`: each file with its SHA-256, format, encoding and lines."""
+    return [
+        {"file": f.name, "sha256": f.sha256, "format": f.format, "encoding": f.encoding, "lines": f.line_count}
+        for f in files
+    ]
+
+
 def _summary(
     request: ValidateRequest,
     ctx: Context,
@@ -189,14 +194,36 @@ def _summary(
     recorded: pa.Table | None,
 ) -> dict:
     """summary.json, less what only the end of the run knows (outputs, finish time, timings)."""
-    profile = ctx.profile
-    disposition = outcome.disposition
-    changed = bool(((disposition == REJECTED) | (disposition == ADJUSTED)).any())
+    return summary_document(
+        request, ctx.profile, input_entries(batch.files), ctx.side.describe(), totals(ctx, outcome),
+        findings_by_rule(ctx, outcome), outcome.applied, outcome.skipped, run_id, started, output_format, view,
+        None if recorded is None else recorded.num_rows,
+    )
+
+
+def summary_document(
+    request: ValidateRequest,
+    profile: Profile,
+    inputs: list[dict[str, object]],
+    side_files: dict,
+    counted: dict[str, dict[str, float | int]],
+    findings: list[dict[str, object]],
+    applied: list[Rule],
+    skipped: list[tuple[Rule, str]],
+    run_id: str,
+    started: dt.datetime,
+    output_format: str,
+    view: LedgerView | None,
+    recorded: int | None,
+) -> dict:
+    """summary.json from what any engine counted (the local engine over the batch, Dask over partitions)."""
+    counts = counted["counts"]
+    changed = bool(counts["lines_rejected"] or counts["lines_adjusted"])
     ledger: dict[str, object] = {"mode": "off"}
     if view is not None:
         ledger = view.describe()
         if recorded is not None:
-            ledger["lines_recorded"] = recorded.num_rows
+            ledger["lines_recorded"] = recorded
             ledger["execution"] = view.previous_executions + 1
     return {
         "run_id": run_id,
@@ -204,16 +231,13 @@ def _summary(
         "started_at": started.isoformat(timespec="seconds"),
         "profile": {"name": profile.name, "title": profile.title, "source": profile.source},
         "code_table_version": profile.table_version,
-        "inputs": [
-            {"file": f.name, "sha256": f.sha256, "format": f.format, "encoding": f.encoding, "lines": f.line_count}
-            for f in batch.files
-        ],
-        "side_files": ctx.side.describe(),
+        "inputs": inputs,
+        "side_files": side_files,
         "options": {"over_limit": request.over_limit, "output_format": output_format},
-        **totals(ctx, outcome),
-        "findings": findings_by_rule(ctx, outcome),
-        "rules_applied": [r.code for r in outcome.applied],
-        "rules_skipped": [{"rule": r.code, "name": r.name, "reason": why} for r, why in outcome.skipped],
+        **counted,
+        "findings": findings,
+        "rules_applied": [r.code for r in applied],
+        "rules_skipped": [{"rule": r.code, "name": r.name, "reason": why} for r, why in skipped],
         "ledger": ledger,
         "exit_code": EXIT_FINDINGS if changed else EXIT_OK,
     }

@@ -20,7 +20,7 @@ def open_ledger(option: Path | None, *, required: bool, fallback: str | None = N
     then `fallback` (the ledger path a run's summary.json recorded).
     """
     if option is not None:
-        return SqliteLedger(option, read_only=True)  # ConfigError (exit 2) when it is not there
+        return SqliteLedger(option, read_only=True)  # exit 73 when there is no ledger there
     default = ledger_path(None)
     for candidate in (default, Path(fallback) if fallback else None):
         if candidate is not None and candidate.exists():
@@ -28,6 +28,6 @@ def open_ledger(option: Path | None, *, required: bool, fallback: str | None = N
     if required:
         raise ConfigError(
             f"{default}: there is no ledger here",
-            hint="give --ledger PATH or set CMCLAIMS_LEDGER; the ledger is written by `cmclaims validate`",
+            hint="give --ledger PATH or set CMCLAIMS_LEDGER; a ledger is created by `cmclaims ledger init`",
         )
     return None

@@ -455,7 +455,7 @@ def already_billed(ctx: Context) -> Flags:
     exempt = frequency.isin([VOID, REPLACEMENT]) & same_id
     rows = np.flatnonzero(ctx.accepted & ~exempt)
     billed = view.billed_elsewhere(ctx, rows)  # type: ignore[union-attr]
-    runs = {r["run_id"]: r["finished_at"][:10] for r in view.store.runs()} if view.store else {}  # type: ignore[union-attr]
+    runs = view.run_dates()  # type: ignore[union-attr]
     run_dates = np.array([runs.get(r, "?") for r in dict.fromkeys(billed.run_ids)], dtype=object)
     run_index = pd.Index(list(dict.fromkeys(billed.run_ids))).get_indexer(billed.run_ids)
     billed_on = "run of " + run_dates[run_index] if run_index.size else np.empty(0, dtype=object)

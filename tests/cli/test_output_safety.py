@@ -10,6 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from cmclaims.io.safe_text import excel_text, printable
+from tests.helpers import new_ledger
 from tests.test_report_support import cli, isolated, line, night  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("isolated")
@@ -28,7 +29,7 @@ FORMULAS = ["=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", '=HYPERLINK("http:
 
 
 def _night_with(tmp_path: Path, values: list[str]) -> tuple[Path, Path]:
-    ledger = tmp_path / "ledger.sqlite3"
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
     lines = [line("OK1")]
     for i, value in enumerate(values):
         lines.append(line(f"C{i}", start=f"{(8 + i) % 24:02d}:00", date=f"2026-03-{i % 27 + 2:02d}",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cmclaims.cli import main
-from tests.helpers import write_csv
+from tests.helpers import new_ledger, write_csv
 from tests.test_hardening import LINE
 
 
@@ -40,7 +40,7 @@ def test_a_special_file_is_refused_at_once_before_the_ledger_lock(tmp_path: Path
     assert time.monotonic() - started < 5
     err = capsys.readouterr().err
     assert str(path) in err and "regular files only" in err
-    assert not (tmp_path / "ledger.sqlite3.lock").exists()  # the lock was never taken
+    assert not (tmp_path / "ledger.sqlite3").exists()  # the lock is the ledger's own: nothing was opened
     assert not (tmp_path / "out").exists()
 
 
@@ -48,8 +48,10 @@ def test_a_special_file_is_refused_at_once_before_the_ledger_lock(tmp_path: Path
 def test_a_fifo_side_file_is_refused_too(tmp_path: Path, option: str) -> None:
     export = write_csv(tmp_path / "real.csv", [LINE])
     os.mkfifo(tmp_path / "side.csv")
+    new_ledger(tmp_path / "ledger.sqlite3")
+    started = time.monotonic()
     assert _validate(tmp_path, export, extra=(option, str(tmp_path / "side.csv"))) == 66
-    assert not (tmp_path / "ledger.sqlite3.lock").exists()
+    assert time.monotonic() - started < 5
 
 
 @pytest.mark.parametrize("spelling", ["same", "dotted", "symlink", "hardlink"])
@@ -62,6 +64,7 @@ def test_the_same_export_given_twice_is_a_usage_error(tmp_path: Path, spelling: 
         again.symlink_to(export)
     elif spelling == "hardlink":
         os.link(export, again)
+    new_ledger(tmp_path / "ledger.sqlite3")
     assert _validate(tmp_path, export, again) == 2
     assert "given twice" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

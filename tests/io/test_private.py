@@ -11,7 +11,7 @@ import pytest
 
 from cmclaims.cli import main
 from cmclaims.io.private import private_file, private_folder
-from tests.helpers import write_csv
+from tests.helpers import new_ledger, write_csv
 from tests.test_hardening import LINE
 
 
@@ -39,7 +39,7 @@ def test_every_folder_and_file_validate_creates_is_owner_only(tmp_path: Path, um
                                                         "end_time": "10:05"}])
     before = set(tmp_path.rglob("*"))
     ledger = tmp_path / "state" / "deep" / "ledger.sqlite3"
-    assert main(["ledger", "init", "--ledger", str(ledger)]) in (0, 2)  # `ledger init` may not exist yet
+    assert main(["ledger", "init", "--ledger", str(ledger)]) == 0
     code = main(["validate", str(export), "--profile", "ok-soonercare", "--out", str(tmp_path / "a" / "b" / "out"),
                  "--ledger", str(ledger)])
     assert code == 1
@@ -52,25 +52,31 @@ def test_every_folder_and_file_validate_creates_is_owner_only(tmp_path: Path, um
     assert {tmp_path / "a", tmp_path / "a" / "b", tmp_path / "state", tmp_path / "state" / "deep",
             tmp_path / "reports", tmp_path / "reports" / "r", tmp_path / "samples"} <= set(folders)
     assert {p.name for p in files} >= {"clean.csv", "exceptions.csv", "summary.json", "ledger.sqlite3",
-                                       "ledger.sqlite3.lock", "night.xlsx", "x.csv"}
+                                       "night.xlsx", "x.csv"}
     assert {str(p.relative_to(tmp_path)): oct(_mode(p)) for p in folders if _mode(p) != 0o700} == {}
     assert {str(p.relative_to(tmp_path)): oct(_mode(p)) for p in files if _mode(p) != 0o600} == {}
 
 
-def test_a_ledger_made_beforehand_with_touch_is_tightened_before_phi_goes_in(tmp_path: Path) -> None:
+def test_a_ledger_left_readable_by_others_is_tightened_before_phi_goes_in(tmp_path: Path) -> None:
     previous = os.umask(0o022)
     try:
-        ledger = tmp_path / "ledger.sqlite3"
-        ledger.touch()
-        assert _mode(ledger) == 0o644
+        ledger = new_ledger(tmp_path / "ledger.sqlite3")
+        ledger.chmod(0o644)  # copied in from a backup, say
         export = write_csv(tmp_path / "export.csv", [LINE])
-        main(["validate", str(export), "--profile", "ok-soonercare", "--out", str(tmp_path / "out"),
-              "--ledger", str(ledger)])
-        # Whether or not this cmclaims accepts an empty file as a ledger, it is not left readable by others.
-        assert _mode(ledger) == 0o600 or ledger.stat().st_size == 0
-        assert [p.name for p in tmp_path.glob("ledger.sqlite3*") if p.stat().st_size and _mode(p) != 0o600] == []
+        assert main(["validate", str(export), "--profile", "ok-soonercare", "--out", str(tmp_path / "out"),
+                     "--ledger", str(ledger)]) == 0
+        assert {p.name: oct(_mode(p)) for p in tmp_path.glob("ledger.sqlite3*") if _mode(p) != 0o600} == {}
     finally:
         os.umask(previous)
+
+
+def test_an_empty_file_where_the_ledger_should_be_is_refused_and_never_written(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.sqlite3"
+    ledger.touch()
+    export = write_csv(tmp_path / "export.csv", [LINE])
+    assert main(["validate", str(export), "--profile", "ok-soonercare", "--out", str(tmp_path / "out"),
+                 "--ledger", str(ledger)]) == 73
+    assert ledger.stat().st_size == 0
 
 
 def test_private_folder_makes_each_missing_parent_0700_and_leaves_existing_ones(tmp_path: Path, umask: int) -> None:

@@ -21,7 +21,7 @@ import yaml
 
 from cmclaims.rules import rules_in_order
 from cmclaims.rules.registry import DOC_SECTIONS
-from tests.helpers import TODAY, run_lines
+from tests.helpers import TODAY, new_ledger, run_lines
 
 CASES = Path(__file__).parent / "cases"
 
@@ -54,7 +54,7 @@ def test_rule_case(document: dict, case: dict, tmp_path: Path) -> None:
     profile = case.get("profile", document["profile"])
     options = dict(case.get("options", {}))
     if "earlier" in case:
-        options["ledger"] = tmp_path / "ledger.sqlite3"
+        options["ledger"] = new_ledger(tmp_path / "ledger.sqlite3")
         for night, lines in enumerate(case["earlier"]):
             run_lines(tmp_path / f"night-{night}", _lines(document, {**case, "lines": lines}), profile,
                       side=case.get("side"), today=today, **options)

@@ -38,8 +38,11 @@ def unparseable_row(ctx: Context) -> Flags:
 
     What it checks:
         Rows with a different number of values than the header has (a stray
-        comma, a missing column), or a double quote that does not close on its
-        line. The rest of the file is validated as usual.
+        comma, a missing column), a double quote that never closes (reported
+        once, on the row where it opens), a NUL byte, bytes that are not text
+        in the file's encoding, or a value longer than 1 MiB. A quoted value
+        spanning lines is one row (RFC 4180). The rest of the file is
+        validated as usual.
     Why it matters:
         Nothing in such a row can be trusted to sit in its column, so nothing
         in it can be billed. It is kept, with its row number, so that no line

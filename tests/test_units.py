@@ -58,18 +58,16 @@ def test_two_digit_years_are_never_read_into_the_future() -> None:
     assert parse_date("2/29/00", TODAY) == dt.date(2000, 2, 29)
 
 
-def test_a_two_digit_birth_year_is_never_after_the_service_date() -> None:
+def test_a_two_digit_birth_year_is_read_in_the_1900s() -> None:
+    # SPEC section 2: "a birth date 11/11/11 is 1911", whatever the service date.
     from cmclaims.normalize.parsed import birth_days
     from cmclaims.normalize.text import factorize
 
-    births = factorize(pa.chunked_array([["11/11/11", "11/11/11", "5/6/26", "5/6/26", "2011-11-11", "2/29/00"]]), 6)
-    services = np.array([day_number(dt.date(y, m, d)) for y, m, d in
-                         ((2026, 3, 4), (2010, 1, 1), (2026, 3, 4), (2026, 6, 1), (2010, 1, 1), (1999, 1, 1))],
-                        dtype=np.int32)
-    born = [dt.date(1970, 1, 1) + dt.timedelta(days=int(d)) for d in birth_days(births, services, TODAY)]
-    assert born == [dt.date(2011, 11, 11), dt.date(1911, 11, 11), dt.date(1926, 5, 6), dt.date(2026, 5, 6),
-                    dt.date(2011, 11, 11),  # four digits: never moved, CM0 says it is after the service
-                    dt.date(2000, 2, 29)]  # 1900 had no 29 February: left as read
+    births = factorize(pa.chunked_array([["11/11/11", "5/6/26", "3/4/27", "2011-11-11", "11/11/2011", "2/29/00"]]), 6)
+    born = [dt.date(1970, 1, 1) + dt.timedelta(days=int(d)) for d in birth_days(births, TODAY)]
+    assert born == [dt.date(1911, 11, 11), dt.date(1926, 5, 6), dt.date(1927, 3, 4),
+                    dt.date(2011, 11, 11), dt.date(2011, 11, 11),  # four digits: never moved
+                    dt.date(2000, 2, 29)]  # 1900 had no 29 February: its only reading
 
 
 def test_day_numbers_count_from_1970() -> None:

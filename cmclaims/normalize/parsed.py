@@ -18,34 +18,31 @@ MAX_CHARGE = 9_999_999.99  # dollars on one line
 
 def dates_of(factorized: Factorized, today: dt.date, past: bool = False) -> np.ndarray:
     """Day numbers of a date column; MISSING where empty or not a date (`past`: a birth date)."""
-    parsed = parse_each(factorized.values, lambda text: parse_date(text, today, past))
+    read = _birth_date if past else parse_date
+    parsed = parse_each(factorized.values, lambda text: read(text, today))
     days = np.array([day_number(d) if d is not None else MISSING for d in parsed], dtype=np.int32)
     return factorized.mapped(days, MISSING)
 
 
-def birth_days(factorized: Factorized, service_day: np.ndarray, today: dt.date) -> np.ndarray:
-    """Day numbers of birth dates; a two-digit year never puts the birth after the line's service date.
+def birth_days(factorized: Factorized, today: dt.date) -> np.ndarray:
+    """Day numbers of birth dates; a two-digit year is read in the 1900s.
 
-    `11/11/11` is 2011-11-11 on a 2026 service and 1911-11-11 on a 2010 one:
-    the most recent reading not after the service date (not after today when
-    the line has none). SPEC section 2; the README says what it means for clerks.
+    SPEC section 2: a two-digit year is never read as a date in the future, and
+    a birth date `11/11/11` is 1911 (a member of 115, not 14). Only a date the
+    1900s do not have (`2/29/00`) keeps its 2000s reading. Two digits cannot tell
+    a 14-year-old from a 114-year-old: the README asks exports for four.
     """
-    parsed = parse_each(factorized.values, lambda text: parse_date(text, today, past=True))
-    days = np.array([day_number(d) if d is not None else MISSING for d in parsed], dtype=np.int32)
-    two_digit = parse_each(factorized.values, has_two_digit_year)
-    before = [_century_before(d) if short and d is not None else None
-              for d, short in zip(parsed, two_digit, strict=True)]
-    earlier = np.array([MISSING if d is None else day_number(d) for d in before], dtype=np.int32)
-    line_day, line_earlier = factorized.mapped(days, MISSING), factorized.mapped(earlier, MISSING)
-    after_service = (service_day != MISSING) & (line_earlier != MISSING) & (line_day > service_day)
-    return np.where(after_service, line_earlier, line_day).astype(np.int32)
+    return dates_of(factorized, today, past=True)
 
 
-def _century_before(date: dt.date) -> dt.date | None:
+def _birth_date(text: str, today: dt.date) -> dt.date | None:
+    date = parse_date(text, today)
+    if date is None or date.year < 2000 or not has_two_digit_year(text):
+        return date
     try:
         return date.replace(year=date.year - 100)
-    except ValueError:  # 29 February of a year whose century before was not a leap year
-        return None
+    except ValueError:  # 29 February of 2000: 1900 had none
+        return date
 
 
 def times_of(factorized: Factorized, today: dt.date) -> tuple[np.ndarray, np.ndarray]:

@@ -65,13 +65,12 @@ def has_two_digit_year(text: str) -> bool:
     return match is not None and len(match[3]) == 2
 
 
-def parse_date(text: str, today: dt.date, past: bool = False) -> dt.date | None:
+def parse_date(text: str, today: dt.date) -> dt.date | None:
     """A calendar date in the formats EHR exports use; None when it is not one.
 
     A two-digit year is the most recent reading not after today: `3/4/27` read
-    on 2026-12-01 is 1927. A birth date (`past`) is then also read against
-    its line's service date (`parsed.birth_days`): a member is not born after
-    the service.
+    on 2026-12-01 is 1927. A birth date's two-digit year is read in the 1900s
+    (`parsed.birth_days`, SPEC section 2: `11/11/11` is 1911).
     """
     text = text.strip()
     if match := _ISO.fullmatch(text):
@@ -84,7 +83,7 @@ def parse_date(text: str, today: dt.date, past: bool = False) -> dt.date | None:
         return _make_date(int(match[1]), int(match[2]), int(match[3]))
     if (match := _DATE_TIME_SPLIT.match(text)) and parse_time(match[2], today) is not None:
         # A date-time in a date column (a Parquet timestamp, `2026-03-04 00:00:00`): its date.
-        return parse_date(match[1], today, past)
+        return parse_date(match[1], today)
     if not any(c.isalpha() for c in text) or len(text) > 40:
         return None
     # Text months ("Mar 4, 2026", "04-Mar-2026"): parse twice with different

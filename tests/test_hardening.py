@@ -108,7 +108,8 @@ def test_a_two_digit_birth_year_is_never_in_the_future(tmp_path: Path) -> None:
 
 def test_a_two_digit_birth_year_is_a_member_of_the_1900s(tmp_path: Path) -> None:
     """SPEC section 2: a birth date 11/11/11 is 1911. Wraparound case management (TF) ends at
-    age 20: the member of 114 (on a March 2026 service) is held back, the same date with four digits (a 14-year-old) bills."""
+    age 20: the member of 114 (on a March 2026 service) is held back, the same date with four
+    digits (a 14-year-old) bills."""
     wraparound = {**LINE, "modifier2": "TF", "program": "111"}
     export = write_csv(tmp_path / "export.csv", [
         {**wraparound, "member_dob": "11/11/11"},

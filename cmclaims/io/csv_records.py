@@ -142,6 +142,19 @@ def _never_closes(lines: list[str], first: int, delimiter: str) -> bool:
     return False
 
 
+def _one_strict_record(lines: list[str], delimiter: str) -> bool:
+    """Whether a record spanning these lines is RFC 4180: its closing quote followed by a delimiter or the line's end.
+
+    The lenient pass reads `"a<newline>b"c` as one value; a quote that pairs
+    with a stray quote lines later is damage, not a value with line breaks.
+    """
+    strict = csv.reader(iter(lines), delimiter=delimiter, strict=True)
+    try:
+        return sum(1 for _ in strict) == 1
+    except csv.Error:
+        return False
+
+
 def _problem_of(error: str) -> str:
     if "new-line character seen in unquoted field" in error:
         return "it holds a carriage return outside quotes (a line break inside a value must be quoted)"
@@ -190,13 +203,18 @@ def _read(body: bytes, encoding: str, names: list[str], delimiter: str, bad_posi
             firsts.append(first)
             lasts.append(start + consumed - 1)
             widths.append(width)
+            problem = None
             if start + consumed == len(texts) and width >= 0 and _never_closes(texts, first, delimiter):
-                # A quote opened on this row runs to the end of the file: say so here, once, and
+                problem = (f"a quoted value opens on this line and never closes (it would take in the "
+                           f"{len(texts) - 1 - first:,} lines after it, which are read on their own)")
+            elif lasts[-1] > first and width >= 0 and not _one_strict_record(texts[first:lasts[-1] + 1], delimiter):
+                problem = (f"a quoted value opens on this line and is not closed as CSV closes one (text follows "
+                           f"its closing quote {lasts[-1] - first:,} lines later; those lines are read on their own)")
+            if problem is not None:
+                # A quote opened on this row swallows the lines after it: say so here, once, and
                 # read the lines after this one on their own.
                 lasts[-1] = first
-                errors[len(firsts) - 1] = ("a quoted value opens on this line and never closes (it would take in "
-                                           f"the {len(texts) - 1 - first:,} lines after it, which are read on "
-                                           "their own)")
+                errors[len(firsts) - 1] = problem
                 restart = first + 1
                 break
         start = restart

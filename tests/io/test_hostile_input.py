@@ -82,6 +82,18 @@ def test_a_quote_that_never_closes_is_reported_once_and_the_rows_after_it_are_re
     assert rows == [1, *range(3, 51)]
 
 
+def test_a_stray_quote_pairing_with_a_later_one_is_damage_not_a_value_spanning_lines(tmp_path: Path) -> None:
+    # `"open` on row 2 pairs with the quote of `"x` on row 5: RFC 4180 allows only a delimiter or a line's
+    # end after a closing quote, so this is no value with line breaks. Rows 3 and 4 are not swallowed.
+    lines = [_good(n) for n in range(1, 8)]
+    lines[1] = lines[1].replace("note 2", '"open')
+    lines[4] = lines[4].replace("note 5", '"x')
+    _, rows, bad, _ = _read(tmp_path, _raw(lines).encode())
+    assert 2 in bad and "not closed as CSV closes one" in bad[2]
+    assert {1, 3, 4} <= set(rows) and 2 not in rows
+    assert sorted([*rows, *bad]) == list(range(1, 8))
+
+
 def test_utf16_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
     notes, rows, bad, encoding = _read(tmp_path, _raw([_good(1).replace("note 1", "日本"), _good(2)]).encode("utf-16"))
     assert (notes, rows, bad, encoding) == (["日本", "note 2"], [1, 2], {}, "utf-16")

@@ -35,6 +35,10 @@ def validate_command(
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON document")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="print nothing but errors")] = False,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="exit 0 even when lines were rejected")] = False,
+    engine: Annotated[str, typer.Option("--engine", help="local (this process) or dask (a cluster)")] = "local",
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="with --engine dask: a scheduler address (tcp://host:8786); default a local cluster"
+    )] = None,
 ) -> None:
     """Validate encounter exports against a payer profile; write the clean and exceptions files."""
     if no_ledger and (ledger is not None or dry_run):
@@ -51,6 +55,8 @@ def validate_command(
         output_format=output_format,
         ledger=None if no_ledger else ledger_path(ledger),
         dry_run=dry_run,
+        engine=engine,
+        scheduler=scheduler,
     )
     with ExitStack() as stack:
         if request.ledger_mode == "write":
@@ -58,11 +64,11 @@ def validate_command(
             stack.enter_context(LedgerLock(request.ledger))  # type: ignore[arg-type]
             request.ledger_locked = True
         from cmclaims.io.memory import use_returning_allocator
-        from cmclaims.pipeline.validate import validate
+        from cmclaims.engine import run
 
         use_returning_allocator()
         with stage_progress(("read", "normalise", "rules", "write"), show_progress() and not quiet) as advance:
-            result = validate(request, on_stage=advance)  # type: ignore[arg-type]
+            result = run(request, on_stage=advance)  # type: ignore[arg-type]
     summary = result.summary
     if as_json:
         print(json.dumps(summary, indent=2, allow_nan=False))

@@ -1,0 +1,323 @@
+"""The Dask engine: the same rules over partitions of members on a Dask cluster (SPEC section 12).
+
+    driver: lock and open the ledger, read the side files, connect
+    read:    one task per input file (the local reader), cut by member, staff, claim_id
+    CM010:   claim partitions find the ids on several lines; those lines are checked together
+    CM403:   staff partitions find one staff member with two members at once
+    members: validate_partition on each member partition, with its members' earlier usage
+    write:   each output cut by place in the batch, range by range, sorted, written in parts
+    driver:  summary from the partitions' counts, ledger committed once, outputs renamed
+
+Everything a partition needs of the ledger is read once here and shipped with
+it; workers never open the ledger, so it only has to be on the driver's disk
+(and the input and output folders on a disk every worker sees).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import operator
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from cmclaims.engine.counting import combine_counts, combine_findings, rules_of
+from cmclaims.engine.layout import FILE, ROW, Layout, place_of, route, split_by
+from cmclaims.engine.outputs import commit_folder, cut, join_parts, range_bounds, write_part
+from cmclaims.engine.partition import (
+    CLAIM_WIDE,
+    GIVEN_SCHEMA,
+    STAFF_WIDE,
+    LedgerShare,
+    PartitionOutput,
+    PartitionPlan,
+    check_partition,
+    decided_findings,
+    validate_partition,
+)
+from cmclaims.engine.routing import RoutedFile, concat, pick, read_routed, repeated_claims
+from cmclaims.errors import ConfigError, InputUnusable
+from cmclaims.faults import checkpoint
+from cmclaims.io.column_map import load_column_map
+from cmclaims.io.reader import file_format
+from cmclaims.io.writer import StagedOutputs, write_json
+from cmclaims.ledger.view import LedgerView
+from cmclaims.pipeline.ledger_entries import run_record
+from cmclaims.pipeline.request import ValidateRequest
+from cmclaims.pipeline.validate import ValidateResult, _check_request, _open_ledger, run_id_for, summary_document
+from cmclaims.side.bundle import SideData
+from cmclaims.tables import load_profile
+
+BYTES_A_PARTITION = 24 << 20  # input bytes per member partition: about 0.5M lines of Parquet
+
+
+@contextmanager
+def connect(scheduler: str | None) -> Iterator[Any]:
+    """A client of the scheduler at `scheduler`, or of a LocalCluster on this machine."""
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout="30s")
+        except OSError as exc:
+            raise ConfigError(f"--scheduler {scheduler}: no Dask scheduler answers there ({exc})") from exc
+        with client:
+            yield client
+        return
+    with LocalCluster(dashboard_address=None, threads_per_worker=1) as cluster, Client(cluster) as client:
+        yield client
+
+
+def partition_count(paths: list[Path], workers: int) -> int:
+    """Enough member partitions to keep every worker busy and each partition a few hundred MB in memory."""
+    size = sum(p.stat().st_size for p in paths if p.exists())
+    return max(2 * workers, math.ceil(size / BYTES_A_PARTITION), 1)
+
+
+def _layout(routed: list[tuple[Any, pa.Schema]]) -> Layout:
+    files = tuple(file for file, _ in routed)
+    schema = routed[0][1]
+    for file, own in routed[1:]:
+        if not own.equals(schema) or file.columns != files[0].columns:
+            raise InputUnusable(
+                f"{file.name}: its columns differ from {files[0].name}'s",
+                hint="--engine dask validates inputs that share one header (one export in parts); "
+                "validate differing exports with --engine local",
+            )
+    return Layout(files, schema)
+
+
+def _tasks(client: Any) -> Callable[..., Any]:
+    """`client.submit` with every task its own key: tables are not hashed to name tasks (two equal
+    pieces from different partitions must never be taken for one)."""
+    return lambda function, *args: client.submit(function, *args, pure=False)
+
+
+def _info(routed: RoutedFile) -> tuple[Any, pa.Schema, np.ndarray]:
+    return routed.file, routed.schema, routed.service_days
+
+
+def _staff_pass(lines: pa.Table, claim_given: pa.Table, plan: PartitionPlan, parts: int) -> list[pa.Table]:
+    """CM403 over one staff partition, its findings cut by member partition."""
+    _, ctx, outcome = check_partition(
+        lines, plan, given=claim_given, chosen=lambda rule: rule.stage == "input" or rule.code == STAFF_WIDE
+    )
+    found = decided_findings(ctx, outcome, STAFF_WIDE)
+    if found.num_rows == 0:
+        return [found] * parts
+    member = route(lines, plan.layout.header("member_id"), parts)
+    here = pd.Index(place_of(lines))
+    found_member = member[here.get_indexer(place_of(found))]
+    return split_by(found, found_member, parts)
+
+
+def _select(lines: pa.Table, places: np.ndarray) -> pa.Table:
+    return lines.filter(pa.array(np.isin(place_of(lines), places)))
+
+
+def _claim_findings(lines: pa.Table, plan: PartitionPlan) -> pa.Table:
+    """CM010 over every line whose claim_id repeats (they are few, and checked together here)."""
+    if lines.num_rows == 0:
+        return GIVEN_SCHEMA.empty_table()
+    _, ctx, outcome = check_partition(lines, plan, chosen=lambda rule: rule.code == CLAIM_WIDE)
+    return decided_findings(ctx, outcome, CLAIM_WIDE)
+
+
+def _given(claim_given: pa.Table, staff: list[pa.Table]) -> pa.Table:
+    return pa.concat_tables([claim_given, *[s.cast(GIVEN_SCHEMA) for s in staff]])
+
+
+def _field(output: PartitionOutput, name: str) -> Any:
+    return getattr(output, name)
+
+
+def validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] | None = None,
+                     client: Any = None) -> ValidateResult:
+    """Validate on a Dask cluster; the same outputs, ledger records and exit code as a local run."""
+    _check_request(request)
+    started = dt.datetime.now(dt.UTC)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 3)
+        clock = now
+        if on_stage is not None:
+            on_stage(name)
+        checkpoint(f"after-{name}")
+
+    with ExitStack() as stack:
+        store = _open_ledger(request, stack)
+        profile = load_profile(request.profile)
+        column_map = load_column_map(request.column_map) if request.column_map else None
+        output_format = request.output_format or file_format(request.inputs[0])
+        for path in request.inputs:
+            file_format(path)  # a missing or foreign input stops the run before any work (66, 65)
+        side = SideData.read(request, column_map)
+        if client is None:
+            client = stack.enter_context(connect(request.scheduler))
+        workers = max(len(client.scheduler_info().get("workers", {})), 1)
+        parts = partition_count(request.inputs, workers)
+        submit = _tasks(client)
+
+        # Read: one task per file, cut three ways; only the small descriptions come back.
+        read = [submit(read_routed, path, index, column_map, parts, request.today)
+                for index, path in enumerate(request.inputs)]
+        described = client.gather([submit(_info, r) for r in read])
+        layout = _layout([(file, schema) for file, schema, _ in described])
+        days = np.unique(np.concatenate([d for _, _, d in described])) if described else np.empty(0, np.int32)
+
+        def partitions(kind: str) -> list[Any]:
+            return [submit(concat, [submit(pick, r, kind, k) for r in read]) for k in range(parts)]
+
+        by_member, by_staff, by_claim = partitions("by_member"), partitions("by_staff"), partitions("by_claim")
+        del read  # the routed files are released once their pieces are taken
+
+        run_id = run_id_for(profile.name, [f.sha256 for f in layout.files])
+        view = None
+        ledger_share = None
+        usage: list[Any] = [None] * parts
+        if request.ledger_mode != "off":
+            view = LedgerView.load_for_days(store, days.astype(np.int32), profile, run_id, request.ledger_mode)
+            ledger_share = LedgerShare(run_id, request.ledger_mode, view.claims, view.retired, view.months,
+                                       view.previous_executions, view.run_dates())
+            assert view.usage is not None
+            # Earlier usage read once, and shipped to the partition of its member only.
+            slices = split_by(view.usage, route(view.usage, "member_id", parts), parts)
+            usage = client.scatter(slices, hash=False)
+            view.usage = None
+        plan = PartitionPlan(layout, profile.name, side, request.today, request.over_limit, ledger_share)
+        staff_plan = replace(plan, layout=Layout(layout.files, _canonical_schema(layout)), ledger=None)
+        [plan_future] = client.scatter([plan], broadcast=True, hash=False)
+        [staff_plan_future] = client.scatter([staff_plan], broadcast=True, hash=False)
+        lap("read")
+
+        # CM010: the lines whose claim_id repeats anywhere in the batch, checked together.
+        repeated = [submit(repeated_claims, [c]) for c in by_claim]
+        places = pa.concat_tables(client.gather(repeated))
+        claim_given = GIVEN_SCHEMA.empty_table()
+        if places.num_rows:
+            wanted = (places.column(FILE).to_numpy().astype(np.int64) << 40) | places.column(ROW).to_numpy()
+            chosen = client.gather([submit(_select, m, wanted) for m in by_member])
+            claim_given = _claim_findings(pa.concat_tables(chosen), replace(plan, ledger=None))
+        del by_claim, repeated
+        # CM403 on partitions by staff member; its findings go to their members' partitions.
+        staff = [submit(_staff_pass, s, claim_given, staff_plan_future, parts) for s in by_staff]
+        del by_staff
+        outputs = []
+        for k in range(parts):
+            given = submit(_given, claim_given, [submit(operator.getitem, s, k) for s in staff])
+            outputs.append(submit(validate_partition, by_member[k], usage[k], given, plan_future))
+        del by_member, staff
+        counts = client.gather([submit(_field, o, "counts") for o in outputs])
+        found = client.gather([submit(_field, o, "findings") for o in outputs])
+        rules = client.gather(submit(_field, outputs[0], "rules"))
+        lap("rules")
+
+        staged = StagedOutputs(request.out)
+        stack.callback(staged.discard)
+        token = uuid.uuid4().hex[:8]
+        written = {}
+        for name in ("clean", "exceptions"):
+            written[name] = _write_output(client, outputs, name, layout, parts, request.out, output_format, token,
+                                          stack)
+        recorded = exceptions = retired = None
+        if view is not None and request.ledger_mode == "write":
+            recorded = pa.concat_tables(client.gather([submit(_field, o, "ledger_lines") for o in outputs]))
+            retired = pd.concat(client.gather([submit(_field, o, "retirements") for o in outputs]))
+            retired = retired.drop_duplicates("claim_id")
+            exceptions = pa.concat_tables(
+                client.gather([submit(_field, o, "exceptions") for o in outputs])).drop_columns([FILE])
+        del outputs
+        applied, skipped = rules_of(rules)
+        summary = summary_document(
+            request, profile, [f.summary_entry() for f in layout.files], side.describe(), combine_counts(counts),
+            combine_findings(found), applied, skipped, run_id, started, output_format, view,
+            None if recorded is None else recorded.num_rows,
+        )
+        summary["options"]["engine"] = {"name": "dask", "scheduler": request.scheduler or "LocalCluster",
+                                        "workers": workers, "partitions": parts}
+        summary["outputs"] = {
+            "clean": str(request.out / f"clean.{output_format}"),
+            "exceptions": str(request.out / f"exceptions.{output_format}"),
+            "summary": str(request.out / "summary.json"),
+        }
+        summary["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        folders = []
+        for name in ("clean", "exceptions"):
+            parts_written, folder = written[name]
+            target = f"{name}.{output_format}"
+            if output_format == "csv":
+                staged.stage(target, lambda p, parts_written=parts_written: join_parts(parts_written, p))
+            else:
+                folders.append((folder, request.out / target))
+        prepared = None
+        if store is not None and recorded is not None:
+            record = run_record(summary, "validate", str(request.out.resolve()), recorded)
+            prepared = store.prepare_run(record, recorded, retired, exceptions)
+        lap("write")
+        summary["timings"] = timings
+        staged.stage("summary.json", lambda p: write_json(summary, p))
+        staged.wait()
+        checkpoint("outputs-staged")
+        if prepared is not None:
+            assert store is not None
+            store.record_run(prepared)
+            checkpoint("ledger-committed")
+        for folder, target in folders:
+            commit_folder(folder, target)
+        staged.commit(between=lambda: checkpoint("between-renames"))
+    return ValidateResult(summary, summary["exit_code"])
+
+
+def _cut_output(output: PartitionOutput, name: str, bounds: np.ndarray) -> list[pa.Table]:
+    return cut(getattr(output, name), bounds)
+
+
+def _schema_and_rows(output: PartitionOutput, name: str) -> tuple[pa.Schema, int]:
+    table = getattr(output, name)
+    return table.schema, table.num_rows
+
+
+def _canonical_schema(layout: Layout) -> pa.Schema:
+    headers = list(dict.fromkeys(h for _, h in layout.files[0].columns)) if layout.files else []
+    return pa.schema([layout.schema.field(h) for h in headers])
+
+
+def _write_output(client: Any, outputs: list[Any], name: str, layout: Layout, parts: int, out: Path,
+                  fmt: str, token: str, stack: ExitStack) -> tuple[list[Path], Path]:
+    """Write one output in parts, range by range of the batch; return the parts and their folder."""
+    import shutil
+
+    submit = _tasks(client)
+    folder = out / f".{name}.{fmt}.parts-{token}"
+    stack.callback(lambda: shutil.rmtree(folder, ignore_errors=True))
+    bounds = range_bounds([f.lines for f in layout.files], parts)
+    schema = _output_schema(client, outputs, name)
+    pieces = [submit(_cut_output, o, name, bounds) for o in outputs]
+    writes = []
+    for m in range(bounds.size + 1):
+        mine = [submit(operator.getitem, piece, m) for piece in pieces]
+        path = folder / f"part-{m:05d}.{fmt}"
+        writes.append(submit(write_part, mine, schema, path, fmt, m == 0, name == "exceptions"))
+    done = client.gather(writes)
+    return [Path(p) for p, _ in done if p], folder
+
+
+def _output_schema(client: Any, outputs: list[Any], name: str) -> pa.Schema:
+    """The output's columns as a local run types them: from a partition that has rows."""
+    submit = _tasks(client)
+    schemas = client.gather([submit(_schema_and_rows, o, name) for o in outputs])
+    with_rows = [s for s, rows in schemas if rows]
+    return with_rows[0] if with_rows else schemas[0][0]

@@ -63,8 +63,8 @@ def validate_command(
             # Before the heavy imports: a second run learns in a fraction of a second that it must wait.
             stack.enter_context(LedgerLock(request.ledger))  # type: ignore[arg-type]
             request.ledger_locked = True
-        from cmclaims.io.memory import use_returning_allocator
         from cmclaims.engine import run
+        from cmclaims.io.memory import use_returning_allocator
 
         use_returning_allocator()
         with stage_progress(("read", "normalise", "rules", "write"), show_progress() and not quiet) as advance:

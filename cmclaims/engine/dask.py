@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,14 @@ def _tasks(client: Any) -> Callable[..., Any]:
     return lambda function, *args: client.submit(function, *args, pure=False)
 
 
+ROUTED = ("by_member", "by_staff", "by_claim")
+
+
+def _gathered(submit: Callable[..., Any], read: list[Any], kind: str, parts: int) -> list[Any]:
+    """Partition k of one partitioning: piece k of every file, each piece a task where its file was read."""
+    return [submit(concat, [submit(pick, r, kind, k) for r in read]) for k in range(parts)]
+
+
 def _info(routed: RoutedFile) -> tuple[Any, pa.Schema, np.ndarray]:
     return routed.file, routed.schema, routed.service_days
 
@@ -141,8 +150,12 @@ def _field(output: PartitionOutput, name: str) -> Any:
 
 
 def validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] | None = None,
-                     client: Any = None) -> ValidateResult:
-    """Validate on a Dask cluster; the same outputs, ledger records and exit code as a local run."""
+                     client: Any = None, partitions: int | None = None) -> ValidateResult:
+    """Validate on a Dask cluster; the same outputs, ledger records and exit code as a local run.
+
+    `client` is an open Dask client to use (default: connect as the request says); `partitions`
+    the number of member partitions (default: from the input's size and the workers).
+    """
     _check_request(request)
     started = dt.datetime.now(dt.UTC)
     timings: dict[str, float] = {}
@@ -168,7 +181,7 @@ def validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] |
         if client is None:
             client = stack.enter_context(connect(request.scheduler))
         workers = max(len(client.scheduler_info().get("workers", {})), 1)
-        parts = partition_count(request.inputs, workers)
+        parts = partitions or partition_count(request.inputs, workers)
         submit = _tasks(client)
 
         # Read: one task per file, cut three ways; only the small descriptions come back.
@@ -178,10 +191,7 @@ def validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] |
         layout = _layout([(file, schema) for file, schema, _ in described])
         days = np.unique(np.concatenate([d for _, _, d in described])) if described else np.empty(0, np.int32)
 
-        def partitions(kind: str) -> list[Any]:
-            return [submit(concat, [submit(pick, r, kind, k) for r in read]) for k in range(parts)]
-
-        by_member, by_staff, by_claim = partitions("by_member"), partitions("by_staff"), partitions("by_claim")
+        by_member, by_staff, by_claim = (_gathered(submit, read, kind, parts) for kind in ROUTED)
         del read  # the routed files are released once their pieces are taken
 
         run_id = run_id_for(profile.name, [f.sha256 for f in layout.files])
@@ -254,14 +264,14 @@ def validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] |
             "summary": str(request.out / "summary.json"),
         }
         summary["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        folders = []
+        folders: list[tuple[Path, Path]] = []
         for name in ("clean", "exceptions"):
             parts_written, folder = written[name]
-            target = f"{name}.{output_format}"
+            file_name = f"{name}.{output_format}"
             if output_format == "csv":
-                staged.stage(target, lambda p, parts_written=parts_written: join_parts(parts_written, p))
+                staged.stage(file_name, partial(join_parts, parts_written))
             else:
-                folders.append((folder, request.out / target))
+                folders.append((folder, request.out / file_name))
         prepared = None
         if store is not None and recorded is not None:
             record = run_record(summary, "validate", str(request.out.resolve()), recorded)

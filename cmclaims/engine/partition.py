@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -61,7 +62,7 @@ class LedgerShare:
 class PartitionLedgerView(LedgerView):
     """The ledger view of one partition: the driver's, with only its members' usage."""
 
-    shared_run_dates: dict[str, str] = {}
+    shared_run_dates: ClassVar[dict[str, str]] = {}
 
     def run_dates(self) -> dict[str, str]:
         """As the driver read them: a partition never opens the ledger."""
@@ -123,7 +124,7 @@ def _view(plan: PartitionPlan, usage: pa.Table | None) -> LedgerView | None:
     assert usage is not None
     view = PartitionLedgerView(None, share.run_id, share.mode, usage, share.claims, share.retired, share.months,
                                plan.profile_name, share.previous_executions)
-    view.shared_run_dates = share.run_dates
+    view.shared_run_dates = share.run_dates  # type: ignore[misc]  # this view's own, set once
     return view
 
 

@@ -35,14 +35,12 @@ from cmclaims.engine.counting import combine_counts, combine_findings, rules_of
 from cmclaims.engine.layout import FILE, ROW, Layout, place_of, route, split_by
 from cmclaims.engine.outputs import commit_folder, cut, join_parts, range_bounds, write_part
 from cmclaims.engine.partition import (
-    CLAIM_WIDE,
     GIVEN_SCHEMA,
-    STAFF_WIDE,
     LedgerShare,
     PartitionOutput,
     PartitionPlan,
-    check_partition,
-    decided_findings,
+    claim_findings,
+    staff_findings,
     validate_partition,
 )
 from cmclaims.engine.routing import RoutedFile, concat, pick, read_routed, repeated_claims
@@ -68,7 +66,7 @@ def connect(scheduler: str | None) -> Iterator[Any]:
 
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout="30s")
+            client = Client(scheduler, timeout="10s")  # a live scheduler answers within a second
         except OSError as exc:
             raise ConfigError(f"--scheduler {scheduler}: no Dask scheduler answers there ({exc})") from exc
         with client:
@@ -115,30 +113,8 @@ def _info(routed: RoutedFile) -> tuple[Any, pa.Schema, np.ndarray]:
     return routed.file, routed.schema, routed.service_days
 
 
-def _staff_pass(lines: pa.Table, claim_given: pa.Table, plan: PartitionPlan, parts: int) -> list[pa.Table]:
-    """CM403 over one staff partition, its findings cut by member partition."""
-    _, ctx, outcome = check_partition(
-        lines, plan, given=claim_given, chosen=lambda rule: rule.stage == "input" or rule.code == STAFF_WIDE
-    )
-    found = decided_findings(ctx, outcome, STAFF_WIDE)
-    if found.num_rows == 0:
-        return [found] * parts
-    member = route(lines, plan.layout.header("member_id"), parts)
-    here = pd.Index(place_of(lines))
-    found_member = member[here.get_indexer(place_of(found))]
-    return split_by(found, found_member, parts)
-
-
 def _select(lines: pa.Table, places: np.ndarray) -> pa.Table:
     return lines.filter(pa.array(np.isin(place_of(lines), places)))
-
-
-def _claim_findings(lines: pa.Table, plan: PartitionPlan) -> pa.Table:
-    """CM010 over every line whose claim_id repeats (they are few, and checked together here)."""
-    if lines.num_rows == 0:
-        return GIVEN_SCHEMA.empty_table()
-    _, ctx, outcome = check_partition(lines, plan, chosen=lambda rule: rule.code == CLAIM_WIDE)
-    return decided_findings(ctx, outcome, CLAIM_WIDE)
 
 
 def _given(claim_given: pa.Table, staff: list[pa.Table]) -> pa.Table:
@@ -220,10 +196,10 @@ def validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] |
         if places.num_rows:
             wanted = (places.column(FILE).to_numpy().astype(np.int64) << 40) | places.column(ROW).to_numpy()
             chosen = client.gather([submit(_select, m, wanted) for m in by_member])
-            claim_given = _claim_findings(pa.concat_tables(chosen), replace(plan, ledger=None))
+            claim_given = claim_findings(pa.concat_tables(chosen), replace(plan, ledger=None))
         del by_claim, repeated
         # CM403 on partitions by staff member; its findings go to their members' partitions.
-        staff = [submit(_staff_pass, s, claim_given, staff_plan_future, parts) for s in by_staff]
+        staff = [submit(staff_findings, s, claim_given, staff_plan_future, parts) for s in by_staff]
         del by_staff
         outputs = []
         for k in range(parts):

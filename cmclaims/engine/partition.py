@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cmclaims.engine.counting import partition_counts, partition_findings, partition_rules
-from cmclaims.engine.layout import FILE, ROW, Layout, batch_of, place
+from cmclaims.engine.layout import FILE, ROW, Layout, batch_of, place, place_of, route, split_by
 from cmclaims.io.batch import Batch
 from cmclaims.ledger.view import LedgerView
 from cmclaims.pipeline.checks import REJECTED, Given, Outcome, run_checks
@@ -174,3 +174,25 @@ def validate_partition(lines: pa.Table, usage: pa.Table | None, given: pa.Table 
         findings=partition_findings(ctx, outcome),
         rules=partition_rules(outcome),
     )
+
+
+def claim_findings(lines: pa.Table, plan: PartitionPlan) -> pa.Table:
+    """CM010 over every line whose claim_id repeats (they are few, and checked together here)."""
+    if lines.num_rows == 0:
+        return GIVEN_SCHEMA.empty_table()
+    _, ctx, outcome = check_partition(lines, plan, chosen=lambda rule: rule.code == CLAIM_WIDE)
+    return decided_findings(ctx, outcome, CLAIM_WIDE)
+
+
+def staff_findings(lines: pa.Table, claim_given: pa.Table, plan: PartitionPlan, parts: int) -> list[pa.Table]:
+    """CM403 over one staff partition (lines by staff member), its findings cut by member partition."""
+    _, ctx, outcome = check_partition(
+        lines, plan, given=claim_given, chosen=lambda rule: rule.stage == "input" or rule.code == STAFF_WIDE
+    )
+    found = decided_findings(ctx, outcome, STAFF_WIDE)
+    if found.num_rows == 0:
+        return [found] * parts
+    member = route(lines, plan.layout.header("member_id"), parts)
+    here = pd.Index(place_of(lines))
+    found_member = member[here.get_indexer(place_of(found))]
+    return split_by(found, found_member, parts)

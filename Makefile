@@ -9,9 +9,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 DEMO_OUT ?= demo-out
 BENCH_OUT ?= bench-out
+SOAK_EXAMPLES ?= 2000
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test check lint bench docs clean
+.PHONY: help install demo test check lint bench soak docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -40,8 +41,12 @@ check: lint test ## lint, type-check and test
 bench: install ## benchmark 1M and 5M lines against an I/O floor (takes several minutes)
 	$(BIN)/python scripts/bench.py --out $(BENCH_OUT)
 
+soak: install ## long property runs: thousands of random multi-night ledger histories against the model (SOAK_EXAMPLES)
+	CMCLAIMS_SOAK_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider tests/ledger/test_model.py
+
 docs: install ## regenerate docs/rules.md from the rule registry
 	$(BIN)/python -m cmclaims.docs > docs/rules.md
+	$(BIN)/python -m cmclaims.policy_doc docs/policy
 
 clean: ## remove the virtualenv and generated outputs
 	rm -rf $(VENV) $(DEMO_OUT) $(BENCH_OUT) .pytest_cache .mypy_cache .ruff_cache

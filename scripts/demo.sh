@@ -34,6 +34,7 @@ for profile in "${profiles[@]}"; do
     fi
     "$bin/cmclaims" validate "$data/export.csv" --profile "$profile" --out "$out/$profile" \
         --authorizations "$data/authorizations.csv" --stays "$data/stays.csv" --staff "$data/staff.csv" \
+        --enrollment "$data/enrollment.csv" \
         --ledger "$ledger" --exit-zero
     code=$?
     if (( code >= 2 )); then

@@ -30,7 +30,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-from cmclaims.cli import catalog, ledger, report, sample, validate  # noqa: E402,F401  (commands register on `app`)
+from cmclaims.cli import catalog, ledger, remit, report, sample, validate  # noqa: E402,F401  (commands register on `app`)
 
 
 def _print_error(message: str, hint: str | None = None) -> None:

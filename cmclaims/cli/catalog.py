@@ -78,17 +78,19 @@ def rule_command(
     if as_json:
         print(json.dumps(document, indent=2))
         raise typer.Exit(0)
+    # The explanation is printed as it is written: `[activities]` or `[values.COLUMN]` in a
+    # docstring is text for the reader, not rich markup to be swallowed.
     stdout.print(f"[bold]{rule.code} {rule.name}[/bold] ({rule.severity}, {rule.effect} the line)")
-    stdout.print(rule.summary)
-    for title in DOC_SECTIONS:
-        stdout.print(f"\n[bold]{title}[/bold]")
-        stdout.print(rule.section(title))
+    stdout.print(rule.summary, markup=False)
     from cmclaims.rules.data import describe_needs
 
-    needs = describe_needs(rule.needs)
-    stdout.print(f"\n[bold]Data it needs[/bold]\n{needs}")
-    stdout.print(f"\n[bold]Profiles that enforce it[/bold]\n{', '.join(document['profiles']) or 'none'}")  # type: ignore[arg-type]
-    stdout.print(f"\n[bold]Message[/bold]\n{rule.message}")
+    parts = [(title, rule.section(title)) for title in DOC_SECTIONS]
+    parts += [("Data it needs", describe_needs(rule.needs)),
+              ("Profiles that enforce it", ", ".join(document["profiles"]) or "none"),  # type: ignore[arg-type]
+              ("Message", rule.message)]
+    for title, text in parts:
+        stdout.print(f"\n[bold]{title}[/bold]")
+        stdout.print(text, markup=False)
     raise typer.Exit(0)
 
 
@@ -156,14 +158,23 @@ def _policy_lines(profile: Profile) -> list[str]:
         lines.append(f"{', '.join(jail.settings)}: not eligible from {jail.days_before_admission} day(s) before "
                      "admission until release")
     if (detention := eligibility.detention) is not None:
+        then = f"; then the member is {detention.then_enrollment}" if detention.then_enrollment else ""
         lines.append(f"{detention.setting}: the first {detention.billable_days} days only, and only off site "
-                     f"(place of service other than {', '.join(detention.onsite_place_of_service)})")
+                     f"(place of service other than {', '.join(detention.onsite_place_of_service)}){then}")
+    if eligibility.institution or eligibility.detention:
+        lines.append("stays that follow one another without a gap in the same kind of setting count as one stay")
     if eligibility.barred_enrollments:
-        lines.append(f"not reimbursable for enrollments: {', '.join(eligibility.barred_enrollments)}")
-    for setting, services in eligibility.setting_only_services.items():
-        lines.append(f"members living in {setting} may receive only: {', '.join(services)}")
+        lines.append(f"not reimbursable for enrollments (by dated --enrollment episodes, else the enrollment "
+                     f"column): {', '.join(eligibility.barred_enrollments)}")
+    for setting, only in eligibility.setting_only_services.items():
+        scope = f" (of {', '.join(only.codes)})" if only.codes else ""
+        lines.append(f"members living in {setting} may receive{scope} only: {', '.join(only.services)}")
     if staff.barred_credentials:
         lines.append(f"not reimbursable when given by: {', '.join(staff.barred_credentials)}")
+    for policy in staff.by_enrollment:
+        scope = f" on {', '.join(policy.codes)}" if policy.codes else ""
+        lines.append(f"members of {', '.join(policy.enrollments)}{scope}: served only by "
+                     f"{' or '.join(policy.credentials)}")
     if (children := staff.children) is not None:
         trainings = ", ".join(f"{t} ({lo}-{hi})" for lo, hi, t in children.sed_trainings)
         lines.append(f"children to age {children.max_age} with {', '.join(children.codes)}: SED needs a "
@@ -198,7 +209,7 @@ def _render_profile(profile: Profile) -> None:
         stdout.print(f"annual cap: {cap.units} units a member a calendar year across {', '.join(cap.codes)}; "
                      "more only against a prior authorization")
     for line in _policy_lines(profile):
-        stdout.print(line)
+        stdout.print(line, markup=False)
     rules = Table(title=f"rules enforced (families {', '.join(profile.families)})", title_justify="left",
                   show_edge=False, pad_edge=False)
     for heading in ("rule", "name", "data it needs"):

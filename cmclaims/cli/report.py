@@ -180,6 +180,44 @@ def period_command(
     raise typer.Exit(0)
 
 
+@report_app.command("remit")
+def remit_command(
+    start: Annotated[str | None, typer.Option("--from", help="first date of service, YYYY-MM-DD (default: the "
+                                                             "first remitted)", metavar="DATE")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="last date of service, YYYY-MM-DD (default: the last "
+                                                         "remitted)", metavar="DATE")] = None,
+    carc_descriptions: Annotated[Path | None, typer.Option(
+        "--carc-descriptions", help="CSV of code,description for the adjustment reason codes (X12 licenses the "
+                                    "texts; cmclaims ships the codes)", metavar="FILE")] = None,
+    ledger: LedgerOption = None,
+    output_format: FormatOption = None,
+    out: OutOption = None,
+    as_json: JsonOption = False,
+    top: TopOption = 20,
+) -> None:
+    """What the payer did with what cmclaims passed: paid vs billed, denials by CARC, the edits cmclaims misses.
+
+    Reads the remittances `cmclaims remit` recorded. By month of service and service: billed, paid, patient
+    responsibility; adjustments by CARC group and code; the passed lines the payer denied, by CARC and service;
+    lines held back, corrected and paid; the share of passed lines paid in full; lines matching nothing.
+
+    Example: cmclaims report remit --from 2026-10-01 --to 2026-10-31 --out remit-2026-10.html
+    """
+    from cmclaims.report.dates import parse_day
+    from cmclaims.report.ledger_source import open_ledger
+    from cmclaims.report.output import choose_format
+    from cmclaims.report.remit_view import build_remit_report, read_descriptions
+
+    fmt = choose_format(output_format, out, as_json)
+    first, last = parse_day(start, "--from"), parse_day(end, "--to")
+    descriptions = read_descriptions(carc_descriptions)
+    store = open_ledger(ledger, required=True)
+    assert store is not None
+    report = build_remit_report(store, first, last, descriptions)
+    _emit(report, fmt, out, top)
+    raise typer.Exit(0)
+
+
 @report_app.command("writeoff")
 def writeoff_command(
     claim_ids: Annotated[list[str], typer.Argument(help="claim ids with open exceptions")],

@@ -22,9 +22,11 @@ def sample_command(
     authorizations: Annotated[Path | None, typer.Option("--authorizations", help="also write authorizations")] = None,
     stays: Annotated[Path | None, typer.Option("--stays", help="also write stays (institution, jail)")] = None,
     staff: Annotated[Path | None, typer.Option("--staff", help="also write staff credentials")] = None,
+    enrollment: Annotated[Path | None, typer.Option("--enrollment", help="also write dated enrollment")] = None,
 ) -> None:
     """Write a synthetic encounter export (no real person in it), with its side files when asked."""
-    written = write_sample(profile, rows, out, seed, authorizations=authorizations, stays=stays, staff=staff)
+    written = write_sample(profile, rows, out, seed, authorizations=authorizations, stays=stays, staff=staff,
+                           enrollment=enrollment)
     for path, count in written.items():
         stdout.print(f"wrote {count:,} rows to {path}")
     raise typer.Exit(EXIT_OK)

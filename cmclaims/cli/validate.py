@@ -29,6 +29,9 @@ def validate_command(
     authorizations: Annotated[Path | None, typer.Option("--authorizations", help="prior authorizations")] = None,
     stays: Annotated[Path | None, typer.Option("--stays", help="institutional stays, jail, detention")] = None,
     staff: Annotated[Path | None, typer.Option("--staff", help="staff credentials and trainings")] = None,
+    enrollment: Annotated[Path | None, typer.Option(
+        "--enrollment", help="dated eligibility categories and programs (member_id, enrollment, start_date, end_date)"
+    )] = None,
     column_map: Annotated[Path | None, typer.Option("--column-map", help="TOML: our column = export header")] = None,
     over_limit: Annotated[str, typer.Option("--over-limit", help="reject or cutback")] = "reject",
     output_format: Annotated[str | None, typer.Option("--format", help="csv or parquet (default: the input's)")] = None,
@@ -50,6 +53,7 @@ def validate_command(
         authorizations=authorizations,
         stays=stays,
         staff=staff,
+        enrollment=enrollment,
         column_map=column_map,
         over_limit=over_limit,
         output_format=output_format,

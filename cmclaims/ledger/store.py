@@ -542,3 +542,13 @@ class SqliteLedger(LedgerStore):
     def close(self) -> None:
         """As LedgerStore says."""
         self._db.close()
+
+    # --- for the tables other rooms keep in the ledger (remittances: cmclaims/remit/) -----------
+
+    def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work(connection)` in one BEGIN IMMEDIATE transaction: all of it is recorded, or nothing."""
+        return self._transaction(work)
+
+    def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work(connection)` to read (a read-only ledger stays read-only)."""
+        return work(self._db)

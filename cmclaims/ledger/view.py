@@ -1,10 +1,17 @@
 """What one validate run needs from the ledger, loaded once: duplicates, originals, prior usage.
 
-Only the months the batch's lines fall in are read (whole years when the
-profile has an annual cap), and only the columns the checks need. Ids are
-matched in Arrow (one hash table per lookup). The run's own earlier
-execution is ignored (a re-run replaces it), and so is what that execution
-retired: the re-run retires it again.
+A claim's identity is not month-scoped: the claim ids, service dates and
+states of every earlier line, in every month, are read for CM402 and CM405
+(a claim billed in April and re-sent with a July date is still billed). For
+the limits only the months the batch's lines fall in are read (whole years
+when the profile has an annual cap), and only the columns they need. Ids are
+matched in Arrow (one hash table per lookup).
+
+The run's own earlier execution is ignored (a re-run replaces it), and so is
+what that execution retired: the re-run retires it again. Lines of this run
+that later runs voided or replaced stay as those runs left them: the re-run
+neither counts them again nor takes them for duplicates (SPEC section 6: the
+same input gives the same outputs).
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from cmclaims.tables import Profile
 
 # What the limits need of every earlier line of the months loaded (texts stay dictionary-encoded) ...
 USAGE_COLUMNS = ["member_id", "service", "hcpcs", "service_day", "units", "authorization_id", "auth_units"]
-# ... and what the duplicate and void checks need of the lines in the batch's own months.
+# ... and what the duplicate and void checks need of every earlier line, in every month.
 CLAIM_COLUMNS = ["claim_id", "service_day", "frequency"]
 
 
@@ -80,9 +87,10 @@ class LedgerView:
     """The ledger as one run sees it. `store` is None for a dry run without a ledger file yet.
 
     `usage` holds this profile's earlier lines of the months the limits need;
-    `claims` every profile's earlier lines of the batch's own months. Neither
-    holds this run's own earlier execution, nor originals another run voided
-    or replaced.
+    `claims` every profile's earlier lines, all months. Neither holds this
+    run's own earlier execution, nor originals another run voided or replaced.
+    `changed_later` lists this run's own lines that later runs voided or
+    replaced (claim_id, retired_by, how): a re-run leaves them as they are.
     """
 
     store: LedgerStore | None
@@ -94,6 +102,7 @@ class LedgerView:
     months: list[int]  # the months whose usage was loaded
     profile: str
     previous_executions: int
+    changed_later: pd.DataFrame = field(default_factory=no_retirements)
     size: int = field(init=False)  # earlier lines loaded for the limits
     prior: PriorUsage | None = field(default=None, init=False)
 
@@ -115,14 +124,15 @@ class LedgerView:
         if store is None:
             return cls(None, run_id, mode, _empty(USAGE_COLUMNS), _empty(CLAIM_COLUMNS), no_retirements(), months,
                        profile.name, 0)
-        retired = store.retired(months)
-        retired = retired[retired["retired_by"] != run_id]
+        every = store.retired()
+        retired = every[every["retired_by"] != run_id]
+        changed_later = retired[retired["original_run"] == run_id]
         usage = store.lines(months, USAGE_COLUMNS, profile=profile.name, exclude_run=run_id, dictionary=True)
-        claims = store.lines(batch_months, CLAIM_COLUMNS, exclude_run=run_id)
-        gone = _retired_rows(store, retired)
+        claims = store.lines(None, CLAIM_COLUMNS, exclude_run=run_id)  # every month: a claim is billed once
+        gone = _retired_rows(claims, retired)
         run = store.run(run_id)
         return cls(store, run_id, mode, _without(usage, gone), _without(claims, gone), retired, months,
-                   profile.name, run["executions"] if run else 0)
+                   profile.name, run["executions"] if run else 0, changed_later.reset_index(drop=True))
 
     def __post_init__(self) -> None:
         self.size = self.usage.num_rows if self.usage is not None else 0
@@ -143,8 +153,12 @@ class LedgerView:
         """Lines among `rows` whose claim_id an earlier run already billed.
 
         A claim a replacement took out still counts as billed (its replacement
-        carries it on); a voided claim may be billed again.
+        carries it on); a voided claim may be billed again. A line of this very
+        run that a later run voided or replaced is this run's own, not a
+        duplicate (re-running an old night gives its same outputs).
         """
+        if len(self.changed_later):
+            rows = rows[~self.changed_later_lines(ctx)[rows]]
         claims = ctx.lines.text["claim_id"].text(rows)
         hits = positions_in(self.billed_claims(), claims)
         matched = hits >= 0
@@ -153,13 +167,20 @@ class LedgerView:
         found = pa.array(hits[matched])
         run_ids[matched] = self.claims.column("run_id").take(found).to_numpy(zero_copy_only=False)
         days[matched] = self.claims.column("service_day").take(found).to_numpy()
-        replaced = self.retired[self.retired["how"] == "replace"]
+        replaced = self.retired[(self.retired["how"] == "replace") & (self.retired["original_run"] != self.run_id)]
         if len(replaced):
             where = positions_in(pa.array(replaced["claim_id"], pa.string()), claims)
             carried = (where >= 0) & ~matched
             run_ids[carried] = replaced["original_run"].to_numpy()[where[carried]]
             matched |= carried
         return Billed(rows[matched], run_ids[matched], days[matched])
+
+    def changed_later_lines(self, ctx: Context) -> np.ndarray:
+        """Per batch line: whether it is a line of this run that a later run voided or replaced."""
+        if not len(self.changed_later):
+            return np.zeros(ctx.lines.size, dtype=bool)
+        claims = ctx.lines.text["claim_id"]
+        return np.isin(claims.codes, claims.codes_of(self.changed_later["claim_id"].tolist()))
 
     def original_state(self, claim_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For original claim ids: whether each is an active ledger line, and the run that already retired it."""
@@ -171,40 +192,55 @@ class LedgerView:
             retired_by[where >= 0] = self.retired["retired_by"].to_numpy()[where[where >= 0]]
         return active, retired_by
 
-    def originals_of(self, ctx: Context) -> pd.DataFrame:
-        """The earlier lines (run_id, month, block_row) this batch's accepted voids and replacements take out."""
+    def originals_of(self, ctx: Context, kind: str) -> pd.DataFrame:
+        """The earlier lines (line, run_id, month, block_row) this batch's accepted voids (`kind` VOID) or
+        replacements (REPLACEMENT) name as their originals; `line` is the void's or replacement's row."""
         frequency = ctx.lines.text["claim_frequency"]
-        changing = np.flatnonzero(ctx.accepted & frequency.isin([VOID, REPLACEMENT]))
-        originals = ctx.lines.text["original_claim_id"].text(changing).drop_null()
+        changing = np.flatnonzero(ctx.accepted & frequency.has(kind))
+        originals = ctx.lines.text["original_claim_id"].text(changing)
         # The billed line with that id: a void that reused the id bills nothing and is not it.
         where = positions_in(self.billed_claims(), originals)
-        where = where[where >= 0]
+        found = where >= 0
+        where = pa.array(where[found])
         return pd.DataFrame({
+            "line": changing[found],
             "run_id": self.claims.column("run_id").take(where).to_numpy(zero_copy_only=False),
             "month": self.claims.column("month").take(where).to_numpy(),
             "block_row": self.claims.column("block_row").take(where).to_numpy(),
         })
 
     def prior_for(self, ctx: Context) -> PriorUsage:
-        """Earlier runs' units for this profile and the batch's members, less originals this batch replaces.
+        """Earlier runs' units for this profile and the batch's members, and what the batch's replacements
+        would release.
 
+        The originals of accepted voids are taken out at once (a void bills
+        nothing, so no limit rejects it). The originals of replacements keep
+        counting: the limit pass releases each one only when its replacement
+        is accepted (SPEC section 5), so `releases` says what each would free.
         The sums are kept and `usage` is released (for a profile with an annual
         cap it is a whole year of lines, the largest table a run holds).
         """
         if self.prior is not None:
             return self.prior
         assert self.usage is not None
-        usage = _without(self.usage, self.originals_of(ctx))
+        usage = _without(self.usage, self.originals_of(ctx, VOID))
+        replaced = _positions(usage, self.originals_of(ctx, REPLACEMENT))
         # Each earlier line's member code is its member's position among the batch's members;
         # lines of other members are dropped, column by column (numpy, not an Arrow table filter).
-        member = dictionary_positions(ctx.lines.text["member_id"].values, usage.column("member_id"))
-        mine = member >= 0
-        member = member[mine]
-        code = dictionary_positions(pa.array(list(ctx.services.codes)), usage.column("hcpcs"))[mine]
-        service = dictionary_positions(pa.array([s.key for s in ctx.profile.services]), usage.column("service"))[mine]
-        units = usage.column("units").to_numpy()[mine]
+        member_all = dictionary_positions(ctx.lines.text["member_id"].values, usage.column("member_id"))
+        code_all = dictionary_positions(pa.array(list(ctx.services.codes)), usage.column("hcpcs"))
+        service_all = dictionary_positions(pa.array([s.key for s in ctx.profile.services]), usage.column("service"))
+        units_all = usage.column("units").to_numpy()
+        day_all = usage.column("service_day").to_numpy().astype(np.int64)
+        at = replaced["position"].to_numpy(np.int64)
+        releases = pd.DataFrame({"line": replaced["line"].to_numpy(np.int64), "member": member_all[at],
+                                 "service": service_all[at], "code": code_all[at], "day": day_all[at],
+                                 "units": units_all[at].astype(np.int64)})
+        mine = member_all >= 0
+        member, code, service = member_all[mine], code_all[mine], service_all[mine]
+        units = units_all[mine]
         month = usage.column("month").to_numpy()[mine]
-        day = usage.column("service_day").to_numpy()[mine].astype(np.int64)
+        day = day_all[mine]
         days = ctx.column("service_day")
         in_batch_months = np.isin(month, month_of(np.unique(days[days != MISSING])))
         # Days matter only in the batch's own months (daily, monthly, per diem); years for the annual caps.
@@ -219,7 +255,9 @@ class LedgerView:
             .to_numpy(zero_copy_only=False),
             "units": auth_units[authorized].astype(np.int64),
         }).groupby("authorization_id", as_index=False)["units"].sum()
-        self.prior, self.usage = PriorUsage(by_day=by_day, by_year=by_year, authorizations=authorizations), None
+        self.prior = PriorUsage(by_day=by_day, by_year=by_year, authorizations=authorizations,
+                                releases=releases[releases["member"] >= 0].reset_index(drop=True))
+        self.usage = None
         return self.prior
 
     def describe(self) -> dict[str, object]:
@@ -233,12 +271,38 @@ class LedgerView:
         }
 
 
-def _retired_rows(store: LedgerStore, retired: pd.DataFrame) -> pd.DataFrame:
-    """Where the retired originals sit: run_id, month and block_row, read from their blocks only."""
-    found = []
-    for (run_id, month), group in retired.groupby(["original_run", "month"]):
-        block = store.lines([int(month)], ["claim_id"], [str(run_id)])
-        hit = pc.is_in(block.column("claim_id"), value_set=pa.array(group["claim_id"], pa.string()))
-        rows = block.column("block_row").filter(hit).to_numpy()
-        found.append(pd.DataFrame({"run_id": run_id, "month": int(month), "block_row": rows}))
-    return pd.concat(found) if found else pd.DataFrame({"run_id": [], "month": [], "block_row": []})
+def _positions(table: pa.Table, wanted: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `table` holding the lines `wanted` names by run_id, month and block_row: line, position."""
+    if not len(wanted) or not table.num_rows:
+        return pd.DataFrame({"line": np.empty(0, np.int64), "position": np.empty(0, np.int64)})
+    maybe = pc.and_(pc.is_in(table.column("run_id"), value_set=pa.array(wanted["run_id"].unique(), pa.string())),
+                    pc.is_in(table.column("month"), value_set=pa.array(wanted["month"].unique(), pa.int64())))
+    rows = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
+    here = pd.DataFrame({
+        "position": rows,
+        "run_id": table.column("run_id").take(rows).to_numpy(zero_copy_only=False),
+        "month": table.column("month").take(rows).to_numpy(),
+        "block_row": table.column("block_row").take(rows).to_numpy(),
+    })
+    return wanted.merge(here, on=["run_id", "month", "block_row"])[["line", "position"]]
+
+
+def _retired_rows(claims: pa.Table, retired: pd.DataFrame) -> pd.DataFrame:
+    """Where the retired originals sit (run_id, month, block_row), found among every earlier line's claim id.
+
+    A hash lookup of the retired claim ids narrows the lines to a few candidates; only those are
+    compared on (claim_id, run_id), the original's identity.
+    """
+    if not len(retired) or not claims.num_rows:
+        return pd.DataFrame({"run_id": [], "month": [], "block_row": []})
+    maybe = pc.is_in(claims.column("claim_id"), value_set=pa.array(retired["claim_id"].unique(), pa.string()))
+    rows = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
+    found = pd.DataFrame({
+        "claim_id": claims.column("claim_id").take(rows).to_numpy(zero_copy_only=False),
+        "run_id": claims.column("run_id").take(rows).to_numpy(zero_copy_only=False),
+        "month": claims.column("month").take(rows).to_numpy(),
+        "block_row": claims.column("block_row").take(rows).to_numpy(),
+    })
+    hit = found.merge(retired.rename(columns={"original_run": "run_id"})[["claim_id", "run_id"]],
+                      on=["claim_id", "run_id"])
+    return hit[["run_id", "month", "block_row"]]

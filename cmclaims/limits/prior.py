@@ -8,10 +8,14 @@ service and code indexes), so the limits join it on integers. With
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+
+def _empty(*columns: str) -> pd.DataFrame:
+    return pd.DataFrame({column: np.empty(0, np.int64) for column in columns})
 
 
 @dataclass
@@ -23,18 +27,22 @@ class PriorUsage:
         day (day number), units
     by_year: member, code, year (calendar year), units
     authorizations: authorization_id, units (units billed beyond a cap against it)
+    releases: what each of the batch's replacements frees when the limit pass
+        accepts it: line (the replacement's row), and its original's member,
+        service, code, day and units (SPEC section 5: a rejected replacement
+        changes nothing, its original keeps counting)
     """
 
     by_day: pd.DataFrame
     by_year: pd.DataFrame
     authorizations: pd.DataFrame
+    releases: pd.DataFrame = field(default_factory=lambda: _empty("line", "member", "service", "code", "day",
+                                                                  "units"))
 
     @classmethod
     def none(cls) -> PriorUsage:
         """No earlier usage: the batch validated alone (--no-ledger, or a first run)."""
-        def empty(*columns: str) -> pd.DataFrame:
-            return pd.DataFrame({column: np.empty(0, np.int64) for column in columns})
-
+        empty = _empty
         return cls(
             by_day=empty("member", "service", "code", "day", "units"),
             by_year=empty("member", "code", "year", "units"),

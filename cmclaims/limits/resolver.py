@@ -17,6 +17,13 @@ Only the remaining lines, a few at the end of each crossing group, are resolved
 one by one, each seeing the units of the safe lines before it in its groups.
 The result is exactly the sequential policy's: accepting fewer earlier units
 can only leave more room.
+
+A replacement (claim_frequency 7) changes what counts only if it is accepted
+(SPEC section 5): its original's units count until then, and are released from
+the original's groups at the moment the pass accepts the replacement; a
+rejected replacement releases nothing. Releases only ever add room, so the
+screens stay exact; replacements and the batch originals they name are always
+resolved one by one.
 """
 
 from __future__ import annotations
@@ -50,6 +57,24 @@ class AuthorizationPool:
 
 
 @dataclass
+class Releases:
+    """What accepting a replacement frees: per entry, the replacement's line and, per limit, the group its
+    original's units sit in (-1: none of this batch's groups), the original's units (an original in the
+    ledger), or the original's line in this batch (-1: in the ledger), whose accepted units are freed."""
+
+    line: np.ndarray
+    groups: list[np.ndarray]
+    units: np.ndarray
+    original: np.ndarray
+
+    @classmethod
+    def none(cls, limits: int) -> Releases:
+        """Nothing released."""
+        empty = np.empty(0, np.int64)
+        return cls(empty, [empty] * limits, empty, empty)
+
+
+@dataclass
 class Outcome:
     """Per line: units accepted, and for lines a limit touched, which one and how."""
 
@@ -76,6 +101,7 @@ def apply_limits(
     limits: list[Limit],
     authorizations: AuthorizationPool | None,
     cutback: bool,
+    releases: Releases | None = None,
 ) -> Outcome:
     """Accept each candidate line's units under every limit, in `order`.
 
@@ -91,8 +117,21 @@ def apply_limits(
     auth_units_of = np.zeros(n, dtype=np.int32)
     auth_room_at = np.full(n, -1, dtype=np.int64)
     # Per limit and line: whether the line's group crosses (group -1 picks the appended False).
-    crossing = [np.append(crossing_groups(limit, units, candidates), False)[limit.group] for limit in limits]
+    crossing_group = [crossing_groups(limit, units, candidates) for limit in limits]
+    crossing = [np.append(crosses, False)[limit.group] for limit, crosses in zip(limits, crossing_group, strict=True)]
     hot = candidates & np.logical_or.reduce(crossing) if limits else np.zeros(n, dtype=bool)
+    releases = releases if releases is not None else Releases.none(len(limits))
+    # A release matters only in a crossing group (elsewhere every line fits anyway).
+    release_groups = [_crossing_only(group, crosses) for group, crosses in zip(releases.groups, crossing_group,
+                                                                                strict=True)]
+    releasing = np.zeros(n, dtype=bool)
+    if releases.line.size and limits:
+        live = np.logical_or.reduce([g >= 0 for g in release_groups])
+        releasing[releases.line[live]] = True
+        originals = releases.original[live]
+        releasing[originals[originals >= 0]] = True  # resolved in order: freed only once accepted before
+    forced = candidates & releasing
+    hot |= forced
     rows = order(np.flatnonzero(hot))
     if rows.size == 0:
         return Outcome(allowed, binding, used_at, auth_of, auth_units_of, auth_room_at, 0)
@@ -105,6 +144,7 @@ def apply_limits(
         inside = group >= 0
         running = pd.Series(need[inside]).groupby(group[inside]).cumsum().to_numpy()
         safe[inside] &= running + limit.prior[group[inside]] <= limit.cap[group[inside]]
+    safe &= ~forced[rows]  # replacements and their batch originals are resolved in order, one by one
     # Units of the safe lines before each line in each of its crossing groups (they are all accepted).
     safe_before = []
     for group in groups:
@@ -124,15 +164,21 @@ def apply_limits(
     need_of = need[sequential].tolist()
     line_groups = list(zip(*[g[sequential].tolist() for g in groups], strict=True))
     line_before = list(zip(*[b[sequential].tolist() for b in safe_before], strict=True))
+    frees = _release_table(releases, release_groups)
+    released: set[int] = set()  # entries of `releases` already applied
+    done: set[int] = set()  # lines resolved so far, in order
 
     for position, line in enumerate(rows[sequential].tolist()):
         wanted = need_of[position]
         room_here, first_short, auth, auth_room = wanted, -1, -1, -1
         usage = [0] * len(limits)
+        mine = [(entry, _freed(entry, releases, allowed, done)) for entry in frees.get(line, ())
+                if entry not in released]
         for k, group in enumerate(line_groups[position]):
             if group < 0:
                 continue
             usage[k] = int(used[k][group]) + line_before[position][k]
+            usage[k] -= sum(units for entry, units in mine if release_groups[k][entry] == group)
             room = max(int(caps[k][group]) - usage[k], 0)
             if extendable[k] and room < wanted:
                 auth, auth_room, extra = _authorization(
@@ -148,8 +194,14 @@ def apply_limits(
             used_at[line] = usage[first_short]
             auth_room_at[line] = auth_room
         allowed[line] = take
+        done.add(line)
         if take <= 0:
             continue
+        for entry, units_freed in mine:  # the replacement is accepted: its original stops counting
+            released.add(entry)
+            for k in range(len(limits)):
+                if release_groups[k][entry] >= 0:
+                    used[k][release_groups[k][entry]] -= units_freed
         for k, group in enumerate(line_groups[position]):
             if group < 0:
                 continue
@@ -160,6 +212,34 @@ def apply_limits(
                 auth_units_of[line] = beyond_cap
             used[k][group] += take
     return Outcome(allowed, binding, used_at, auth_of, auth_units_of, auth_room_at, int(sequential.size))
+
+
+def _crossing_only(group: np.ndarray, crosses: np.ndarray) -> np.ndarray:
+    """`group` where that group crosses its cap, -1 elsewhere."""
+    out = np.full(group.size, -1, dtype=np.int64)
+    inside = group >= 0
+    out[inside] = np.where(crosses[group[inside]], group[inside], -1)
+    return out
+
+
+def _release_table(releases: Releases, groups: list[np.ndarray]) -> dict[int, list[int]]:
+    """Replacement line -> its entries in `releases` that free units in some crossing group."""
+    table: dict[int, list[int]] = {}
+    if not releases.line.size or not groups:
+        return table
+    live = np.flatnonzero(np.logical_or.reduce([g >= 0 for g in groups]))
+    for entry, line in zip(live.tolist(), releases.line[live].tolist(), strict=True):
+        table.setdefault(line, []).append(entry)
+    return table
+
+
+def _freed(entry: int, releases: Releases, allowed: np.ndarray, done: set[int]) -> int:
+    """Units accepting the replacement frees: the ledger original's, or the batch original's accepted
+    units if it was resolved before (taken in order); a batch original after its replacement counts."""
+    original = int(releases.original[entry])
+    if original < 0:
+        return int(releases.units[entry])
+    return int(allowed[original]) if original in done else 0
 
 
 def _authorization(

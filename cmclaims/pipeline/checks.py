@@ -4,7 +4,13 @@ Stages run in order: input (CM0, every line), line (rules over lines whose
 values are usable), ledger (against earlier runs), limits (the sequential
 pass over the lines still accepted). A rejecting finding takes the line out
 of every later stage; an adjusting one changes its billable units; a warning
-changes nothing. Each line ends `rejected`, `adjusted`, `warning` or `pass`.
+changes nothing. Each line ends `rejected`, `adjusted`, `warning` or `pass`:
+a line whose units any rule changed is `adjusted` (SPEC section 3), even when a
+limit then cut it back to exactly the export's units.
+
+Messages are rendered once every stage has run, so that a message may name
+what the clean file really bills (`{clean_units}`): a CM102 correction that a
+limit later cut says the units the line ends with, not the ones before the cut.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from cmclaims.rules import rules_in_order
 from cmclaims.rules.context import Context
 from cmclaims.rules.data import missing_data
 from cmclaims.rules.registry import Rule
-from cmclaims.rules.words import render
+from cmclaims.rules.words import counted, render
 
 STAGES = ("input", "line", "ledger", "limits")
 # A line's fate, kept as a small integer per line; DISPOSITIONS gives the words the outputs use.
@@ -87,7 +93,9 @@ def run_checks(ctx: Context, given: Given | None = None, chosen: Callable[[Rule]
     ctx.billable = ctx.units.billed.copy()
     ctx.accepted = np.ones(n, dtype=bool)
     ctx.checkable = np.zeros(n, dtype=bool)
-    findings: list[Finding] = []
+    # per finding: its rule, its lines, and its message fields (rendered at the end) or its messages
+    found: list[tuple[Rule, np.ndarray, dict[str, object] | pa.Array]] = []
+    changed = np.zeros(n, dtype=bool)  # lines whose units a rule changed
     applied: list[Rule] = []
     skipped: list[tuple[Rule, str]] = []
 
@@ -110,7 +118,7 @@ def run_checks(ctx: Context, given: Given | None = None, chosen: Callable[[Rule]
                 inside = domain[decided]
                 rows, new_units = decided[inside], None
                 if rows.size:
-                    findings.append(Finding(rule, rows, messages.filter(pa.array(inside))))
+                    found.append((rule, rows, messages.filter(pa.array(inside))))
             else:
                 assert rule.check is not None
                 flags = rule.check(ctx)
@@ -118,14 +126,14 @@ def run_checks(ctx: Context, given: Given | None = None, chosen: Callable[[Rule]
                 rows = flags.rows[inside]
                 if rows.size == 0:
                     continue
-                fields = {name: _subset(value, inside) for name, value in flags.fields.items()}
-                findings.append(Finding(rule, rows, render(rule.message, fields, rows.size)))
+                found.append((rule, rows, {name: _subset(value, inside) for name, value in flags.fields.items()}))
                 new_units = flags.units[inside] if flags.units is not None else None
             if rows.size == 0:
                 continue
             if rule.effect == "reject" and new_units is None:
                 rejected[rows] = True
             elif new_units is not None:
+                changed[rows[new_units != ctx.billable[rows]]] = True
                 ctx.billable[rows] = new_units
                 rejected[rows[new_units <= 0]] = True
             else:
@@ -138,8 +146,13 @@ def run_checks(ctx: Context, given: Given | None = None, chosen: Callable[[Rule]
     billable = np.where(rejected, 0, ctx.billable).astype(np.int32)
     disposition = np.full(n, PASS, dtype=np.int8)
     disposition[warned] = WARNING
-    disposition[(billable != ctx.units.billed) & ~rejected] = ADJUSTED
+    disposition[((billable != ctx.units.billed) | changed) & ~rejected] = ADJUSTED
     disposition[rejected] = REJECTED
+    findings = [
+        Finding(rule, rows, fields if not isinstance(fields, dict) else
+                render(rule.message, {**fields, "clean_units": counted(billable[rows], "unit")}, rows.size))
+        for rule, rows, fields in found
+    ]
     charge_allowed = _charge_allowed(ctx.column("charge_amount"), ctx.units.billed, billable, rejected)
     return Outcome(findings, disposition, billable, charge_allowed, applied, skipped)
 

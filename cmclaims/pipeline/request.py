@@ -21,6 +21,7 @@ class ValidateRequest:
     authorizations: Path | None = None
     stays: Path | None = None
     staff: Path | None = None
+    enrollment: Path | None = None
     column_map: Path | None = None
     over_limit: str = "reject"
     output_format: str | None = None

@@ -114,9 +114,14 @@ def not_billable(ctx: Context) -> Flags:
         bill_paying, delivery, psychotherapy, rehabilitation, paperwork.
         id-optum: transport, escort, education, medical_monitoring,
         psychotherapy, rehabilitation, shopping, bill_paying, delivery.
-        mi-dwihn (T1016 and T1017 only): transport, escort, psychotherapy,
-        rehabilitation, education, medical_monitoring.
-        az-ahcccs: copying_faxing.
+        mi-dwihn (T1016 and T1017 only): transport, escort, shopping,
+        bill_paying, delivery, psychotherapy, rehabilitation,
+        medical_monitoring. Michigan pays education: educating the member on
+        how to connect to resources is case management there (000,
+        Procedure 7).
+        az-ahcccs refuses none outright: its exclusions (copying or faxing,
+        email, SOAR paperwork without the member) are the SOAR approach's
+        only (003, III.5.b), checked on SOAR lines by CM305.
         The lists live in code_tables/profiles/<profile>.toml, [activities].
     Why it matters:
         Case management links, plans, coordinates and monitors; doing the
@@ -133,9 +138,10 @@ def not_billable(ctx: Context) -> Flags:
     Source:
         seeds/002 "Service/Reimbursement Limitations" (I)-(VI) and (X);
         seeds/001 "Scope of Practice" and "A Case Manager CANNOT";
-        seeds/000 "Documentation Requirements" 7 (no direct delivery of
-        day-to-day supports, training or other Medicaid services);
-        seeds/003 III.5.b.ii (copying or faxing paperwork); SPEC section 8.
+        seeds/000 "Documentation Requirements" 7 ("Case management /
+        supports coordination shall not include direct delivery of ongoing
+        day-to-day supports and/or training, or provision of other Medicaid
+        services"); SPEC section 8.
     """
     activity = ctx.lines.text["activity"]
     listed = activity.isin(ctx.profile.activities.not_billable) & ~activity.has(TRAVEL)
@@ -157,7 +163,7 @@ def member_absent(ctx: Context) -> Flags:
     What it checks:
         Lines whose activity is on the profile's `need_member_present` list
         and whose member_present is N.
-        ok-soonercare: form_filling. az-ahcccs: paperwork, form_filling.
+        ok-soonercare: form_filling.
     Why it matters:
         Filling out forms or completing paperwork for the member is case
         management only when done with the member; without the member it is
@@ -169,10 +175,9 @@ def member_absent(ctx: Context) -> Flags:
         Do not bill the line. If the member was in fact present, correct
         member_present in the note and re-export.
     Source:
-        seeds/002 "Service/Reimbursement Limitations" (VII) (filling out forms
-        on behalf of the member when the member is not present);
-        seeds/003 III.5.b.i (completion of SOAR paperwork without the member
-        present); SPEC section 8.
+        seeds/002 "Service/Reimbursement Limitations" (VII) ("filling out
+        forms, applications, etc., on behalf of the member when the member is
+        not present"); SPEC section 8.
     """
     return _flag(ctx, _member_present_activity(ctx) & ctx.lines.text["member_present"].has("N"))
 
@@ -199,14 +204,14 @@ def member_presence_unknown(ctx: Context) -> Flags:
         audit recoups. So the line is held, not passed, until the note says
         Y or N.
     Example:
-        az-ahcccs, T1016 on 2026-03-04 10:00-10:45, activity paperwork,
-        member_present empty.
+        ok-soonercare, T1017 HE HN on 2026-03-04 10:00-10:45, activity
+        form_filling, member_present empty.
     How to fix:
         Record in the note whether the member was present and re-export: Y
         bills the line, N means it is not billable.
     Source:
-        seeds/002 "Service/Reimbursement Limitations" (VII); seeds/003
-        III.5.b.i; SPEC section 2 (a rule's data must never pass silently).
+        seeds/002 "Service/Reimbursement Limitations" (VII); SPEC section 2
+        (a rule's data must never pass silently).
     """
     return _flag(ctx, _member_present_activity(ctx) & ~ctx.lines.text["member_present"].present)
 
@@ -229,8 +234,11 @@ def soar_contact(ctx: Context) -> Flags:
     Why it matters:
         SOAR (SSI/SSDI Outreach, Access and Recovery) work is billable as
         face-to-face and telephone contact with the member and with records
-        sources; email and copying or faxing paperwork are explicitly not
-        billable SOAR activities.
+        sources (003, III.5.a); "when using the SOAR approach, billable
+        activities do not include: ... copying or faxing paperwork, ... and
+        email" (003, III.5.b). These exclusions are the SOAR approach's: a
+        case management line that is not SOAR work is not refused for its
+        contact type.
     Example:
         az-ahcccs, T1016 on 2026-03-04 11:00-11:30, activity soar,
         contact_type email.

@@ -429,12 +429,13 @@ def already_billed(ctx: Context) -> Flags:
     """A line whose claim_id an earlier run already billed.
 
     What it checks:
-        Every accepted line's claim_id against the lines earlier runs recorded
-        in the ledger for the batch's service months, whatever their payer. A
-        replacement (claim_frequency 7) that keeps its original's claim_id is
-        not a duplicate; a claim that was voided may be billed again. The
-        ledger is read by month, so a claim_id billed earlier under a service
-        date in another month is not found here.
+        Every accepted line's claim_id against every line earlier runs
+        recorded in the ledger, in any month and whatever their payer: a claim
+        billed with an April date and re-sent with a July date (a corrected
+        re-export does this) is still billed. A replacement (claim_frequency 7)
+        that keeps its original's claim_id is not a duplicate; a claim that was
+        voided may be billed again; and a night run again is not a duplicate of
+        itself, even after later nights voided or replaced some of its lines.
     Why it matters:
         Billing the same service line twice is the double billing audits
         recoup, with penalties. It happens when an export is re-sent with new
@@ -491,8 +492,8 @@ def unknown_original(ctx: Context) -> Flags:
         original_claim_id, a claim the ledger holds as billed (or a line of
         the same batch). A void takes the original's units out of the ledger;
         a replacement puts its own units in their place. The original is
-        looked for among the lines of the batch's service months: a void or
-        replacement carries its original's service date.
+        looked for among every line the ledger holds, in any month (a
+        correction may carry another date than its original).
     Why it matters:
         A void or replacement of a claim that was never billed, or was
         already voided, is denied by the payer, and would corrupt the units

@@ -18,7 +18,7 @@ from cmclaims.normalize.lines import MISSING
 from cmclaims.rules.context import Context
 from cmclaims.rules.registry import Flags, rule
 from cmclaims.rules.words import as_text, counted, iso_date
-from cmclaims.side.per_line import FROM_LINE, FROM_STAY, NO_STAY
+from cmclaims.side.per_line import FROM_LINE, FROM_STAY, NO_STAY, EpisodeMatch
 from cmclaims.tables import Profile, Service
 
 _OLDEST = 150  # an upper age bound at or above this reads "and older"
@@ -148,38 +148,119 @@ def program(ctx: Context) -> Flags:
     return Flags(rows, {"detail": detail})
 
 
+def _enrollment_policy(profile: Profile) -> bool:
+    return bool(profile.eligibility.barred_enrollments or profile.staff.by_enrollment)
+
+
 @rule(
     "CM503",
     "eligibility.enrollment",
     severity="error",
     needs=("enrollment",),
     applies=lambda p: bool(p.eligibility.barred_enrollments),
-    message="the member is enrolled in {enrollment} on {date}; provider case management is not "
-    "reimbursable for {enrollment} members, whose case management comes from their plan",
+    message="the member is enrolled in {enrollment} on {date} ({where}); {reason}",
 )
 def enrollment(ctx: Context) -> Flags:
-    """A member whose eligibility category gets no provider case management.
+    """A member whose eligibility category or program on the date gets no case management from this payer.
 
     What it checks:
-        The line's enrollment against the categories the profile bars
-        (Arizona: ALTCS_EPD and TRIBAL_ALTCS). A blank enrollment is taken as
-        a category without the bar.
+        The member's enrollment episodes covering the date of service (the
+        --enrollment file: start_date and end_date both included, a blank
+        end_date still open), else the line's enrollment column, against the
+        enrollments the profile bars, each with its reason
+        (`[eligibility.barred_enrollments]`):
+        az-ahcccs: ALTCS_EPD and TRIBAL_ALTCS (their plan's or tribe's case
+        manager provides it), FES (outside policy 570);
+        id-optum: TCC (Targeted Care Coordination: duplication of services);
+        pa-performcare: MA_FFS (Medical Assistance fee-for-service pays).
+        A line the day before an episode starts, or the day after it ends, is
+        judged without it. A blank enrollment bars nothing.
     Why it matters:
-        AHCCCS does not reimburse provider case management for ALTCS E/PD
-        members (the health plan's case manager provides it) nor for Tribal
-        ALTCS members (the tribal case manager does).
+        "Provider case management is not a reimbursable service for ALTCS
+        E/PD or Tribal ALTCS" (003, III), and policy 570 applies to its
+        programs "excluding Federal Emergency Services (FES)" (003, I).
+        "Youth engaged in Targeted Care Coordination should not be receiving
+        Behavioral Health Case Management ..., as this is duplication of
+        services" (001). "A Member's eligibility changes to Medical
+        Assistance Fee-for-Service when in Juvenile Detention beyond 35 days"
+        (004, 1.4.2.2): PerformCare does not pay for an MA_FFS member.
     Example:
-        T1016 for a member whose enrollment is ALTCS_EPD.
+        az-ahcccs, T1016 on 2026-03-04 for a member whose enrollment file row
+        says ALTCS_EPD from 2026-03-01: rejected; the same member's line on
+        2026-02-28 is billable.
     How to fix:
-        Check the member's eligibility category; if it is right, the service
-        is not billable: coordinate with the plan's or the tribe's case manager.
+        Check the member's episodes in the enrollment file (or the line's
+        enrollment); if they are right, the service is not billable to this
+        payer: coordinate with the plan's, tribe's or program's case manager,
+        or bill the payer the member belongs to.
     Source:
-        seeds/003 (AMPM 570, section III: not a reimbursable service for
-        ALTCS E/PD or Tribal ALTCS); SPEC section 8.
+        seeds/003 (AMPM 570, I. Purpose and III); seeds/001 (Scope of
+        Practice: Targeted Care Coordination); seeds/004 (CM-040 1.4.2.2);
+        SPEC sections 2 (--enrollment) and 8.
     """
-    text = ctx.lines.text["enrollment"]
-    rows = np.flatnonzero(ctx.checkable & text.isin(ctx.profile.eligibility.barred_enrollments))
-    return Flags(rows, {"enrollment": np.asarray(text.text(rows).to_pylist(), dtype=object),
+    barred = ctx.profile.eligibility.barred_enrollments
+    episode = ctx.side_lines.enrolled(tuple(barred))
+    rows = np.flatnonzero(ctx.checkable & episode.found)
+    names = episode.enrollment[rows]
+    reason = np.array([barred.get(str(n), "") for n in names.tolist()], dtype=object)
+    return Flags(rows, {"enrollment": names, "date": iso_date(ctx.column("service_day")[rows]),
+                        "where": _episode_text(episode, rows), "reason": reason})
+
+
+def _episode_text(episode: EpisodeMatch, rows: np.ndarray) -> np.ndarray:
+    """Where the episode came from and its dates: `enrollment file row 2, from 2026-03-01 to 2026-03-31`."""
+    start, end = episode.start_day[rows], episode.end_day[rows]
+    dated = start != MISSING
+    span = np.where(
+        end == MISSING,
+        ", from " + iso_date(np.where(dated, start, 0)).astype(object) + ", still open",
+        ", from " + iso_date(np.where(dated, start, 0)).astype(object) + " to "
+        + iso_date(np.where(end == MISSING, 0, end)).astype(object),
+    )
+    return (episode.where[rows] + np.where(dated, span, "")).astype(object)
+
+
+@rule(
+    "CM504",
+    "eligibility.enrollment_row_unusable",
+    severity="error",
+    applies=_enrollment_policy,
+    message="row {row} of the enrollment file names this member and could not be used ({problem}), so the "
+    "member's enrollment on {date} cannot be checked",
+)
+def enrollment_row_unusable(ctx: Context) -> Flags:
+    """A line whose member has an enrollment file row that was left out, possibly covering the date.
+
+    What it checks:
+        An enrollment file row that could not be used (a date that is not a
+        date, an end before the start, no enrollment) is left out and
+        reported. The lines of that member whose date the row may have
+        covered (between its start and end as far as they are known; every
+        date when neither is) are held back rather than judged as if the
+        episode did not exist. Without an enrollment file there is nothing to
+        check here. Only profiles with an enrollment policy (CM503, CM608).
+    Why it matters:
+        The bad row may be the episode that bars the line (ALTCS E/PD,
+        Targeted Care Coordination, Medical Assistance fee-for-service) or
+        that requires a QIDP; billing around it would bill exactly the lines
+        the payer denies.
+    Example:
+        Row 3 of the enrollment file: ALTCS_EPD from 2026-13-01 (not a date);
+        every line of that member is held back.
+    How to fix:
+        Correct the row in the enrollment file (the problem is in
+        summary.json and on the terminal) and validate the lines again.
+    Source:
+        SPEC section 2 (--enrollment; a rule whose data is absent does not
+        pass silently); the enrollment rules of seeds/000, 001, 003 and 004.
+    """
+    side = ctx.side_lines
+    rows = np.flatnonzero(ctx.checkable & (side.enrollment_left_out >= 0))
+    if rows.size == 0:
+        return Flags.none()
+    assert ctx.side.enrollment is not None  # a left-out row means there was an enrollment file
+    left = ctx.side.enrollment.left_out.iloc[side.enrollment_left_out[rows]]
+    return Flags(rows, {"row": left["row"].to_numpy(), "problem": left["problem"].to_numpy(dtype=object),
                         "date": iso_date(ctx.column("service_day")[rows])})
 
 
@@ -201,22 +282,29 @@ def barred_setting(ctx: Context) -> Flags:
     What it checks:
         The member's setting on the date of service (the stays file when a
         stay covers the date, else the line's member_setting) against the
-        settings the profile bars (Oklahoma: group_home, foster_home, jail,
-        prison).
+        settings the profile bars (Oklahoma: group_home, foster_home, rbms
+        (residential behavior management services), jail, prison,
+        juvenile_detention). The admission day and the discharge day are days
+        there; the day after the discharge is not.
     Why it matters:
-        SoonerCare members who reside in group or foster homes may not receive
-        compensable case management; inmates of public institutions are
-        excluded even from transition case management.
+        "SoonerCare members who reside in nursing facilities, residential
+        behavior management services, group or foster homes or ICF/MRs may
+        not receive SoonerCare compensable case management services" (002).
+        Inmates of public institutions (jail, prison, juvenile detention)
+        are excluded even from transition case management (002, (VIII):
+        "except ... individuals who are inmates of public institutions").
     Example:
         T1017 HE HN on 2026-03-04 for a member whose stay in a foster_home
-        began 2026-02-01.
+        began 2026-02-01; or for a youth in juvenile_detention since
+        2026-03-01.
     How to fix:
         Check the member's residence on the date; if it is right, the
         service is not billable to this payer.
     Source:
-        seeds/002 ("SoonerCare members who reside in ... group or foster homes
-        ... may not receive SoonerCare compensable case management"; (VIII):
-        inmates of public institutions); SPEC section 8.
+        seeds/002 ("SoonerCare members who reside in ... residential behavior
+        management services, group or foster homes ... may not receive
+        SoonerCare compensable case management"; (VIII): inmates of public
+        institutions); SPEC section 8.
     """
     rows = np.flatnonzero(ctx.checkable & ctx.side_lines.setting_is(ctx.profile.eligibility.barred_settings))
     return Flags(rows, {"date": iso_date(ctx.column("service_day")[rows]), "setting": _setting(ctx, rows),
@@ -269,15 +357,25 @@ def institution_stay(ctx: Context) -> Flags:
         Idaho: the 180 days before discharge from inpatient or residential
         treatment. A stay without a discharge date, or a setting known only
         from the line's member_setting (no dates at all), cannot show the date
-        falls in the window, and the line is held back.
+        falls in the window, and the line is held back. Stays in the
+        profile's institutions that follow one another without a gap (the
+        next admission on the discharge day or the day after: a hospital stay
+        followed by a nursing facility stay) are one stay: its length runs
+        from the first admission to the last discharge.
     Why it matters:
         The institution's own discharge planning covers its residents; case
         management is paid only to transition a member to the community, in
-        the days just before a known discharge.
+        the days just before a known discharge. Oklahoma: "the last 60
+        consecutive days of a covered, long-term, institutional stay that is
+        180 consecutive days or longer"; Idaho: "Case Management can be
+        provided up to 180 days prior to the client's discharge from the
+        inpatient or residential facility".
     Example:
         Oklahoma, a member admitted to a nursing facility 2025-10-01 and
         discharged 2026-03-31 (181 days): a line on 2026-01-30 (60 days
         before) is billable, a line on 2026-01-29 (61 days before) is not.
+        A 100-day hospital stay followed the next day by a 100-day nursing
+        facility stay is a 200-day stay: only its last 60 days are billable.
     How to fix:
         Check the stay's dates in the stays file. A service before the window
         is not billable; a service in a stay whose discharge date is not yet
@@ -294,7 +392,7 @@ def institution_stay(ctx: Context) -> Flags:
     day = ctx.column("service_day")
     candidates = ctx.checkable & side.setting_is(institution.settings) & ~_imd_excluded(ctx)
     rows = np.flatnonzero(candidates)
-    stay = side.stay
+    stay = side.chained(institution.settings)
     admit, discharge, at = stay.admit_day[rows], stay.discharge_day[rows], day[rows]
     covered = stay.found[rows] & (side.setting_source[rows] == FROM_STAY)
     known = covered & (discharge != MISSING)
@@ -309,7 +407,8 @@ def institution_stay(ctx: Context) -> Flags:
     inside = known & (before <= window)
     rows, keep = rows[~inside], ~inside
     admit, discharge, at, covered, known = admit[keep], discharge[keep], at[keep], covered[keep], known[keep]
-    setting, where = _setting(ctx, rows), _where(ctx, rows)
+    setting = _setting(ctx, rows)
+    where = np.where(stay.found[rows] & (side.setting_source[rows] == FROM_STAY), stay.where(rows), _where(ctx, rows))
     detail = np.where(
         known,
         iso_date(at).astype(object) + " is " + counted(before[keep], "day") + " before the discharge on "
@@ -370,41 +469,49 @@ def imd_age(ctx: Context) -> Flags:
     severity="error",
     needs=("setting",),
     applies=lambda p: bool(p.eligibility.setting_only_services),
-    message="the member's setting on {date} is {setting} ({where}); a member living there may receive "
-    "only {allowed}, not {service}",
+    message="the member's setting on {date} is {setting} ({where}); as case management a member living there "
+    "may receive only {allowed}, not {service}",
 )
 def setting_only_services(ctx: Context) -> Flags:
-    """A member living where only certain services may be billed, billed for another.
+    """A member living where only certain case management may be billed, billed for another.
 
     What it checks:
-        For each setting the profile limits (Michigan: nursing_facility), the
-        service of a line whose member lives there on the date of service must
-        be one of the services allowed there (Michigan: T1017 SE, nursing
-        facility mental health monitoring).
+        For each setting the profile limits (Michigan: nursing_facility), a
+        line of the codes the restriction concerns (Michigan: the case
+        management codes T1016 and T1017) whose member lives there on the
+        date of service must be one of the services allowed there (Michigan:
+        T1017 SE, nursing facility mental health monitoring). Other codes are
+        not limited by it: peer services (H0038, H0046), the drop-in center
+        (H0023) and substance use outpatient care (H2035, H2036) for a
+        nursing facility resident are billable as for anyone.
     Why it matters:
         A nursing facility provides its residents' care coordination; DWIHN
-        pays case management for a resident only as nursing facility mental
-        health monitoring, billed T1017 SE.
+        pays case management for a resident only as "Nursing Facility Mental
+        Health Monitoring, T1017/SE, Targeted Case Management" (000).
     Example:
         T1016 supports coordination on 2026-03-04 for a member in a nursing
-        facility since 2026-01-10.
+        facility since 2026-01-10 (H0038 for the same member that day is
+        billable).
     How to fix:
         Bill the contact as T1017 SE if it was nursing facility mental health
         monitoring; otherwise it is not billable while the member lives there.
     Source:
         seeds/000 (Case Management/Supports Coordination Procedure Codes:
-        Nursing Facility Mental Health Monitoring, T1017 SE); SPEC section 8.
+        Nursing Facility Mental Health Monitoring, T1017 SE); SPEC section 8
+        (the nursing-facility restriction concerns case management only).
     """
     profile = ctx.profile
     service = ctx.services.service_index
     flagged = np.zeros(ctx.lines.size, dtype=bool)
     allowed_text = np.full(ctx.lines.size, "", dtype=object)
-    for setting, keys in profile.eligibility.setting_only_services.items():
+    for setting, only in profile.eligibility.setting_only_services.items():
         there = ctx.checkable & ctx.side_lines.setting_is((setting,))
-        allowed = [i for i, s in enumerate(profile.services) if s.key in keys]
+        if only.codes:
+            there &= ctx.services.code_of(only.codes)
+        allowed = [i for i, s in enumerate(profile.services) if s.key in only.services]
         wrong = there & ~np.isin(service, allowed)
         flagged |= wrong
-        allowed_text[wrong] = " or ".join(profile.service(k).label for k in keys)
+        allowed_text[wrong] = " or ".join(profile.service(k).label for k in only.services)
     rows = np.flatnonzero(flagged)
     return Flags(rows, {"date": iso_date(ctx.column("service_day")[rows]), "setting": _setting(ctx, rows),
                         "where": _where(ctx, rows), "allowed": allowed_text[rows], "service": ctx.service_text(rows)})
@@ -529,28 +636,36 @@ def _in_detention(ctx: Context) -> np.ndarray:
     needs=("setting",),
     applies=lambda p: p.eligibility.detention is not None,
     message="{detail}; case management in juvenile detention is billable to this payer only in the first "
-    "{days} days",
+    "{days} days{then}",
 )
 def detention_days(ctx: Context) -> Flags:
     """A member in juvenile detention beyond the days the payer keeps paying.
 
     What it checks:
         For a member whose setting on the date of service is juvenile
-        detention, the day of the detention stay (the admission day is day 1)
-        against the profile's limit (Pennsylvania: 35 days; day 35 is
-        billable, day 36 is not). Without a stays file row covering the date,
-        the day cannot be counted, and the line is held back. Shelters are not
-        detention and change nothing.
+        detention, the day of the detention placement (the admission day is
+        day 1) against the profile's limit (Pennsylvania: 35 days; day 35 is
+        billable, day 36 is not). A transfer between detention centers (the
+        next admission on the discharge day or the day after) is one
+        placement: its days count from the first admission. Without a stays
+        file row covering the date, the day cannot be counted, and the line
+        is held back. Shelters are not detention and change nothing. From day
+        36 the message names the member's eligibility then (MA_FFS).
     Why it matters:
-        PerformCare keeps a detained member for the first 35 days; beyond
-        them the member's eligibility moves to Medical Assistance
-        fee-for-service, and PerformCare denies the claim.
+        "During the first 35 days of detention placement, Members may
+        continue to receive TCM services if delivered offsite from the
+        detention center. Per Appendix V, a Member's eligibility changes to
+        Medical Assistance Fee-for-Service when in Juvenile Detention beyond
+        35 days" (004, 1.4.2.2): PerformCare denies the claim from day 36.
     Example:
         A detention stay admitted 2026-02-01: a line on 2026-03-07 (day 35)
-        is billable, a line on 2026-03-08 (day 36) is not.
+        is billable, a line on 2026-03-08 (day 36) is not. Stays admitted
+        2026-05-01 (discharged 2026-05-20) and 2026-05-20 (a transfer): a
+        line on 2026-06-04 is day 35, on 2026-06-05 day 36.
     How to fix:
-        Check the admission date in the stays file; services from day 36 are
-        billed to Medical Assistance fee-for-service, not to this payer.
+        Check the admission dates in the stays file; services from day 36 are
+        billed to Medical Assistance fee-for-service (MA_FFS), not to this
+        payer.
     Source:
         seeds/004 (CM-040 1.4.2.2: during the first 35 days of detention
         placement ...; eligibility changes when in juvenile detention beyond
@@ -560,21 +675,29 @@ def detention_days(ctx: Context) -> Flags:
     assert detention is not None
     side = ctx.side_lines
     candidates = np.flatnonzero(_in_detention(ctx))
-    from_stay = side.setting_source[candidates] == FROM_STAY
+    placement = side.chained((detention.setting,))
+    from_stay = (side.setting_source[candidates] == FROM_STAY) & placement.found[candidates]
     day = ctx.column("service_day")[candidates]
-    admit = side.stay.admit_day[candidates]
+    admit = placement.admit_day[candidates]
     nth = np.where(from_stay, day.astype(np.int64) - admit + 1, 0)
     flagged = ~from_stay | (nth > detention.billable_days)
     rows, nth, day, admit, from_stay = (candidates[flagged], nth[flagged], day[flagged], admit[flagged],
                                         from_stay[flagged])
+    where = np.where(from_stay, placement.where(rows), _where(ctx, rows))
+    beyond = np.full(rows.size, "", dtype=object)
+    if detention.then_enrollment:  # 004, 1.4.2.2: beyond 35 days the member is Medical Assistance FFS
+        named = f" ({detention.then_enrollment_name})" if detention.then_enrollment_name else ""
+        then = (f"; from day {detention.billable_days + 1} the member's eligibility is "
+                f"{detention.then_enrollment}{named}, not this payer")
+        beyond[from_stay & (nth > detention.billable_days)] = then
     detail = np.where(
         from_stay,
         iso_date(day).astype(object) + " is day " + as_text(nth) + " of the member's juvenile detention (admitted "
-        + iso_date(np.where(from_stay, admit, 0)) + ", " + _where(ctx, rows) + ")",
-        "the member is in juvenile detention on " + iso_date(day) + " (" + _where(ctx, rows)
+        + iso_date(np.where(from_stay, admit, 0)) + ", " + where + ")",
+        "the member is in juvenile detention on " + iso_date(day) + " (" + where
         + ") and no stay with the admission date is on file to count the days",
     )
-    return Flags(rows, {"detail": detail, "days": detention.billable_days})
+    return Flags(rows, {"detail": detail, "days": detention.billable_days, "then": beyond.astype(object)})
 
 
 @rule(

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from cmclaims.limits.groups import Grouping, group_lines
 from cmclaims.limits.prior import PriorUsage
-from cmclaims.limits.resolver import AuthorizationPool, Limit, Outcome, apply_limits
+from cmclaims.limits.resolver import AuthorizationPool, Limit, Outcome, Releases, apply_limits
 from cmclaims.normalize.values import month_of, year_of
 from cmclaims.rules.context import Context
 from cmclaims.rules.registry import Flags, rule
@@ -34,6 +34,7 @@ class LimitKind:
     limit: Limit
     grouping: Grouping
     cap_name: np.ndarray | None = None  # per group, annual caps only: the cap's name
+    cap_codes: list[int] | None = None  # annual caps only: the code indexes the cap counts
 
 
 def _service_limits(profile: Profile, field: str) -> np.ndarray:
@@ -88,19 +89,64 @@ def _build(ctx: Context, prior: PriorUsage) -> list[LimitKind]:
         in_cap = (year_members >= 0) & np.isin(year_codes, cap_codes)
         used = _prior(grouping, [year_members, year_p], year_units, in_cap)
         limit = Limit(ANNUAL, grouping.group, np.full(grouping.size, annual.units, np.int64), used, extendable=True)
-        kinds.append(LimitKind(limit, grouping, np.full(grouping.size, annual.name, dtype=object)))
+        kinds.append(LimitKind(limit, grouping, np.full(grouping.size, annual.name, dtype=object), cap_codes))
     return kinds
 
 
 def limit_candidates(ctx: Context) -> np.ndarray:
-    """Lines the limits count: accepted so far, not voids (a void bills nothing), and not the
-    originals that an accepted void or replacement of the same batch takes out."""
+    """Lines the limits count: accepted so far, not voids (a void bills nothing), not the originals that an
+    accepted void of the same batch takes out, and not lines of this run that a later run voided or
+    replaced (on a re-run: what replaced them is in the ledger and counts in their place)."""
     frequency = ctx.lines.text["claim_frequency"]
-    changes = ctx.accepted & frequency.isin([VOID, REPLACEMENT])
+    voided_here = _batch_originals(ctx, ctx.accepted & frequency.has(VOID)) >= 0
+    candidates = ctx.accepted & ~frequency.has(VOID)
+    candidates[voided_here] = False
+    if ctx.ledger is not None:
+        candidates &= ~ctx.ledger.changed_later_lines(ctx)
+    return candidates
+
+
+def _batch_originals(ctx: Context, changing: np.ndarray) -> np.ndarray:
+    """Per line: -1, or for a line of the batch that a `changing` line (void or replacement) names as its
+    original, that changing line. An original is an original line (frequency 1), never a void or replacement."""
+    frequency = ctx.lines.text["claim_frequency"]
     claims, originals = ctx.lines.text["claim_id"], ctx.lines.text["original_claim_id"]
-    replaced_codes = claims.codes_of(originals.text(np.flatnonzero(changes)).drop_null().to_pylist())
-    replaced_here = np.isin(claims.codes, replaced_codes) & ~frequency.isin([VOID, REPLACEMENT])
-    return ctx.accepted & ~frequency.has(VOID) & ~replaced_here
+    rows = np.flatnonzero(changing & originals.present)
+    named = claims.codes_of(originals.text(rows).to_pylist())
+    by_claim = pd.Series(rows, index=named)
+    by_claim = by_claim[(by_claim.index >= 0) & ~by_claim.index.duplicated()]
+    changer = np.array(by_claim.reindex(claims.codes).fillna(-1).to_numpy(np.int64))  # a writable copy
+    changer[frequency.isin([VOID, REPLACEMENT])] = -1
+    return changer
+
+
+def _releases(ctx: Context, prior: PriorUsage, kinds: list[LimitKind], candidates: np.ndarray) -> Releases:
+    """What each candidate replacement frees, per limit, when the pass accepts it: its original's units in
+    the original's group (an original in the ledger), or the original line of this batch."""
+    frequency = ctx.lines.text["claim_frequency"]
+    replacing = candidates & frequency.has(REPLACEMENT)
+    ledger = prior.releases[replacing[prior.releases["line"].to_numpy(np.int64)]] if len(prior.releases) else \
+        prior.releases
+    batch_changer = _batch_originals(ctx, replacing)
+    batch_original = np.flatnonzero((batch_changer >= 0) & candidates)
+    line = np.concatenate([ledger["line"].to_numpy(np.int64), batch_changer[batch_original]])
+    member = np.concatenate([ledger["member"].to_numpy(np.int64), ctx.column("member_key")[batch_original]])
+    service = np.concatenate([ledger["service"].to_numpy(np.int64),
+                              ctx.services.service_index[batch_original].astype(np.int64)])
+    code = np.concatenate([ledger["code"].to_numpy(np.int64), ctx.services.code_index[batch_original].astype(np.int64)])
+    day = np.concatenate([ledger["day"].to_numpy(np.int64),
+                          ctx.column("service_day")[batch_original].astype(np.int64)])
+    units = np.concatenate([ledger["units"].to_numpy(np.int64), np.zeros(batch_original.size, np.int64)])
+    original = np.concatenate([np.full(len(ledger), -1, np.int64), batch_original.astype(np.int64)])
+    groups = []
+    for kind in kinds:
+        keys = {DAILY: [member, service, day], MONTHLY: [member, service, month_of(day)],
+                PER_DIEM: [member, code, day], ANNUAL: [member, year_of(day)]}[kind.limit.code]
+        group = kind.grouping.locate(keys) if line.size else np.empty(0, np.int64)
+        if kind.cap_codes is not None:
+            group[~np.isin(code, kind.cap_codes)] = -1
+        groups.append(group)
+    return Releases(line, groups, units, original)
 
 
 def _per_group(grouping: Grouping, per_line: np.ndarray) -> np.ndarray:
@@ -176,13 +222,15 @@ def limit_report(ctx: Context) -> LimitReport:
 def _limit_report(ctx: Context) -> LimitReport:
     prior = ctx.ledger.prior_for(ctx) if ctx.ledger is not None else PriorUsage.none()
     kinds = _build(ctx, prior)
+    candidates = limit_candidates(ctx)
     outcome = apply_limits(
         ctx.billable,
-        limit_candidates(ctx),
+        candidates,
         _order(ctx),
         [k.limit for k in kinds],
         _authorization_pool(ctx, prior),
         cutback=ctx.over_limit == "cutback",
+        releases=_releases(ctx, prior, kinds, candidates),
     )
     return LimitReport(kinds, outcome)
 

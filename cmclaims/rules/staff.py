@@ -1,7 +1,9 @@
 """CM6: staff qualifications: the credential, training or age a service requires of its staff.
 
-What a staff member holds comes from the staff file when one is given, else
-from the line's staff_credential column (`ctx.side_lines.quals`, a bit mask
+What a staff member holds comes from the staff file's row covering the date
+of service when one is given (rows hold on their dates: a credential or a
+training counts from its start_date), else from the line's staff_credential
+column (`ctx.side_lines.quals`, a bit mask
 over `lines.qualifications`). Lines whose staff member the staff file does
 not know, or whose row in it was left out, are CM607's: the other rules do
 not judge them on qualifications nobody has on file.
@@ -15,7 +17,7 @@ from cmclaims.normalize.lines import MISSING, age_in_years
 from cmclaims.rules.context import Context
 from cmclaims.rules.registry import Flags, rule
 from cmclaims.rules.words import as_text, iso_date
-from cmclaims.side.per_line import STAFF_LEFT_OUT, STAFF_ON_FILE
+from cmclaims.side.per_line import STAFF_LEFT_OUT, STAFF_NOT_ON_DATE, STAFF_ON_FILE, EpisodeMatch
 from cmclaims.tables import Profile
 
 
@@ -48,6 +50,7 @@ def _has_staff_policy(profile: Profile) -> bool:
     return bool(
         any(s.credentials or s.staff_ages for s in profile.services)
         or profile.staff.barred_credentials or profile.staff.children or profile.activities.soar
+        or profile.staff.by_enrollment
     )
 
 
@@ -252,21 +255,25 @@ def staff_age(ctx: Context) -> Flags:
     severity="error",
     needs=("activity", "credentials"),
     applies=lambda p: p.activities.soar is not None,
-    message="SOAR activity on {date} must be given by staff certified in {training}; staff {staff} {held}",
+    message="SOAR activity on {date} must be given by staff certified in {training}; staff {staff} {held}{later}",
 )
 def soar_training(ctx: Context) -> Flags:
     """SOAR activity by staff not certified in SOAR.
 
     What it checks:
         A line whose activity is the profile's SOAR activity (Arizona: soar)
-        must be given by a staff member with the SOAR training.
+        must be given by a staff member with the SOAR training on the date of
+        service. With dated staff rows the certification counts from the
+        start_date of the row that first holds it: a SOAR line the day before
+        is rejected (the message says from when the staff member is
+        certified), a line on that day is billable.
     Why it matters:
-        AHCCCS pays SOAR (SSI/SSDI Outreach, Access and Recovery) assistance
-        as case management only when the staff member is certified in SOAR
-        through the SAMHSA SOAR Technical Assistance Center.
+        "SOAR services shall only be provided by staff who have been
+        certified in SOAR through SAMHSA SOAR Technical Assistance Center"
+        (003, III.5.b).
     Example:
-        T1016 with activity soar by a staff member whose trainings do not
-        include SOAR.
+        T1016 with activity soar on 2026-02-28 by a staff member whose staff
+        file row with SOAR starts 2026-03-01.
     How to fix:
         Record the staff member's SOAR certification in the staff file, or do
         not bill the contact as SOAR.
@@ -278,8 +285,12 @@ def soar_training(ctx: Context) -> Flags:
     assert soar is not None
     need = ctx.lines.qualification_bits([soar.training])
     rows = np.flatnonzero(_on_file(ctx) & ctx.lines.text["activity"].has(soar.activity) & _lacks(ctx, need))
+    certified = ctx.side_lines.staff_first_day_with(rows, need)
+    later = np.where(certified == MISSING, "",
+                     " on that date (certified in " + soar.training + " from "
+                     + iso_date(np.where(certified == MISSING, 0, certified)).astype(object) + ")")
     return Flags(rows, {"date": iso_date(ctx.column("service_day")[rows]), "training": soar.training,
-                        "staff": _staff_id(ctx, rows), "held": _held(ctx, rows)})
+                        "staff": _staff_id(ctx, rows), "held": _held(ctx, rows), "later": later.astype(object)})
 
 
 @rule(
@@ -314,6 +325,70 @@ def barred_credential(ctx: Context) -> Flags:
     return Flags(rows, {"staff": _staff_id(ctx, rows), "held": _held(ctx, rows), "barred": " or ".join(barred)})
 
 
+@rule(
+    "CM608",
+    "staff.enrollment_credential",
+    severity="error",
+    needs=("enrollment", "credentials"),
+    applies=lambda p: bool(p.staff.by_enrollment),
+    message="the member is enrolled in {enrollment} on {date} ({where}): {service} for members of {program} "
+    "must be given by a {wanted}; staff {staff} {held}",
+)
+def enrollment_credential(ctx: Context) -> Flags:
+    """A member of a program whose services need a credential, served by staff without it.
+
+    What it checks:
+        For a member whose enrollment episodes cover the date of service
+        (the --enrollment file, else the line's enrollment column) in one of
+        the programs the profile names (`[[staff.by_enrollment]]`), a line of
+        the codes it names must be given by staff holding one of its
+        credentials on that date. Michigan: members of the Habilitation
+        Supports Waiver (HSW) or the Children's Waiver (CWP), on T1016 and
+        T1017, by a QIDP. The day before the episode starts and the day
+        after it ends, the member is not in the program.
+    Why it matters:
+        "Services for the Home and Community Based Habilitation Waiver and
+        Children's Waiver programs must be provided by a QIDP" (000,
+        Credentialing Requirements 4). The document names no age: every
+        member of the programs, not only children.
+    Example:
+        T1016 on 2026-03-04 by a supports coordinator (SC) for a member whose
+        enrollment file row says HSW from 2026-03-01.
+    How to fix:
+        Assign a QIDP to the member's case management, or record the QIDP
+        credential in the staff file if the staff member holds it.
+    Source:
+        seeds/000 (Credentialing Requirements 4); SPEC sections 2
+        (--enrollment) and 8.
+    """
+    lines = ctx.lines
+    flagged = np.zeros(lines.size, dtype=bool)
+    program = np.full(lines.size, "", dtype=object)
+    wanted = np.full(lines.size, "", dtype=object)
+    enrollment = np.full(lines.size, "", dtype=object)
+    where = np.full(lines.size, "", dtype=object)
+    for policy in ctx.profile.staff.by_enrollment:
+        episode = ctx.side_lines.enrolled(policy.enrollments)
+        scoped = ctx.services.code_of(policy.codes) if policy.codes else np.ones(lines.size, dtype=bool)
+        wrong = _on_file(ctx) & scoped & episode.found & _lacks(ctx, lines.qualification_bits(policy.credentials))
+        wrong &= ~flagged
+        at = np.flatnonzero(wrong)
+        flagged |= wrong
+        program[at], wanted[at] = policy.name, " or ".join(policy.credentials)
+        enrollment[at], where[at] = episode.enrollment[at], _episode_where(episode, at)
+    rows = np.flatnonzero(flagged)
+    return Flags(rows, {"enrollment": enrollment[rows], "date": iso_date(ctx.column("service_day")[rows]),
+                        "where": where[rows], "service": ctx.service_text(rows), "program": program[rows],
+                        "wanted": wanted[rows], "staff": _staff_id(ctx, rows), "held": _held(ctx, rows)})
+
+
+def _episode_where(episode: EpisodeMatch, rows: np.ndarray) -> np.ndarray:
+    start = episode.start_day[rows]
+    dated = start != MISSING
+    return (episode.where[rows] + np.where(dated, ", from " + iso_date(np.where(dated, start, 0)).astype(object),
+                                           "")).astype(object)
+
+
 def _needs_staff_data(ctx: Context) -> np.ndarray:
     """Lines whose service or activity has a staff requirement in this profile."""
     profile = ctx.profile
@@ -326,6 +401,8 @@ def _needs_staff_data(ctx: Context) -> np.ndarray:
         needed |= ctx.services.code_of(profile.staff.children.codes)
     if profile.activities.soar is not None:
         needed |= ctx.lines.text["activity"].has(profile.activities.soar.activity)
+    for policy in profile.staff.by_enrollment:
+        needed |= ctx.services.code_of(policy.codes) if policy.codes else True
     return needed
 
 
@@ -342,9 +419,10 @@ def not_on_file(ctx: Context) -> Flags:
     What it checks:
         When a staff file is given, it is the one record of what each staff
         member holds. A line of a service with a staff requirement whose
-        staff_id is not in the file, or whose row was left out (an unknown
-        credential or training, a bad birth date, the staff_id on two rows
-        that disagree), is held back: it is not judged as if the staff member
+        staff_id is not in the file, whose rows do not cover the date of
+        service (dated rows: start_date and end_date), or whose row was left
+        out (an unknown credential or training, a bad date, the staff_id on
+        two rows of overlapping dates that disagree), is held back: it is not judged as if the staff member
         held nothing, nor waved through. Without a staff file the line's
         staff_credential is the record, and there is nothing to check here.
     Why it matters:
@@ -365,9 +443,13 @@ def not_on_file(ctx: Context) -> Flags:
     rows = np.flatnonzero(ctx.checkable & (side.staff_status != STAFF_ON_FILE) & _needs_staff_data(ctx))
     staff = _staff_id(ctx, rows)
     problem = side.staff_problem(rows, ctx.column("staff_key"))
+    status = side.staff_status[rows]
     detail = np.where(
-        side.staff_status[rows] == STAFF_LEFT_OUT,
+        status == STAFF_LEFT_OUT,
         "the staff file's row for staff " + staff + " was left out (" + problem.astype(object) + ")",
-        "staff " + staff + " is not in the staff file",
+        np.where(status == STAFF_NOT_ON_DATE,
+                 "the staff file's rows for staff " + staff + " do not cover "
+                 + iso_date(ctx.column("service_day")[rows]).astype(object),
+                 "staff " + staff + " is not in the staff file"),
     )
     return Flags(rows, {"detail": detail, "service": ctx.service_text(rows)})

@@ -67,7 +67,8 @@ def no_billable_time(ctx: Context) -> Flags:
     "units.differ_from_time",
     severity="warning",
     effect="adjust",
-    message="the export bills {billed} but {minutes} billable minutes earn {earned}; the clean file bills {earned}",
+    message="the export bills {billed} but {minutes} billable minutes earn {earned}; the clean file bills "
+    "{clean_units}",
 )
 def units_differ(ctx: Context) -> Flags:
     """Units on the export that differ from what the documented time earns.

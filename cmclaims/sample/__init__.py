@@ -31,7 +31,7 @@ from cmclaims.sample.problems import (
     swap_staff,
 )
 from cmclaims.sample.rates import DEFAULT_RATES, ProblemRates
-from cmclaims.sample.side_files import authorizations_table, staff_table, stays_table
+from cmclaims.sample.side_files import authorizations_table, enrollment_table, staff_table, stays_table
 from cmclaims.sample.stays import Stays, make_stays
 from cmclaims.sample.table import export_table
 from cmclaims.tables import Profile, load_profile
@@ -52,6 +52,7 @@ class SampleData:
     authorizations: pa.Table
     stays: pa.Table
     staff: pa.Table
+    enrollment: pa.Table
 
 
 def _lines(rng: np.random.Generator, rows: int, plan: ServicePlan, members: Members, staff: Staff, stays: Stays,
@@ -106,15 +107,17 @@ def generate(profile: Profile | str, rows: int, seed: int = DEFAULT_SEED,
         export=export_table(lines, plan, members, staff),
         authorizations=authorizations_table(rng, lines, plan, members, calendar, rates),
         stays=stays_table(stays, members),
-        staff=staff_table(staff),
+        staff=staff_table(staff, seed, calendar),
+        enrollment=enrollment_table(seed, members, plan, calendar),
     )
 
 
 def write_sample(profile: str, rows: int, out: Path, seed: int = DEFAULT_SEED,
                  authorizations: Path | None = None, stays: Path | None = None,
-                 staff: Path | None = None) -> dict[str, int]:
+                 staff: Path | None = None, enrollment: Path | None = None) -> dict[str, int]:
     """Generate and write the export (and the side files asked for); rows written per file name."""
-    targets = {"export": out, "authorizations": authorizations, "stays": stays, "staff": staff}
+    targets = {"export": out, "authorizations": authorizations, "stays": stays, "staff": staff,
+               "enrollment": enrollment}
     for path in targets.values():
         if path is not None:
             check_output_path(path)

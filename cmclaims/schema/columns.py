@@ -72,7 +72,13 @@ STAYS = FileColumns(
 STAFF = FileColumns(
     kind="staff file",
     required=("staff_id", "credentials"),
-    optional=("trainings", "birth_date"),
+    optional=("trainings", "birth_date", "start_date", "end_date"),
+)
+
+ENROLLMENT = FileColumns(
+    kind="enrollment file",
+    required=("member_id", "enrollment", "start_date"),
+    optional=("end_date",),
 )
 
 # A billing history loaded into the ledger with `cmclaims ledger import`.

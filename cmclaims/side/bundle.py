@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from cmclaims.io.column_map import ColumnMap
 from cmclaims.side.authorizations import Authorizations, read_authorizations
 from cmclaims.side.common import SideFile, SideProblem
+from cmclaims.side.enrollment import Enrollment, read_enrollment
 from cmclaims.side.staff import Staff, read_staff
 from cmclaims.side.stays import Stays, read_stays
 from cmclaims.tables import load_catalog
@@ -18,11 +19,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class SideData:
-    """Authorizations, stays and staff: None where the run was given no such file."""
+    """Authorizations, stays, staff and enrollment: None where the run was given no such file."""
 
     authorizations: Authorizations | None = None
     stays: Stays | None = None
     staff: Staff | None = None
+    enrollment: Enrollment | None = None
     files: list[SideFile] = field(default_factory=list)
 
     @classmethod
@@ -42,6 +44,9 @@ class SideData:
                 qualifications = catalog.vocabulary("credential") + catalog.vocabulary("training")
                 data.staff = read_staff(request.staff, request.today, qualifications, column_map)
                 data.files.append(data.staff.file)
+        if request.enrollment is not None:
+            data.enrollment = read_enrollment(request.enrollment, request.today, column_map)
+            data.files.append(data.enrollment.file)
         return data
 
     @property

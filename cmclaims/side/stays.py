@@ -22,8 +22,10 @@ from cmclaims.io.column_map import ColumnMap
 from cmclaims.normalize.lines import MISSING
 from cmclaims.schema.columns import STAYS
 from cmclaims.side.common import SideFile, read_side_file
+from cmclaims.side.intervals import OPEN, left_out_spans
 
-OPEN = np.iinfo(np.int32).max  # the discharge day of a stay that has not ended, for comparisons
+__all__ = ["OPEN", "Stays", "read_stays"]
+
 _SHIFT = 24  # bits of a row position packed under a day number
 
 
@@ -72,26 +74,6 @@ def _overlapping(side: SideFile, member: np.ndarray, admit: np.ndarray, discharg
         side.reject(bad, "admit_date", f"falls inside the same member's stay in row {other}")
 
 
-def _left_out(side: SideFile, member: np.ndarray, admit: np.ndarray, discharge: np.ndarray) -> pd.DataFrame:
-    """The rows left out that name a member, and the widest span of days each may have covered."""
-    rows = np.flatnonzero(~side.usable & side.text["member_id"].present)
-    low = np.where(admit[rows] == MISSING, np.iinfo(np.int32).min + 1, admit[rows])
-    high = np.where(discharge[rows] == MISSING, OPEN, discharge[rows])
-    first_problem: dict[int, str] = {}
-    for problem in side.problems:
-        first_problem.setdefault(problem.row, f"{problem.column} {problem.problem}")
-    numbers = side.rows[rows]
-    return pd.DataFrame(
-        {
-            "member_id": member[rows].astype(str) if rows.size else np.empty(0, dtype=object),
-            "from_day": np.minimum(low, high).astype(np.int32),
-            "to_day": np.maximum(low, high).astype(np.int32),
-            "row": numbers,
-            "problem": [first_problem.get(r, "") for r in numbers.tolist()],
-        }
-    )
-
-
 def read_stays(
     path: Path, today: dt.date, settings: tuple[str, ...], column_map: ColumnMap | None = None
 ) -> Stays:
@@ -117,4 +99,4 @@ def read_stays(
             "row": side.rows[keep],
         }
     )
-    return Stays(frame, _left_out(side, member, admit, discharge), side)
+    return Stays(frame, left_out_spans(side, member, admit, discharge), side)

@@ -105,18 +105,28 @@ class DetentionPolicy:
     setting: str
     billable_days: int
     onsite_place_of_service: tuple[str, ...]
+    then_enrollment: str = ""  # the eligibility the member has beyond `billable_days` (Pennsylvania: MA_FFS)
+    then_enrollment_name: str = ""  # how a clerk reads it (Medical Assistance fee-for-service)
+
+
+@dataclass(frozen=True)
+class SettingOnlyServices:
+    """Members living in a setting may receive, of `codes`, only `services`."""
+    services: tuple[str, ...]  # service keys (`T1017:SE`)
+    codes: tuple[str, ...] = ()  # the codes the restriction concerns; empty: every code
 
 
 @dataclass(frozen=True)
 class Eligibility:
     """Who may receive the payer's case management, by setting, enrollment and stay."""
     barred_settings: tuple[str, ...] = ()
-    barred_enrollments: tuple[str, ...] = ()
+    # enrollment -> why the payer pays no case management for its members (a clause of the message)
+    barred_enrollments: dict[str, str] = field(default_factory=dict)
     institution: InstitutionPolicy | None = None
     incarceration: IncarcerationPolicy | None = None
     detention: DetentionPolicy | None = None
-    # setting -> the only service keys a member living there may receive
-    setting_only_services: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # setting -> the only services a member living there may receive (of some codes)
+    setting_only_services: dict[str, SettingOnlyServices] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -147,10 +157,20 @@ class ChildStaffing:
 
 
 @dataclass(frozen=True)
+class EnrollmentStaffing:
+    """Members enrolled in one of `enrollments` are served, on `codes`, only by staff holding one of `credentials`."""
+    enrollments: tuple[str, ...]
+    codes: tuple[str, ...]
+    credentials: tuple[str, ...]
+    name: str  # how a clerk reads the programs (Habilitation Supports Waiver or Children's Waiver)
+
+
+@dataclass(frozen=True)
 class StaffPolicy:
-    """Staff the payer does not pay for, and the rules for serving children."""
+    """Staff the payer does not pay for, the rules for serving children, and for members of some programs."""
     barred_credentials: tuple[str, ...] = ()
     children: ChildStaffing | None = None
+    by_enrollment: tuple[EnrollmentStaffing, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -349,21 +369,35 @@ def _eligibility(profile: Section, services: tuple[Service, ...], check: _Checke
             setting=check.values((sub.text("setting"),), "setting", "setting")[0],
             billable_days=sub.integer("billable_days") or 0,
             onsite_place_of_service=sub.texts("onsite_place_of_service"),
+            then_enrollment=sub.text("then_enrollment", "").upper(),
+            then_enrollment_name=sub.text("then_enrollment_name", ""),
         )
         sub.finish()
-    only: dict[str, tuple[str, ...]] = {}
+    only: dict[str, SettingOnlyServices] = {}
     if (sub := section.section("setting_only_services")) is not None:
         known = {s.key for s in services}
+        codes = {s.hcpcs for s in services}
         for setting in sub.names():
-            keys = sub.texts(setting)
+            table = sub.section(setting)
+            assert table is not None
+            keys, scoped = table.texts("services"), tuple(c.upper() for c in table.texts("codes"))
+            table.finish()
             for key in keys:
                 if key not in known:
-                    raise ConfigError(f"{sub.where}: service '{key}' is not a service of this profile")
-            only[check.values((setting,), "setting", "setting")[0]] = keys
+                    raise ConfigError(f"{table.where}: service '{key}' is not a service of this profile")
+            for code in scoped:
+                if code not in codes:
+                    raise ConfigError(f"{table.where}: code {code} is not in this profile's [codes]")
+            only[check.values((setting,), "setting", "setting")[0]] = SettingOnlyServices(keys, scoped)
+        sub.finish()
+    barred: dict[str, str] = {}
+    if (sub := section.section("barred_enrollments")) is not None:
+        for enrollment in sub.names():
+            barred[enrollment.upper()] = sub.text(enrollment)
         sub.finish()
     eligibility = Eligibility(
         barred_settings=check.values(section.texts("barred_settings"), "setting", "setting"),
-        barred_enrollments=tuple(v.upper() for v in section.texts("barred_enrollments")),
+        barred_enrollments=barred,
         institution=institution,
         incarceration=incarceration,
         detention=detention,
@@ -398,9 +432,22 @@ def _staff(profile: Section, codes: dict[str, CodeRule], check: _Checker) -> Sta
             idd_credential=check.values((sub.text("idd_credential"),), "credential", "credential")[0],
         )
         sub.finish()
+    by_enrollment = []
+    for sub in section.sections("by_enrollment"):
+        scoped = tuple(c.upper() for c in sub.texts("codes"))
+        for code in scoped:
+            if code not in codes:
+                raise ConfigError(f"{sub.where}: code {code} is not in this profile's [codes]")
+        enrollments = tuple(e.upper() for e in sub.texts("enrollments"))
+        credentials = check.values(sub.texts("credentials"), "credential", "credential")
+        if not enrollments or not credentials:
+            raise ConfigError(f"{sub.where}: needs enrollments and credentials")
+        by_enrollment.append(EnrollmentStaffing(enrollments, scoped, credentials, sub.text("name")))
+        sub.finish()
     staff = StaffPolicy(
         barred_credentials=check.values(section.texts("barred_credentials"), "credential", "credential"),
         children=children,
+        by_enrollment=tuple(by_enrollment),
     )
     section.finish()
     return staff

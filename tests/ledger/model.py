@@ -1,0 +1,182 @@
+"""A plain model of the ledger, written from SPEC sections 5 and 6 (not from the code), for the property test.
+
+One payer service is modelled: Oklahoma T1017 HE TF, 16 units a member a day
+and 56 a calendar month. A night is a list of lines; its run is its content
+(the same input is the same run). The model keeps, per run, the lines it
+recorded, and the originals that voids and replacements retired.
+
+What it says, in SPEC's words:
+- Lines are taken in the order member, service date, start time, claim id;
+  only units actually accepted count toward a limit (section 5).
+- reject: a line that would cross a limit is rejected whole; cutback: it bills
+  what remains, and is rejected only when nothing remains.
+- A void or replacement that is itself rejected changes nothing: its original
+  keeps counting. An accepted void takes its original's units out; an accepted
+  replacement puts its own units in their place, from the moment it is
+  accepted (section 5).
+- A line whose claim_id another run already billed, in any month, is rejected
+  (CM402). A claim a replacement took out stays billed (the replacement carries
+  it); a voided claim may be billed again. A void or replacement keeping its
+  original's claim_id is not a duplicate (section 6).
+- A void or replacement whose original is not billed (never billed, or
+  already voided or replaced) is rejected (CM405).
+- Running the same input again replaces that run's own entries and gives the
+  same outputs, also after later runs voided or replaced some of its lines:
+  those lines stay as the later runs left them (section 6).
+- A run whose lines a later run voided or replaced cannot be rolled back
+  before that later run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DAILY, MONTHLY = 16, 56
+
+
+@dataclass(frozen=True)
+class Line:
+    claim: str
+    member: str
+    day: str  # ISO date
+    slot: int  # start time order within the member's day
+    units: int
+    frequency: str = "1"  # 1 original, 7 replacement, 8 void
+    original: str | None = None
+
+    @property
+    def month(self) -> str:
+        return self.day[:7]
+
+    @property
+    def changes(self) -> bool:
+        return self.frequency in ("7", "8")
+
+
+@dataclass
+class Recorded:
+    line: Line
+    units: int  # what it bills (0 for a void)
+
+
+@dataclass
+class Run:
+    nights: tuple[Line, ...]
+    lines: list[Recorded] = field(default_factory=list)
+    committed: bool = True
+
+
+@dataclass
+class Ledger:
+    runs: dict[tuple[Line, ...], Run] = field(default_factory=dict)
+    order: list[tuple[Line, ...]] = field(default_factory=list)
+    # (claim, run that billed it) -> (run that retired it, "void" | "replace")
+    retired: dict[tuple[str, tuple[Line, ...]], tuple[tuple[Line, ...], str]] = field(default_factory=dict)
+
+    def active(self, excluding: tuple[Line, ...] | None = None) -> list[tuple[tuple[Line, ...], Recorded]]:
+        """Recorded lines of committed runs (but `excluding`) that no void or replacement (of another run
+        than `excluding`) took out."""
+        out = []
+        for key in self.order:
+            run = self.runs[key]
+            if not run.committed or key == excluding:
+                continue
+            for recorded in run.lines:
+                gone = self.retired.get((recorded.line.claim, key))
+                if gone is not None and gone[0] != excluding:
+                    continue
+                out.append((key, recorded))
+        return out
+
+    def billing(self, excluding: tuple[Line, ...]) -> dict[str, tuple[tuple[Line, ...], Recorded]]:
+        """claim -> its active line that bills (not a void), as run `excluding` sees the ledger."""
+        return {r.line.claim: (key, r) for key, r in self.active(excluding) if r.line.frequency != "8"}
+
+    def validate(self, night: tuple[Line, ...], cutback: bool) -> dict[str, tuple[str, int]]:
+        """Run a night: each claim's (disposition, billable units); records the run unless nothing changes."""
+        me = night
+        billing = self.billing(me)
+        retired_by_others = {claim: how for (claim, run), (by, how) in self.retired.items()
+                             if by != me and run != me and run in self.runs and self.runs[run].committed}
+        # Lines of this very run that later runs voided or replaced: left as those runs left them.
+        changed_later = {claim for (claim, run), (by, _) in self.retired.items() if run == me and by != me}
+        fate: dict[str, tuple[str, int]] = {}
+        accepted: list[Line] = []
+        for line in night:
+            duplicate = (line.claim in billing or retired_by_others.get(line.claim) == "replace")
+            exempt = (line.changes and line.claim == line.original) or line.claim in changed_later
+            if duplicate and not exempt:
+                fate[line.claim] = ("rejected", 0)  # CM402
+                continue
+            if line.changes and line.original not in billing:
+                fate[line.claim] = ("rejected", 0)  # CM405
+                continue
+            accepted.append(line)
+
+        # The limits: earlier usage (less the originals of accepted voids), then the night in order.
+        voided = {line.original for line in accepted if line.frequency == "8"}
+        used: dict[tuple[str, str], int] = {}
+
+        def add(member: str, day: str, units: int) -> None:
+            used[(member, day)] = used.get((member, day), 0) + units
+            used[(member, day[:7])] = used.get((member, day[:7]), 0) + units
+
+        for _, recorded in billing.values():
+            if recorded.line.claim not in voided:
+                add(recorded.line.member, recorded.line.day, recorded.units)
+        for line in sorted(accepted, key=lambda x: (x.member, x.day, x.slot, x.claim)):
+            if line.frequency == "8" or line.claim in changed_later:
+                fate[line.claim] = ("pass", line.units)  # a void bills nothing; a changed line is not counted
+                continue
+            freed = billing[line.original][1] if line.frequency == "7" else None
+            room = []
+            for period in (line.day, line.month):
+                limit = DAILY if period == line.day else MONTHLY
+                in_use = used.get((line.member, period), 0)
+                if freed is not None and (freed.line.member, freed.line.day if period == line.day
+                                          else freed.line.month) == (line.member, period):
+                    in_use -= freed.units
+                room.append(max(limit - in_use, 0))
+            take = line.units if min(room) >= line.units else (min(room) if cutback else 0)
+            if take <= 0:
+                fate[line.claim] = ("rejected", 0)
+                continue
+            fate[line.claim] = ("pass" if take == line.units else "adjusted", take)
+            if freed is not None:
+                add(freed.line.member, freed.line.day, -freed.units)
+            add(line.member, line.day, take)
+
+        # Record: the run replaces its own entries; accepted voids and replacements retire their originals.
+        run = Run(night)
+        for line in night:
+            disposition, units = fate[line.claim]
+            if disposition != "rejected":
+                run.lines.append(Recorded(line, 0 if line.frequency == "8" else units))
+        self.retired = {k: v for k, v in self.retired.items() if v[0] != me}
+        for recorded in run.lines:
+            line = recorded.line
+            if line.changes:
+                original_run, _ = billing[line.original]
+                self.retired[(line.original, original_run)] = (me, "void" if line.frequency == "8" else "replace")
+        self.runs[me] = run
+        if me in self.order:
+            self.order.remove(me)
+        self.order.append(me)
+        return fate
+
+    def rollback(self, night: tuple[Line, ...]) -> bool:
+        """Undo a committed run; False (nothing changes) when a later run voided or replaced its lines."""
+        if any(run == night and by != night for (_, run), (by, _) in self.retired.items()):
+            return False
+        self.runs[night].committed = False
+        self.runs[night].lines = []
+        self.retired = {k: v for k, v in self.retired.items() if v[0] != night}
+        return True
+
+    def usage(self) -> dict[tuple[str, str], int]:
+        """Active units per (member, day): what the ledger must hold."""
+        totals: dict[tuple[str, str], int] = {}
+        for _, recorded in self.active():
+            key = (recorded.line.member, recorded.line.day)
+            totals[key] = totals.get(key, 0) + recorded.units
+        return {k: v for k, v in totals.items() if v}

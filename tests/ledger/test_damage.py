@@ -1,0 +1,134 @@
+"""A damaged ledger is never written, and the damage never looks like a bug (SPEC section 6).
+
+Each ledger below is damaged outside cmclaims as it happens in life (bytes of a
+page overwritten, a table dropped, a total edited, a full disk); validate must
+exit 73, leave the ledger's file byte for byte as it was and write no outputs,
+and `ledger check` must say what is wrong without ever exiting 70.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from cmclaims.cli import main
+from tests.helpers import new_ledger, write_csv
+from tests.ledger.support import sooner_line
+
+PAGE = 4096
+
+
+def _validate(folder: Path, ledger: Path, lines: list[dict]) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    export = write_csv(folder / "export.csv", lines)
+    return main(["validate", str(export), "--profile", "ok-soonercare", "--out", str(folder / "out"), "--ledger",
+                 str(ledger), "--quiet"])
+
+
+def _billed_ledger(folder: Path) -> Path:
+    """A ledger with two nights in it, its WAL folded into the file (as after the last run ended)."""
+    ledger = new_ledger(folder / "ledger.sqlite3")
+    for night, (claim, date) in enumerate((("A", "2026-03-04"), ("B", "2026-03-05"))):
+        lines = [sooner_line(f"{claim}{i}", f"M{i}", date, 4, staff=f"S{i}") for i in range(40)]
+        assert _validate(folder / f"n{night + 1}", ledger, lines) == 0
+    db = sqlite3.connect(ledger)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return ledger
+
+
+def _sql(*statements: str) -> Callable[[Path], None]:
+    def damage(ledger: Path) -> None:
+        db = sqlite3.connect(ledger, isolation_level=None)
+        for statement in statements:
+            db.execute(statement)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
+    return damage
+
+
+def _overwrite_pages(ledger: Path) -> None:
+    """Random bytes over the middle of every page but the first (the header stays: it still looks like SQLite)."""
+    data = bytearray(ledger.read_bytes())
+    noise = os.urandom(len(data))
+    for start in range(PAGE, len(data), PAGE):
+        data[start + 100:start + 300] = noise[start + 100:start + 300]
+    ledger.write_bytes(bytes(data))
+
+
+DAMAGE = {
+    "bytes of its pages overwritten": _overwrite_pages,
+    "the blocks table dropped": _sql("DROP TABLE line_blocks"),
+    "the retired table dropped": _sql("DROP TABLE retired"),
+    "a run's total edited": _sql("UPDATE runs SET units_ledgered = units_ledgered - 4 WHERE sequence = 1"),
+    "a block's total edited": _sql("UPDATE line_blocks SET units = units + 8"),
+    "its identity removed": _sql("DELETE FROM meta"),
+}
+
+
+@pytest.mark.parametrize("how", list(DAMAGE))
+def test_a_damaged_ledger_exits_73_and_is_not_written(how: str, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    ledger = _billed_ledger(tmp_path)
+    DAMAGE[how](ledger)
+    before = ledger.read_bytes()
+    capsys.readouterr()
+    assert _validate(tmp_path / "n3", ledger, [sooner_line("C1", "M1", "2026-03-06", 4)]) == 73
+    err = capsys.readouterr().err
+    assert "internal error" not in err
+    assert "ledger" in err
+    assert ledger.read_bytes() == before
+    assert not (tmp_path / "n3" / "out" / "clean.csv").exists()
+    checked = main(["ledger", "check", "--ledger", str(ledger)])
+    assert checked in (1, 73)  # problems reported (1), or the file cannot even be opened (73); never 70
+    assert ledger.read_bytes() == before
+
+
+def _tmpfs(folder: Path, size: str) -> contextlib.AbstractContextManager[Path]:
+    @contextlib.contextmanager
+    def mounted() -> Iterator[Path]:
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], check=True)
+        try:
+            yield folder
+        finally:
+            subprocess.run(["umount", "-l", str(folder)], check=False)
+    return mounted()
+
+
+def _can_mount() -> str | None:
+    if os.geteuid() != 0:
+        return "mounting a small tmpfs needs root"
+    if subprocess.run(["which", "mount"], capture_output=True).returncode != 0:
+        return "no mount command"
+    return None
+
+
+@pytest.mark.skipif(_can_mount() is not None, reason=str(_can_mount()))
+def test_a_full_disk_exits_73_and_leaves_the_ledger_as_it_was(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    with _tmpfs(tmp_path / "small", "4m") as disk:
+        ledger = new_ledger(disk / "ledger.sqlite3")
+        assert _validate(tmp_path / "n1", ledger, [sooner_line(f"A{i}", f"M{i}", "2026-03-04", 4, staff=f"S{i}")
+                                                   for i in range(50)]) == 0
+        with contextlib.suppress(OSError), open(disk / "filler", "wb") as filler:  # fill the disk to the last byte
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+        before = ledger.read_bytes()
+        night = [sooner_line(f"B{i}", f"N{i}", "2026-03-05", 4, staff=f"S{i}") for i in range(3000)]
+        capsys.readouterr()
+        assert _validate(tmp_path / "n2", ledger, night) == 73
+        err = capsys.readouterr().err
+        assert "internal error" not in err
+        assert ledger.read_bytes() == before
+        assert not (tmp_path / "n2" / "out" / "clean.csv").exists()
+        (disk / "filler").unlink()
+        assert main(["ledger", "check", "--ledger", str(ledger)]) == 0  # whole: the failed night left no trace
+        assert _validate(tmp_path / "n2", ledger, night) == 0  # with space again, the night goes through

@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 
 from cmclaims.engine.counting import combine_counts, combine_findings, rules_of
-from cmclaims.engine.layout import FILE, ROW, Layout, place_of, route, split_by
+from cmclaims.engine.layout import FILE, ROW, Layout, place, place_of, route, split_by
 from cmclaims.engine.outputs import commit_folder, cut, join_parts, range_bounds, write_part
 from cmclaims.engine.partition import (
     GIVEN_SCHEMA,
@@ -44,7 +44,7 @@ from cmclaims.engine.partition import (
     validate_partition,
 )
 from cmclaims.engine.routing import RoutedFile, concat, pick, read_routed, repeated_claims
-from cmclaims.errors import ConfigError, InputUnusable
+from cmclaims.errors import ClusterFailed, ConfigError, InputUnusable
 from cmclaims.faults import checkpoint
 from cmclaims.io.column_map import load_column_map
 from cmclaims.io.reader import file_format
@@ -117,6 +117,30 @@ def _select(lines: pa.Table, places: np.ndarray) -> pa.Table:
     return lines.filter(pa.array(np.isin(place_of(lines), places)))
 
 
+def _share_ledger(client: Any, view: LedgerView, parts: int) -> tuple[LedgerShare, list[Any]]:
+    """What every partition reads of the ledger, and each member partition's earlier usage (on the cluster).
+
+    The driver read the ledger once; usage goes to the partition of its member only.
+    """
+    share = LedgerShare(view.run_id, view.mode, view.claims, view.retired, view.months, view.previous_executions,
+                        view.run_dates(), view.changed_later)
+    assert view.usage is not None
+    slices = split_by(view.usage, route(view.usage, "member_id", parts), parts)
+    view.usage = None  # the driver keeps only what summary.json says of it
+    return share, client.scatter(slices, hash=False)
+
+
+def _claim_pass(client: Any, by_claim: list[Any], by_member: list[Any], plan: PartitionPlan) -> pa.Table:
+    """CM010: the lines whose claim_id repeats anywhere in the batch (few), fetched and checked together."""
+    submit = _tasks(client)
+    places = pa.concat_tables(client.gather([submit(repeated_claims, [c]) for c in by_claim]))
+    if not places.num_rows:
+        return GIVEN_SCHEMA.empty_table()
+    wanted = place(places.column(FILE).to_numpy(), places.column(ROW).to_numpy())
+    chosen = client.gather([submit(_select, m, wanted) for m in by_member])
+    return claim_findings(pa.concat_tables(chosen), plan)
+
+
 def _given(claim_given: pa.Table, staff: list[pa.Table]) -> pa.Table:
     return pa.concat_tables([claim_given, *[s.cast(GIVEN_SCHEMA) for s in staff]])
 
@@ -127,6 +151,21 @@ def _field(output: PartitionOutput, name: str) -> Any:
 
 def validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] | None = None,
                      client: Any = None, partitions: int | None = None) -> ValidateResult:
+    """Validate on a Dask cluster (see `_validate_on_dask`); a lost worker or scheduler exits 75."""
+    from distributed import KilledWorker
+    from distributed.comm import CommClosedError
+
+    try:
+        return _validate_on_dask(request, on_stage, client, partitions)
+    except (KilledWorker, CommClosedError, TimeoutError) as exc:
+        raise ClusterFailed(
+            f"the Dask cluster failed during the run ({type(exc).__name__}); nothing was written or committed",
+            hint="check the workers' memory and logs, then run again: the same input is the same run",
+        ) from exc
+
+
+def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] | None,
+                      client: Any, partitions: int | None) -> ValidateResult:
     """Validate on a Dask cluster; the same outputs, ledger records and exit code as a local run.
 
     `client` is an open Dask client to use (default: connect as the request says); `partitions`
@@ -176,28 +215,16 @@ def validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] |
         usage: list[Any] = [None] * parts
         if request.ledger_mode != "off":
             view = LedgerView.load_for_days(store, days.astype(np.int32), profile, run_id, request.ledger_mode)
-            ledger_share = LedgerShare(run_id, request.ledger_mode, view.claims, view.retired, view.months,
-                                       view.previous_executions, view.run_dates())
-            assert view.usage is not None
-            # Earlier usage read once, and shipped to the partition of its member only.
-            slices = split_by(view.usage, route(view.usage, "member_id", parts), parts)
-            usage = client.scatter(slices, hash=False)
-            view.usage = None
+            ledger_share, usage = _share_ledger(client, view, parts)
         plan = PartitionPlan(layout, profile.name, side, request.today, request.over_limit, ledger_share)
         staff_plan = replace(plan, layout=Layout(layout.files, _canonical_schema(layout)), ledger=None)
         [plan_future] = client.scatter([plan], broadcast=True, hash=False)
         [staff_plan_future] = client.scatter([staff_plan], broadcast=True, hash=False)
         lap("read")
 
-        # CM010: the lines whose claim_id repeats anywhere in the batch, checked together.
-        repeated = [submit(repeated_claims, [c]) for c in by_claim]
-        places = pa.concat_tables(client.gather(repeated))
-        claim_given = GIVEN_SCHEMA.empty_table()
-        if places.num_rows:
-            wanted = (places.column(FILE).to_numpy().astype(np.int64) << 40) | places.column(ROW).to_numpy()
-            chosen = client.gather([submit(_select, m, wanted) for m in by_member])
-            claim_given = claim_findings(pa.concat_tables(chosen), replace(plan, ledger=None))
-        del by_claim, repeated
+        claim_given = _claim_pass(client, by_claim, by_member, replace(plan, ledger=None))
+        del by_claim
+        lap("normalise")
         # CM403 on partitions by staff member; its findings go to their members' partitions.
         staff = [submit(staff_findings, s, claim_given, staff_plan_future, parts) for s in by_staff]
         del by_staff

@@ -57,6 +57,7 @@ class LedgerShare:
     months: list[int]
     previous_executions: int
     run_dates: dict[str, str]
+    changed_later: pd.DataFrame  # this run's own lines that later runs voided or replaced
 
 
 class PartitionLedgerView(LedgerView):
@@ -123,7 +124,7 @@ def _view(plan: PartitionPlan, usage: pa.Table | None) -> LedgerView | None:
         return None
     assert usage is not None
     view = PartitionLedgerView(None, share.run_id, share.mode, usage, share.claims, share.retired, share.months,
-                               plan.profile_name, share.previous_executions)
+                               plan.profile_name, share.previous_executions, share.changed_later)
     view.shared_run_dates = share.run_dates  # type: ignore[misc]  # this view's own, set once
     return view
 

@@ -121,8 +121,12 @@ def _perturbed(profile: str, rows: int, seed: int) -> pa.Table:
     rng = np.random.default_rng(seed)
     lines = [{k: (None if v is None else str(v)) for k, v in row.items()} for row in export.to_pylist()]
     n = len(lines)
-    for _ in range(max(1, n // 100)):
+    for _ in range(max(4, n // 100)):
         a, b, c, d = (int(i) for i in rng.integers(0, n, 4))
+        for _ in range(50):  # another member's line (a batch has many members)
+            if lines[d]["member_id"] != lines[c]["member_id"]:
+                break
+            d = int(rng.integers(0, n))
         # the same claim_id exported for another member's line
         lines[b]["claim_id"] = lines[a]["claim_id"]
         # the same staff member, another member, the same hour

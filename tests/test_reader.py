@@ -316,7 +316,8 @@ def test_unparseable_rows_are_rejected_with_cm001_and_their_row_numbers(tmp_path
     ]) + "\n"
     export = tmp_path / "export.csv"
     export.write_text(text)
-    result = validate(ValidateRequest(inputs=[export], profile="ok-soonercare", out=tmp_path / "out", today=TODAY))
+    result = validate(ValidateRequest(inputs=[export], profile="ok-soonercare", out=tmp_path / "out", today=TODAY,
+                                      max_input_errors=1.0))  # half the lines are bad on purpose
     clean = read_csv(tmp_path / "out" / "clean.csv")
     exceptions = read_csv(tmp_path / "out" / "exceptions.csv")
     assert [r["claim_id"] for r in clean] == ["A1", "A5"]

@@ -15,22 +15,49 @@ import sqlite3
 import sys
 import traceback
 import warnings
+from typing import Annotated
 
 import typer
 from typer.main import get_command
 
+from cmclaims import __version__
+from cmclaims.cli.help import readable_metavars
 from cmclaims.errors import EXIT_CANNOT_WRITE, EXIT_INTERNAL, CmclaimsError
 
 app = typer.Typer(
     name="cmclaims",
-    help="Pre-billing validator for behavioral-health case management claims.",
+    help="""Pre-billing validator for behavioral-health case management claims.
+
+    \b
+    Examples:
+      cmclaims map export.csv --out ehr-map.toml --profile ok-soonercare
+      cmclaims ledger init
+      cmclaims validate export.csv --profile ok-soonercare --out tonight --column-map ehr-map.toml
+      cmclaims rule CM201
+    """,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-from cmclaims.cli import catalog, ledger, remit, report, sample, validate  # noqa: E402,F401  (commands register on `app`)
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        print(f"cmclaims {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _everywhere(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """Options every command line of cmclaims takes."""
+
+from cmclaims.cli import catalog, ledger, map, remit, report, sample, validate  # noqa: E402,F401  (commands register on `app`)
 
 
 def _print_error(message: str, hint: str | None = None) -> None:
@@ -65,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         # takes for time zones): none reaches stderr, which cron mails.
         warnings.simplefilter("ignore")
     try:
-        get_command(app).main(args=argv, prog_name="cmclaims", standalone_mode=True)
+        command = get_command(app)
+        readable_metavars(command)
+        command.main(args=argv, prog_name="cmclaims", standalone_mode=True)
         code = 0
     except SystemExit as exc:  # click exits: usage errors with 2, commands with their typer.Exit code
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -40,7 +40,13 @@ def _rule_document(rule: Rule) -> dict[str, object]:
 def rules_command(
     as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
 ) -> None:
-    """List every rule: code, name, severity and one-line summary."""
+    """List every rule: code, name, severity and one-line summary.
+
+    \b
+    Examples:
+      cmclaims rules
+      cmclaims rules --json > rules.json
+    """
     from cmclaims.rules import rules_in_order
     from cmclaims.rules.registry import FAMILIES
 
@@ -66,7 +72,12 @@ def rule_command(
     code: Annotated[str, typer.Argument(help="a rule code such as CM201")],
     as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
 ) -> None:
-    """Explain one rule: what it checks, why, an example, how to fix it, and its source."""
+    """Explain one rule: what it checks, why, an example, how to fix it, and its source.
+
+    \b
+    Example:
+      cmclaims rule CM201
+    """
     from cmclaims.rules import REGISTRY, rules_in_order
     from cmclaims.rules.registry import DOC_SECTIONS
 
@@ -224,7 +235,12 @@ def profiles_command(
     name: Annotated[str | None, typer.Argument(help="show one profile")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
 ) -> None:
-    """The payer profiles: codes, services, limits, the rules each enforces, and its source document."""
+    """The payer profiles: codes, services, limits, the rules each enforces, and its source document.
+
+    \b
+    Example:
+      cmclaims profiles ok-soonercare
+    """
     from cmclaims.tables import load_profile, profile_names
 
     profiles = [load_profile(name)] if name else [load_profile(n) for n in profile_names()]

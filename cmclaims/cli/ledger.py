@@ -17,8 +17,14 @@ from cmclaims.ledger.lock import LedgerLock
 
 # The store and its commands import numpy, pandas and pyarrow: loaded when a command runs.
 
-ledger_app = typer.Typer(help="The ledger of earlier runs: init, history, usage, rollback, import, check.",
-                         no_args_is_help=True)
+ledger_app = typer.Typer(help="""The ledger of earlier runs: init, history, usage, rollback, import, check.
+
+    \b
+    Examples:
+      cmclaims ledger init --ledger /srv/billing/cmclaims-ledger.sqlite3
+      cmclaims ledger runs
+      cmclaims ledger check --ledger /srv/billing/cmclaims-ledger.sqlite3
+    """, no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
 
 LedgerOption = Annotated[Path | None, typer.Option("--ledger", help="ledger file (default: $CMCLAIMS_LEDGER or "
@@ -37,7 +43,9 @@ def init_command(ledger: LedgerOption = None, as_json: JsonOption = False) -> No
     Run it once, on the first night, where the nightly job will find the
     ledger. It refuses a path where any file already is (exit 2).
 
-    Example: cmclaims ledger init --ledger /srv/billing/cmclaims-ledger.sqlite3
+    \b
+    Example:
+      cmclaims ledger init --ledger /srv/billing/cmclaims-ledger.sqlite3
     """
     from cmclaims.ledger.store import SqliteLedger
 
@@ -55,7 +63,12 @@ def init_command(ledger: LedgerOption = None, as_json: JsonOption = False) -> No
 
 @ledger_app.command("runs")
 def runs_command(ledger: LedgerOption = None, as_json: JsonOption = False) -> None:
-    """Every run the ledger knows, oldest first, with its counts."""
+    """Every run the ledger knows, oldest first, with its counts.
+
+    \b
+    Example:
+      cmclaims ledger runs --ledger /srv/billing/cmclaims-ledger.sqlite3
+    """
     from cmclaims.ledger.store import SqliteLedger
 
     store = SqliteLedger(ledger_path(ledger), read_only=True)
@@ -83,7 +96,12 @@ def usage_command(
     ledger: LedgerOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """A member's units by day, month and year against each limit."""
+    """A member's units by day, month and year against each limit.
+
+    \b
+    Example:
+      cmclaims ledger usage --member M1001 --year 2026
+    """
     from cmclaims.ledger.admin import member_usage
     from cmclaims.ledger.store import SqliteLedger
 
@@ -117,7 +135,12 @@ def rollback_command(
     ledger: LedgerOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Undo a run whose clean file was never submitted: its lines stop counting toward limits."""
+    """Undo a run whose clean file was never submitted: its lines stop counting toward limits.
+
+    \b
+    Example:
+      cmclaims ledger rollback run-1a2b3c4d5e6f
+    """
     from cmclaims.ledger.admin import require_run
     from cmclaims.ledger.store import SqliteLedger
 
@@ -149,7 +172,12 @@ def import_command(
     ledger: LedgerOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Seed the ledger from a prior billing history, so that caps hold from the first night."""
+    """Seed the ledger from a prior billing history, so that caps hold from the first night.
+
+    \b
+    Example:
+      cmclaims ledger import history-2025.csv --profile id-optum
+    """
     from cmclaims.io.column_map import load_column_map
     from cmclaims.ledger.admin import import_history
     from cmclaims.ledger.store import SqliteLedger
@@ -174,7 +202,12 @@ def import_command(
 
 @ledger_app.command("check")
 def check_command(ledger: LedgerOption = None, as_json: JsonOption = False) -> None:
-    """Check the ledger's integrity and invariants; exit 1 when anything is wrong."""
+    """Check the ledger's integrity and invariants; exit 1 when anything is wrong.
+
+    \b
+    Example:
+      cmclaims ledger check
+    """
     from cmclaims.ledger.admin import check_ledger
     from cmclaims.ledger.store import SqliteLedger
 

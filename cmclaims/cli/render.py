@@ -8,7 +8,12 @@ from rich.table import Table
 
 
 def _money(value: float) -> str:
-    return f"${value:,.2f}"
+    return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
+
+
+def _signed_money(value: float) -> str:
+    """A change in dollars: +$12.50, -$1,905.50."""
+    return f"+${value:,.2f}" if value > 0 else _money(value)
 
 
 def render_summary(summary: dict, console: Console) -> None:
@@ -29,7 +34,7 @@ def render_summary(summary: dict, console: Console) -> None:
         "adjusted",
         f"{counts['lines_adjusted']:,}",
         f"{units['units_adjustment']:+,}",
-        f"{dollars['charge_adjustment']:+,.2f}",
+        _signed_money(dollars["charge_adjustment"]),
     )
     table.add_row("billable", "", f"{units['units_billable']:,}", _money(dollars["charge_billable"]))
     console.print(table)
@@ -37,15 +42,27 @@ def render_summary(summary: dict, console: Console) -> None:
     if summary["findings"]:
         rules = Table(show_edge=False, pad_edge=False)
         for heading, justify in (("rule", "left"), ("name", "left"), ("severity", "left"),
-                                 ("findings", "right"), ("rejected", "right"), ("held", "right")):
+                                 ("findings", "right"), ("rejected", "right"), ("adjusted", "right"),
+                                 ("held", "right")):
             rules.add_column(heading, justify=justify)  # type: ignore[arg-type]
         for finding in summary["findings"]:
+            # A warning rejects nothing: the lines it flagged that are rejected were rejected by another rule,
+            # whose row counts them and their dollars.
+            warning = finding["severity"] == "warning"
+            adjusted = finding.get("lines_adjusted")
             rules.add_row(
                 finding["rule"], finding["name"], finding["severity"], f"{finding['findings']:,}",
-                f"{finding['lines_rejected']:,}", _money(finding["charge_held"]),
+                "-" if warning else f"{finding['lines_rejected']:,}",
+                "" if adjusted is None else f"{adjusted:,}",
+                "-" if warning else _money(finding["charge_held"]),
             )
         console.print()
         console.print(rules)
+        held = dollars["charge_rejected"] - dollars["charge_adjustment"]
+        console.print(f"held back in all, each line once: {_money(held)} ({counts['lines_rejected']:,} lines "
+                      f"rejected, {_money(dollars['charge_rejected'])}; {counts['lines_adjusted']:,} cut back, "
+                      f"{_money(-dollars['charge_adjustment'])}). A line flagged by two rules counts in both "
+                      "rows above, so the rows can add up to more.")
     else:
         console.print("\nno findings: every line is clean")
 
@@ -55,12 +72,28 @@ def render_summary(summary: dict, console: Console) -> None:
         # File names and column names come from the user's files: never read as markup.
         console.print(f"[yellow]left out[/yellow] {escape(str(problem['file']))} row {problem['row']}, "
                       f"{escape(str(problem['column']))}: {escape(str(problem['problem']))}")
+    column_map = summary.get("column_map")
+    if column_map:
+        console.print(_column_map_line(column_map))
     ledger = summary.get("ledger", {})
     if ledger.get("mode") not in (None, "off"):
         console.print(_ledger_line(ledger))
     outputs = summary.get("outputs", {})
     if outputs:
         console.print(f"\nclean file: {escape(outputs['clean'])}\nexceptions: {escape(outputs['exceptions'])}")
+
+
+def _column_map_line(report: dict) -> str:
+    """What the column map did tonight: spellings mapped, and what it names that the export lacks."""
+    lines = sum(v["lines"] for v in report["values"])
+    line = f"column map: {escape(report['file'])}, {len(report['values'])} spellings mapped on {lines:,} lines"
+    absent = report["values_not_in_export"]
+    if absent:
+        line += f"; {len(absent)} spellings it names are in no line tonight"
+    for header in report["headers_not_in_export"]:
+        line += f"\n[yellow]column map[/yellow] names the header {escape(repr(header['header']))} for " \
+                f"{header['column']}, which the export does not have"
+    return line
 
 
 def _ledger_line(ledger: dict) -> str:

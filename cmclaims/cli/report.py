@@ -36,7 +36,8 @@ report_app = typer.Typer(
     no_args_is_help=True,
     help="Finance's reports. `cmclaims report RUN` reconciles a run (short for `report run RUN`; exit 1 when it "
     "does not add up); `report open` lists open exceptions by age; `report period` shows months; "
-    "`report writeoff` closes a claim. docs/finance.md walks through them.",
+    "`report writeoff` closes a claim. docs/finance.md walks through them.\n\n\b\nExamples:\n"
+    "  cmclaims report tonight\n  cmclaims report open --out open.xlsx\n",
 )
 app.add_typer(report_app, name="report")
 
@@ -101,6 +102,11 @@ def run_command(
     The lines are counted again from the clean and exceptions files and compared with summary.json and the
     ledger's record of the run. Exit 0 when everything adds up, 1 when it does not (a red line says what
     fails: a tampered or half-copied folder fails), 2 for a usage error.
+
+    \b
+    Examples:
+      cmclaims report tonight
+      cmclaims report run latest --out tonight.xlsx
     """
     from cmclaims.report.output import choose_format
     from cmclaims.report.run_view import build_run_report, load_run
@@ -129,6 +135,10 @@ def open_command(
     """Open exceptions and their age from the date of service (0-30 ... over 180 days), dollars by rule and staff.
 
     An exception is open until its claim passes in a later run or is written off (`report writeoff`).
+
+    \b
+    Example:
+      cmclaims report open --as-of 2026-03-31 --out open.xlsx
     """
     from cmclaims.report.dates import parse_day
     from cmclaims.report.ledger_source import open_ledger
@@ -163,6 +173,10 @@ def period_command(
     """Runs, lines, units and dollars billed and held per month; first-pass clean rate, top rules, trend.
 
     Includes what is open at the end of the period, by age and rule.
+
+    \b
+    Example:
+      cmclaims report period --from 2026-01-01 --to 2026-06-30 --out h1.html
     """
     from cmclaims.report.dates import parse_day
     from cmclaims.report.ledger_source import open_ledger
@@ -220,28 +234,52 @@ def remit_command(
 
 @report_app.command("writeoff")
 def writeoff_command(
-    claim_ids: Annotated[list[str], typer.Argument(help="claim ids with open exceptions")],
-    reason: Annotated[str, typer.Option("--reason", help="why finance will not bill it (kept in the ledger)")],
+    claim_ids: Annotated[list[str] | None, typer.Argument(help="claim ids with open exceptions")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="why finance will not bill it (kept in the "
+                                                                "ledger); with --file, for rows without one")] = None,
+    from_file: Annotated[Path | None, typer.Option("--file", help="CSV of claim_id,reason: many claims at once",
+                                                   metavar="FILE")] = None,
+    undo: Annotated[bool, typer.Option("--undo", help="take the write-offs of these claims back: they are open "
+                                                      "again")] = False,
     ledger: LedgerOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as one JSON document")] = False,
 ) -> None:
-    """Write off open exceptions: the claims leave the open list, with the reason kept in the ledger."""
+    """Write off open exceptions (or take write-offs back with --undo): all of them or none.
+
+    \b
+    Examples:
+      cmclaims report writeoff C000000722 --reason "past timely filing"
+      cmclaims report writeoff --file writeoffs.csv    (columns claim_id,reason)
+      cmclaims report writeoff C000000722 --undo
+    """
     import json
 
     from cmclaims.ledger import ledger_path
     from cmclaims.ledger.lock import LedgerLock
     from cmclaims.ledger.store import SqliteLedger
-    from cmclaims.report.writeoff import write_off_claims
+    from cmclaims.report.writeoff import claims_from_file, undo_write_offs, write_off_claims
 
+    named = [(claim, reason or "") for claim in claim_ids or []]
+    if from_file is not None:
+        named += claims_from_file(from_file, reason if not undo else "-")
+    if not named:
+        raise ConfigError("name the claims: claim ids, or --file FILE (claim_id,reason)")
+    if not undo and any(not text.strip() for _, text in named):
+        raise ConfigError("--reason must say why the claim is written off")
     path = ledger_path(ledger)
     with LedgerLock(path):  # exit 73 when there is no ledger; 75 while a nightly run writes (retry later)
         store = SqliteLedger(path)
         try:
-            result = write_off_claims(store, claim_ids, reason, dt.date.today())
+            if undo:
+                result = undo_write_offs(store, [claim for claim, _ in named])
+            else:
+                result = write_off_claims(store, named, dt.date.today())
         finally:
             store.close()
     if as_json:
         print(json.dumps(result, indent=2))
+    elif undo:
+        stdout.print(f"took back {len(result['undone'])} write-off(s); open again: {', '.join(result['undone'])}")
     else:
         stdout.print(f"wrote off {len(result['written_off'])} claim(s), ${result['dollars_held']:,.2f} held: "
                      f"{', '.join(result['written_off'])}")

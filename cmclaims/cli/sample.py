@@ -24,7 +24,12 @@ def sample_command(
     staff: Annotated[Path | None, typer.Option("--staff", help="also write staff credentials")] = None,
     enrollment: Annotated[Path | None, typer.Option("--enrollment", help="also write dated enrollment")] = None,
 ) -> None:
-    """Write a synthetic encounter export (no real person in it), with its side files when asked."""
+    """Write a synthetic encounter export (no real person in it), with its side files when asked.
+
+    \b
+    Example:
+      cmclaims sample --rows 10000 --out demo.csv --stays stays.csv --staff staff.csv
+    """
     written = write_sample(profile, rows, out, seed, authorizations=authorizations, stays=stays, staff=staff,
                            enrollment=enrollment)
     for path, count in written.items():

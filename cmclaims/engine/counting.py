@@ -14,6 +14,7 @@ from cmclaims.rules import rules_in_order
 from cmclaims.rules.context import Context
 from cmclaims.rules.registry import Rule
 
+INPUT_REJECTED = "lines_rejected_by_input"
 COUNTS = ("lines_in", "lines_clean", "lines_rejected", "lines_adjusted", "lines_warned", "lines_passed")
 UNITS = ("units_in", "units_clean", "units_rejected", "units_billable")
 CENTS = ("charge_in", "charge_clean", "charge_rejected", "charge_billable")
@@ -47,8 +48,19 @@ def partition_counts(ctx: Context, outcome: Outcome) -> pa.Table:
         "charge_clean": _cents(charge[clean]),
         "charge_rejected": _cents(charge[rejected]),
         "charge_billable": _cents(allowed[clean]),
+        INPUT_REJECTED: int(_rejected_by_input(outcome).sum()),
     }
     return pa.table({name: pa.array([value], pa.int64()) for name, value in row.items()})
+
+
+def _rejected_by_input(outcome: Outcome) -> np.ndarray:
+    """Lines rejected by an input (CM0) check: what --max-input-errors weighs (pipeline/alarm.py)."""
+    rejected = np.zeros(outcome.disposition.size, dtype=bool)
+    for finding in outcome.findings:
+        rule = finding.rule
+        if rule.stage == "input" and rule.severity == "error" and rule.effect == "reject":
+            rejected[finding.rows] = True
+    return rejected
 
 
 def combine_counts(tables: list[pa.Table]) -> dict[str, dict[str, float | int]]:
@@ -72,15 +84,18 @@ def partition_findings(ctx: Context, outcome: Outcome) -> pa.Table:
     """Per rule that found something: its findings, the lines it rejected, the cents it held back."""
     charge = np.nan_to_num(ctx.column("charge_amount"))
     allowed = np.nan_to_num(outcome.charge_allowed)
-    codes, found, rejected, held = [], [], [], []
+    codes, found, rejected, adjusted, warned, held = [], [], [], [], [], []
     for finding in outcome.findings:
         rows = finding.rows
         codes.append(finding.rule.code)
         found.append(rows.size)
         rejected.append(int((outcome.disposition[rows] == REJECTED).sum()))
+        adjusted.append(int((outcome.disposition[rows] == ADJUSTED).sum()))
+        warned.append(int((outcome.disposition[rows] == WARNING).sum()))
         held.append(_cents(charge[rows]) - _cents(allowed[rows]))
     return pa.table({"rule": pa.array(codes, pa.string()), "findings": pa.array(found, pa.int64()),
-                     "lines_rejected": pa.array(rejected, pa.int64()), "charge_held": pa.array(held, pa.int64())})
+                     "lines_rejected": pa.array(rejected, pa.int64()), "lines_adjusted": pa.array(adjusted, pa.int64()),
+                     "lines_warned": pa.array(warned, pa.int64()), "charge_held": pa.array(held, pa.int64())})
 
 
 def combine_findings(tables: list[pa.Table]) -> list[dict[str, object]]:
@@ -96,6 +111,8 @@ def combine_findings(tables: list[pa.Table]) -> list[dict[str, object]]:
             "severity": by_code[code].severity,
             "findings": int(row.findings),
             "lines_rejected": int(row.lines_rejected),
+            "lines_adjusted": int(row.lines_adjusted),
+            "lines_warned": int(row.lines_warned),
             "charge_held": int(row.charge_held) / 100,
         }
         for code, row in frame.iterrows()

@@ -44,12 +44,14 @@ from cmclaims.engine.partition import (
     validate_partition,
 )
 from cmclaims.engine.routing import RoutedFile, concat, pick, read_routed, repeated_claims
-from cmclaims.errors import ClusterFailed, ConfigError, InputUnusable
+from cmclaims.errors import EXIT_INPUT_UNUSABLE, ClusterFailed, ConfigError, InputUnusable
 from cmclaims.faults import checkpoint
-from cmclaims.io.column_map import load_column_map
+from cmclaims.io.column_map import load_export_map
 from cmclaims.io.reader import file_format
 from cmclaims.io.writer import StagedOutputs, write_json
 from cmclaims.ledger.view import LedgerView
+from cmclaims.normalize.value_maps import check_value_targets
+from cmclaims.pipeline.alarm import input_alarm_of_counts
 from cmclaims.pipeline.ledger_entries import run_record
 from cmclaims.pipeline.request import ValidateRequest
 from cmclaims.pipeline.validate import ValidateResult, _check_request, _open_ledger, run_id_for, summary_document
@@ -188,7 +190,10 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
     with ExitStack() as stack:
         store = _open_ledger(request, stack)
         profile = load_profile(request.profile)
-        column_map = load_column_map(request.column_map) if request.column_map else None
+        export_map = load_export_map(request.column_map) if request.column_map else None
+        if export_map is not None:
+            check_value_targets(export_map, profile.catalog)
+        column_map = export_map.columns if export_map is not None else None
         output_format = request.output_format or file_format(request.inputs[0])
         for path in request.inputs:
             file_format(path)  # a missing or foreign input stops the run before any work (66, 65)
@@ -216,7 +221,8 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
         if request.ledger_mode != "off":
             view = LedgerView.load_for_days(store, days.astype(np.int32), profile, run_id, request.ledger_mode)
             ledger_share, usage = _share_ledger(client, view, parts)
-        plan = PartitionPlan(layout, profile.name, side, request.today, request.over_limit, ledger_share)
+        plan = PartitionPlan(layout, profile.name, side, request.today, request.over_limit, ledger_share,
+                             export_map.values if export_map is not None else None)
         staff_plan = replace(plan, layout=Layout(layout.files, _canonical_schema(layout)), ledger=None)
         [plan_future] = client.scatter([plan], broadcast=True, hash=False)
         [staff_plan_future] = client.scatter([staff_plan], broadcast=True, hash=False)
@@ -245,8 +251,11 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
         for name in ("clean", "exceptions"):
             written[name] = _write_output(client, outputs, name, layout, parts, request.out, output_format, token,
                                           stack)
+        alarm = input_alarm_of_counts(int(combine_counts(counts)["counts"]["lines_in"]),
+                                      sum(int(t.column("lines_rejected_by_input")[0].as_py()) for t in counts),
+                                      found, request.max_input_errors)
         recorded = exceptions = retired = None
-        if view is not None and request.ledger_mode == "write":
+        if view is not None and request.ledger_mode == "write" and not alarm["triggered"]:
             recorded = pa.concat_tables(client.gather([submit(_field, o, "ledger_lines") for o in outputs]))
             retired = pd.concat(client.gather([submit(_field, o, "retirements") for o in outputs]))
             retired = retired.drop_duplicates("claim_id")
@@ -259,6 +268,12 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
             combine_findings(found), applied, skipped, run_id, started, output_format, view,
             None if recorded is None else recorded.num_rows,
         )
+        summary["input_alarm"] = alarm
+        if alarm["triggered"]:
+            summary["exit_code"] = EXIT_INPUT_UNUSABLE
+            if view is not None and request.ledger_mode == "write":
+                summary["ledger"]["lines_recorded"] = 0
+                summary["ledger"]["not_recorded"] = "more than --max-input-errors of the lines failed the input checks"
         summary["options"]["engine"] = {"name": "dask", "scheduler": request.scheduler or "LocalCluster",
                                         "workers": workers, "partitions": parts}
         summary["outputs"] = {

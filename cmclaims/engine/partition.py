@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 from cmclaims.engine.counting import partition_counts, partition_findings, partition_rules
 from cmclaims.engine.layout import FILE, ROW, Layout, batch_of, place, place_of, route, split_by
 from cmclaims.io.batch import Batch
+from cmclaims.io.column_map import ValueMaps
 from cmclaims.ledger.view import LedgerView
 from cmclaims.pipeline.checks import REJECTED, Given, Outcome, run_checks
 from cmclaims.pipeline.ledger_entries import ledger_lines, retirements
@@ -80,6 +81,7 @@ class PartitionPlan:
     today: dt.date
     over_limit: str
     ledger: LedgerShare | None = None
+    value_maps: ValueMaps | None = None  # the column map's [values.COLUMN] tables
     profile_cache: dict[str, Profile] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -134,7 +136,7 @@ def check_partition(lines: pa.Table, plan: PartitionPlan, usage: pa.Table | None
                     chosen: Callable[[Rule], bool] | None = None) -> tuple[Batch, Context, Outcome]:
     """The pipeline's stages over one partition's lines: its batch, its context and every line's fate."""
     batch = batch_of(lines, plan.layout)
-    ctx = context_for(batch, plan.profile, plan.side, plan.today, plan.over_limit)
+    ctx = context_for(batch, plan.profile, plan.side, plan.today, plan.over_limit, plan.value_maps)
     ctx.ledger = _view(plan, usage)
     return batch, ctx, run_checks(ctx, _given(given, ctx), chosen)
 

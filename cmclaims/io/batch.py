@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from cmclaims.io.column_map import ColumnMap
 from cmclaims.io.reader import SourceFile, read_source
-from cmclaims.schema.columns import FileColumns
+from cmclaims.schema.columns import FileColumns, header_key
 
 
 @dataclass
@@ -36,6 +36,21 @@ class Batch:
     def has_column(self, canonical: str) -> bool:
         """Whether at least one input has this canonical column."""
         return any(canonical in f.columns for f in self.files)
+
+    def headers_not_found(self, column_map: ColumnMap, expected: FileColumns) -> list[dict[str, str]]:
+        """The map's entries for this kind of file whose header no input has (a renamed export column).
+
+        The reader then uses a column of our own name when the file has one, so
+        such an entry would otherwise pass unnoticed.
+        """
+        missing = []
+        for canonical, header in column_map.items():
+            if canonical not in expected.known:
+                continue
+            wanted = header_key(header)
+            if not any(header_key(f.columns.get(canonical, "")) == wanted for f in self.files):
+                missing.append({"column": canonical, "header": header})
+        return missing
 
     def text_column(self, canonical: str) -> pa.ChunkedArray:
         """The column's values of the parsed rows as text, null where a file lacks it."""

@@ -181,7 +181,7 @@ def _match_columns(
     for canonical in expected.known:
         if canonical not in matched and canonical in by_key and by_key[canonical] not in matched.values():
             matched[canonical] = by_key[canonical]
-    missing = [c for c in expected.required if c not in matched]
+    missing = expected.missing(matched)
     if missing:
         mapped = [f"{c} (mapped to '{column_map[c]}')" for c in missing if column_map and c in column_map]
         raise InputUnusable(

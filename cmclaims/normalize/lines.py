@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from cmclaims.io.batch import Batch
+from cmclaims.io.column_map import ValueMaps
 from cmclaims.normalize.parsed import (
     MAX_CHARGE,
     MAX_MINUTES,
@@ -32,6 +33,7 @@ from cmclaims.normalize.parsed import (
     times_of,
 )
 from cmclaims.normalize.text import Case, Factorized, factorize
+from cmclaims.normalize.value_maps import ValueMapReport, apply_value_maps
 from cmclaims.normalize.values import MISSING
 from cmclaims.schema.columns import ENCOUNTER, MODIFIER_COLUMNS
 from cmclaims.tables import Catalog
@@ -62,6 +64,7 @@ TEXT_CASE: dict[str, Case] = {
     "end_time": None,
     "units": None,
     "travel_minutes": None,
+    "duration_minutes": None,
     "charge": None,
 }
 _MANY_DISTINCT = frozenset({"claim_id", "original_claim_id"})
@@ -81,6 +84,7 @@ class Lines:
     qualifications: tuple[str, ...]  # bit i of `staff_quals` stands for qualifications[i]
     files: list[str]  # input file names; the frame's `file` column indexes this
     bad_problems: list[str]  # why each unparseable row (the lines after the parsed ones) failed
+    value_maps: ValueMapReport | None = None  # what the column map's [values.*] tables did
 
     @property
     def size(self) -> int:
@@ -123,6 +127,22 @@ def _place_times(
     placed_start = np.where(start_ok, start_minute, MISSING).astype(np.int32)
     placed_end = np.where(end_ok, end_minute + offset * 1440, MISSING).astype(np.int32)
     return placed_start, placed_end
+
+
+def _end_minutes(
+    placed_end: np.ndarray, start_minute: np.ndarray, end_given: np.ndarray, duration: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The end of each line: its end_time, or start + duration_minutes where it has no end_time.
+
+    Many EHRs export a session's length instead of its end (SPEC section 2).
+    Fractions of a minute are dropped: only documented time is billed. Also
+    returns the end the duration gives (MISSING without one), which CM012
+    compares with an end_time the line has too.
+    """
+    usable = (start_minute != MISSING) & ~np.isnan(duration)
+    whole = np.floor(np.where(usable, duration, 0)).astype(np.int64)
+    from_duration = np.where(usable, start_minute.astype(np.int64) + whole, MISSING).astype(np.int32)
+    return np.where(end_given, placed_end, from_duration).astype(np.int32), from_duration
 
 
 def _split_modifiers(combined: Factorized) -> dict[str, Factorized]:
@@ -172,9 +192,14 @@ def age_in_years(birth_day: np.ndarray, on_day: np.ndarray) -> np.ndarray:
     return np.where(known, age, -1).astype(np.int32)
 
 
-def build_lines(batch: Batch, catalog: Catalog, today: dt.date) -> Lines:
-    """Normalise the whole batch into factorized text and typed columns."""
+def build_lines(batch: Batch, catalog: Catalog, today: dt.date, value_maps: ValueMaps | None = None) -> Lines:
+    """Normalise the whole batch into factorized text and typed columns.
+
+    `value_maps` (a column map's [values.*] tables) rewrite the export's own
+    spellings before anything reads them.
+    """
     n = batch.line_count
+    present = frozenset(c for c in ENCOUNTER.known if batch.has_column(c))
     jobs: dict[str, Case] = dict(TEXT_CASE)
     # Each file gives its modifiers either as modifier1..4 or as one `modifiers` column;
     # a batch may mix exports of both kinds.
@@ -193,11 +218,19 @@ def build_lines(batch: Batch, catalog: Catalog, today: dt.date) -> Lines:
             for name, case in jobs.items()
         }
         text = {name: future.result() for name, future in futures.items()}
+    maps = value_maps or {}
+    report = ValueMapReport()
+    if "modifiers" in maps and split_modifiers:
+        report = apply_value_maps(text, {"modifiers": maps["modifiers"]}, jobs, present)
     if split_modifiers:
         split = _split_modifiers(text.pop("modifiers"))
         from_combined = combined_files[batch.file_index]
         for column in MODIFIER_COLUMNS:
             text[column] = _either(text[column], split[column], from_combined)
+    others = {c: spellings for c, spellings in maps.items() if c != "modifiers" or not split_modifiers}
+    modifier_present = present | (frozenset(MODIFIER_COLUMNS) if "modifiers" in present else frozenset())
+    rest = apply_value_maps(text, others, jobs, modifier_present)
+    report = ValueMapReport(report.applied + rest.applied, report.not_in_export + rest.not_in_export)
     text["member_present"] = text["member_present"].recoded(yes_no)
     text["note_signed"] = text["note_signed"].recoded(yes_no)
     text["place_of_service"] = text["place_of_service"].recoded(_place_of_service)
@@ -205,7 +238,11 @@ def build_lines(batch: Batch, catalog: Catalog, today: dt.date) -> Lines:
 
     service_day = dates_of(text["service_date"], today)
     dob_day = dates_of(text["member_dob"], today, past=True)
-    start, end = _place_times(service_day, times_of(text["start_time"], today), times_of(text["end_time"], today))
+    start, placed_end = _place_times(
+        service_day, times_of(text["start_time"], today), times_of(text["end_time"], today)
+    )
+    duration = numbers_of(text["duration_minutes"], whole=False, maximum=MAX_MINUTES)
+    end, end_from_duration = _end_minutes(placed_end, start, text["end_time"].present, duration)
     qualifications = catalog.vocabulary("credential") + catalog.vocabulary("training")
     staff_quals, staff_quals_unknown = qualifications_of(text["staff_credential"], qualifications)
     frame = pd.DataFrame(
@@ -221,6 +258,8 @@ def build_lines(batch: Batch, catalog: Catalog, today: dt.date) -> Lines:
             "age": age_in_years(dob_day, service_day),
             "start_minute": start,
             "end_minute": end,
+            "duration": duration,
+            "end_from_duration": end_from_duration,
             "units_export": numbers_of(text["units"], whole=True, maximum=MAX_UNITS),
             "travel": numbers_of(text["travel_minutes"], whole=False, maximum=MAX_MINUTES),
             "charge_amount": numbers_of(text["charge"], whole=False, maximum=MAX_CHARGE, money=True),
@@ -229,7 +268,7 @@ def build_lines(batch: Batch, catalog: Catalog, today: dt.date) -> Lines:
         },
         copy=False,
     )
-    present = frozenset(c for c in ENCOUNTER.known if batch.has_column(c))
     if "modifiers" in present:
         present |= frozenset(MODIFIER_COLUMNS)
-    return Lines(frame, text, present, qualifications, [f.name for f in batch.files], batch.bad_problems)
+    files = [f.name for f in batch.files]
+    return Lines(frame, text, present, qualifications, files, batch.bad_problems, report if maps else None)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 
 from cmclaims.io.batch import Batch
+from cmclaims.io.column_map import ValueMaps
 from cmclaims.normalize.lines import build_lines
 from cmclaims.normalize.services import resolve_services
 from cmclaims.normalize.units import compute_units
@@ -26,9 +27,16 @@ from cmclaims.side.bundle import SideData
 from cmclaims.tables import Profile
 
 
-def context_for(batch: Batch, profile: Profile, side: SideData, today: dt.date, over_limit: str) -> Context:
-    """Normalise a batch (or a partition of one) into what the rules read."""
-    lines = build_lines(batch, profile.catalog, today)
+def context_for(
+    batch: Batch, profile: Profile, side: SideData, today: dt.date, over_limit: str,
+    value_maps: ValueMaps | None = None,
+) -> Context:
+    """Normalise a batch (or a partition of one) into what the rules read.
+
+    `value_maps` (the column map's [values.*] tables) translate the export's
+    spellings; each partition translates its own distinct values.
+    """
+    lines = build_lines(batch, profile.catalog, today, value_maps)
     services = resolve_services(lines, profile)
     units = compute_units(lines, services, profile)
     return Context(lines, profile, services, units, today, over_limit, side=side)

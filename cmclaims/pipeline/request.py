@@ -6,6 +6,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# More than this share of a night's lines rejected by CM0 means the export is wrong as a whole (SPEC section 1).
+DEFAULT_MAX_INPUT_ERRORS = 0.25
+
 
 @dataclass
 class ValidateRequest:
@@ -27,6 +30,7 @@ class ValidateRequest:
     output_format: str | None = None
     ledger: Path | None = None
     dry_run: bool = False
+    max_input_errors: float = DEFAULT_MAX_INPUT_ERRORS
     ledger_locked: bool = False  # the caller already holds the ledger's writer lock
     engine: str = "local"  # "local" (this process) or "dask" (a cluster: cmclaims/engine/)
     scheduler: str | None = None  # a Dask scheduler's address; None starts a LocalCluster

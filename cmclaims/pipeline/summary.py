@@ -65,6 +65,8 @@ def findings_by_rule(ctx: Context, outcome: Outcome) -> list[dict[str, object]]:
                 "severity": finding.rule.severity,
                 "findings": int(rows.size),
                 "lines_rejected": int((outcome.disposition[rows] == REJECTED).sum()),
+                "lines_adjusted": int((outcome.disposition[rows] == ADJUSTED).sum()),
+                "lines_warned": int((outcome.disposition[rows] == WARNING).sum()),
                 "charge_held": round(float(held[rows].sum()), 2),
             }
         )

@@ -24,15 +24,17 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from cmclaims import __version__
-from cmclaims.errors import EXIT_FINDINGS, EXIT_OK, ConfigError
+from cmclaims.errors import EXIT_FINDINGS, EXIT_INPUT_UNUSABLE, EXIT_OK, ConfigError
 from cmclaims.faults import checkpoint
 from cmclaims.io.batch import Batch, read_batch
-from cmclaims.io.column_map import load_column_map
+from cmclaims.io.column_map import ExportMap, load_export_map
 from cmclaims.io.reader import SourceFile, file_format
 from cmclaims.io.writer import StagedOutputs, write_batches, write_json, write_table
 from cmclaims.ledger.lock import LedgerLock
 from cmclaims.ledger.store import SqliteLedger
 from cmclaims.ledger.view import LedgerView
+from cmclaims.normalize.value_maps import check_value_targets
+from cmclaims.pipeline.alarm import input_alarm
 from cmclaims.pipeline.checks import Outcome, run_checks
 from cmclaims.pipeline.ledger_entries import ledger_lines, retirements, run_record
 from cmclaims.pipeline.outputs import clean_file, exceptions_table
@@ -72,6 +74,11 @@ def _check_request(request: ValidateRequest) -> None:
         raise ConfigError(f"--over-limit must be reject or cutback, not '{request.over_limit}'")
     if request.output_format is not None and request.output_format not in FORMATS:
         raise ConfigError(f"--format must be csv or parquet, not '{request.output_format}'")
+    if not 0 <= request.max_input_errors <= 1:
+        raise ConfigError(
+            f"--max-input-errors must be a share of the lines from 0 to 1, not {request.max_input_errors:g}",
+            hint="0.25 lets a quarter of the lines fail the input checks before the night is called broken",
+        )
 
 
 def _open_ledger(request: ValidateRequest, stack: ExitStack) -> SqliteLedger | None:
@@ -110,13 +117,17 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
     with ExitStack() as stack:
         store = _open_ledger(request, stack)
         profile = load_profile(request.profile)
-        column_map = load_column_map(request.column_map) if request.column_map else None
+        export_map = load_export_map(request.column_map) if request.column_map else None
+        if export_map is not None:
+            check_value_targets(export_map, profile.catalog)
+        column_map = export_map.columns if export_map is not None else None
         output_format = request.output_format or file_format(request.inputs[0])
         batch = read_batch(request.inputs, ENCOUNTER, column_map)
         side = SideData.read(request, column_map)
         lap("read")
 
-        ctx = context_for(batch, profile, side, request.today, request.over_limit)
+        ctx = context_for(batch, profile, side, request.today, request.over_limit,
+                          export_map.values if export_map else None)
         run_id = run_id_for(profile.name, [f.sha256 for f in batch.files])
         view = None
         if request.ledger_mode != "off":
@@ -125,6 +136,7 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
         lap("normalise")
 
         outcome = run_checks(ctx)
+        alarm = input_alarm(outcome, ctx.lines.size, request.max_input_errors)
         lap("rules")
 
         staged = StagedOutputs(request.out)
@@ -137,8 +149,18 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
             f"clean.{output_format}", lambda p: write_batches(clean.schema, clean.pieces(), p, output_format)
         )
         exceptions = exceptions_table(ctx, outcome)
-        recorded = ledger_lines(ctx, outcome) if view is not None and request.ledger_mode == "write" else None
+        # A night wrong as a whole records nothing: its few surviving lines are not billed either.
+        recording = view is not None and request.ledger_mode == "write" and not alarm["triggered"]
+        recorded = ledger_lines(ctx, outcome) if recording else None
         summary = _summary(request, ctx, batch, outcome, run_id, started, output_format, view, recorded)
+        summary["input_alarm"] = alarm
+        if export_map is not None:
+            summary["column_map"] = _column_map_report(export_map, batch, ctx)
+        if alarm["triggered"]:
+            summary["exit_code"] = EXIT_INPUT_UNUSABLE
+            if isinstance(summary["ledger"], dict) and view is not None and request.ledger_mode == "write":
+                summary["ledger"]["lines_recorded"] = 0
+                summary["ledger"]["not_recorded"] = "more than --max-input-errors of the lines failed the input checks"
         summary["outputs"] = {
             "clean": str(clean_path),
             "exceptions": str(request.out / f"exceptions.{output_format}"),
@@ -163,6 +185,18 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
             checkpoint("ledger-committed")
         staged.commit(between=lambda: checkpoint("between-renames"))
     return ValidateResult(summary, summary["exit_code"], ctx, outcome)
+
+
+def _column_map_report(export_map: ExportMap, batch: Batch, ctx: Context) -> dict:
+    """What the column map did: headers it names that no input has, and each value mapping's lines."""
+    report = ctx.lines.value_maps
+    values = report.describe() if report is not None else {"applied": [], "not_in_export": []}
+    return {
+        "file": str(export_map.path),
+        "headers_not_in_export": batch.headers_not_found(export_map.columns, ENCOUNTER),
+        "values": values["applied"],
+        "values_not_in_export": values["not_in_export"],
+    }
 
 
 def input_entries(files: list[SourceFile]) -> list[dict[str, object]]:
@@ -224,7 +258,11 @@ def summary_document(
         "code_table_version": profile.table_version,
         "inputs": inputs,
         "side_files": side_files,
-        "options": {"over_limit": request.over_limit, "output_format": output_format},
+        "options": {
+            "over_limit": request.over_limit,
+            "output_format": output_format,
+            "max_input_errors": request.max_input_errors,
+        },
         **counted,
         "findings": findings,
         "rules_applied": [r.code for r in applied],

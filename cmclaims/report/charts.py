@@ -42,7 +42,7 @@ def bar_chart(chart: Chart) -> str:
     """Horizontal bars, one per label, longest value = full width; the value written beside each bar."""
     if not chart.values or not any(v > 0 for v in chart.values):
         return _empty(chart)
-    top = max(chart.values)
+    top = 1.0 if chart.unit == "percent" else max(chart.values)  # a share is drawn against 100%, not its peak
     span = WIDTH - LABEL_WIDTH - VALUE_WIDTH
     height = len(chart.values) * ROW + 8
     parts = [f'<svg role="img" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" '
@@ -104,5 +104,6 @@ def line_chart(chart: Chart) -> str:
 
 
 def chart_svg(chart: Chart) -> str:
-    """The chart as inline SVG markup."""
-    return line_chart(chart) if chart.kind == "line" else bar_chart(chart)
+    """The chart as inline SVG markup; a line of fewer than two points is drawn as labelled bars instead."""
+    points = sum(1 for v in chart.values if not math.isnan(v))
+    return line_chart(chart) if chart.kind == "line" and points >= 2 else bar_chart(chart)

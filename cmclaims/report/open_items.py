@@ -13,6 +13,10 @@ resolved since. It is resolved when
   rejected it: a write-off closes what was open when it was made, and a later
   rejection of the same claim is new work.
 
+A claim cmclaims passed and the payer denied (an 835 posted with `cmclaims
+remit`) is open again, with the denial's CARC as its rule (`CO-197`), until a
+later remittance pays it or finance writes it off (open_denials.py).
+
 Everything is as of a day: only runs and write-offs of that day or before
 count, so a month-end report run a few days late shows the month-end state.
 Rejected lines without a claim_id cannot be followed from run to run; they
@@ -22,7 +26,7 @@ are counted, not listed.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -52,6 +56,7 @@ class OpenItems:
     written_off: int
     untracked_lines: int
     runs_counted: int
+    payer_denied: int = 0  # open because the payer denied them (in `claims`, disposition "denied")
 
 
 def runs_frame(store: LedgerStore) -> pd.DataFrame:
@@ -79,7 +84,25 @@ def load_open_items(store: LedgerStore, as_of: dt.date, *, include_adjusted: boo
     accepted = store.lines(columns=["claim_id", "original_claim_id"], run_ids=counted["run_id"].tolist()) \
         .to_pandas()[["claim_id", "original_claim_id", "run_id"]]
     writeoffs = store.writeoffs()
-    return resolve(findings, accepted, counted, writeoffs, as_of, include_adjusted=include_adjusted)
+    items = resolve(findings, accepted, counted, writeoffs, as_of, include_adjusted=include_adjusted)
+    return _with_denials(items, store, writeoffs, profile)
+
+
+def _with_denials(items: OpenItems, store: LedgerStore, writeoffs: pd.DataFrame, profile: str | None) -> OpenItems:
+    """The claims the payer denied, open again until paid or written off (open_denials.py)."""
+    from cmclaims.report.open_denials import open_denials
+
+    detail, denied = open_denials(store, items.as_of, items.claims, writeoffs, DETAIL_COLUMNS)
+    if profile is not None and len(detail):
+        runs = runs_frame(store).set_index("run_id")["profile"]
+        mine = (detail["last_run"].map(runs) == profile).to_numpy()
+        detail, denied = detail[mine], denied[mine]
+    if detail.empty:
+        return items
+    claims = pd.concat([items.claims, detail], ignore_index=True).sort_values(
+        ["age_days", "dollars_held"], ascending=[False, False], na_position="last").reset_index(drop=True)
+    findings = pd.concat([items.findings, denied], ignore_index=True)
+    return replace(items, claims=claims, findings=findings, payer_denied=len(detail))
 
 
 def _joined(frame: pd.DataFrame, key: str, column: str, separator: str, distinct: bool) -> pd.Series:

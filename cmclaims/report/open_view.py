@@ -20,13 +20,15 @@ def build_open_report(items: OpenItems, *, detail: bool, ledger: str, include_ad
     held = float(items.claims["dollars_held"].sum())
     at_risk = items.claims["aging_bucket"].isin(["91-180", "over 180"])
     facts = [
-        ("as of", f"{items.as_of} (runs and write-offs up to that day)"),
+        ("as of", f"{items.as_of} (runs, remittances and write-offs up to that day)"),
         ("ledger", ledger),
         ("open items", f"{len(items.claims):,} claim{'' if len(items.claims) == 1 else 's'}, ${held:,.2f} held back"),
         ("timely-filing risk", f"{int(at_risk.sum()):,} claims over 90 days old, "
                                f"${float(items.claims.loc[at_risk, 'dollars_held'].sum()):,.2f}"),
         ("resolved", f"{items.resolved_passed:,} passed in a later run, {items.written_off:,} written off"),
-        ("what counts as open", "rejected lines" + (" and adjusted lines" if include_adjusted else "")),
+        ("what counts as open", "rejected lines" + (" and adjusted lines" if include_adjusted else "")
+                                + ", and lines the payer denied (`cmclaims remit`) until paid or written off"),
+        ("denied by the payer", f"{items.payer_denied:,} of the open claims (their rule is the denial's CARC)"),
     ]
     notes = []
     if items.untracked_lines:

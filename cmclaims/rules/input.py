@@ -76,7 +76,9 @@ def missing_value(ctx: Context) -> Flags:
 
     What it checks:
         claim_id, member_id, member_dob, service_date, start_time, end_time,
-        hcpcs and staff_id must each have a value on every line.
+        hcpcs and staff_id must each have a value on every line. In an export
+        with a duration_minutes column, a line may give its duration instead
+        of its end_time.
     Why it matters:
         Without them the line cannot be tied to a member, a date, a time or a
         code, so no limit, eligibility or staff rule can be applied, and the
@@ -91,7 +93,16 @@ def missing_value(ctx: Context) -> Flags:
     """
     failures = _schema_failures(ctx)
     missing = failures[failures["missing"]]
-    return Flags(missing["line"].to_numpy(), {"column": missing["column"].to_numpy(dtype=object)})
+    rows = missing["line"].to_numpy()
+    columns = missing["column"].to_numpy(dtype=object)
+    if "duration_minutes" in ctx.lines.present:
+        # end_time was not required of each line: a line needs it or its duration.
+        neither = _parsed(ctx) & ~ctx.lines.text["end_time"].present & ~ctx.lines.text["duration_minutes"].present
+        extra = np.flatnonzero(neither)
+        named = "end_time" if "end_time" in ctx.lines.present else "duration_minutes"
+        rows = np.concatenate([rows, extra])
+        columns = np.concatenate([columns, np.full(extra.size, named, dtype=object)])
+    return Flags(rows, {"column": columns})
 
 
 _DATE_COLUMNS = (("service_date", "service_day"), ("member_dob", "dob_day"))
@@ -180,8 +191,8 @@ def bad_number(ctx: Context) -> Flags:
     """A number column that does not hold a usable number.
 
     What it checks:
-        units must be a whole number of 0 or more; travel_minutes a number of
-        minutes of 0 or more; charge an amount of 0 or more ($ and thousands
+        units must be a whole number of 0 or more; travel_minutes and
+        duration_minutes a number of minutes from 0 to 1440; charge an amount of 0 or more ($ and thousands
         separators allowed).
     Why it matters:
         Units and charges are what the claim bills and what finance
@@ -195,8 +206,68 @@ def bad_number(ctx: Context) -> Flags:
         SPEC section 2 (units, travel_minutes, charge).
     """
     return _unparsed(
-        ctx, (("units", "units_export"), ("travel_minutes", "travel"), ("charge", "charge_amount"))
+        ctx,
+        (
+            ("units", "units_export"),
+            ("travel_minutes", "travel"),
+            ("duration_minutes", "duration"),
+            ("charge", "charge_amount"),
+        ),
     )
+
+
+@rule(
+    "CM012",
+    "input.duration_disagrees",
+    severity="error",
+    stage="input",
+    message="end_time {end} and duration_minutes {duration} disagree: {start} plus {duration} minutes is {derived}",
+)
+def duration_disagrees(ctx: Context) -> Flags:
+    """An end time and a duration that tell different stories.
+
+    What it checks:
+        When a line has both end_time and duration_minutes, the end must be
+        the start plus the duration (to the minute).
+    Why it matters:
+        Units are earned by the documented time. Two different times on one
+        note mean one of them is wrong, and billing either could bill time
+        that was not given, which an audit recovers.
+    Example:
+        start_time 09:00, end_time 10:00, duration_minutes 45.
+    How to fix:
+        Correct the note in the EHR so its times and its duration agree, and
+        re-export; or map only one of the two columns.
+    Source:
+        SPEC section 2 (duration_minutes) and section 4.
+    """
+    end = ctx.column("end_minute")
+    derived = ctx.column("end_from_duration")
+    both = _parsed(ctx) & ctx.lines.text["end_time"].present & (end != MISSING) & (derived != MISSING)
+    rows = np.flatnonzero(both & (end != derived))
+    if rows.size == 0:
+        return Flags.none()
+    duration = ctx.column("duration")[rows]
+    whole = duration == np.floor(duration)
+    duration_text = np.where(whole, np.floor(duration).astype(np.int64).astype(str), duration.astype(str))
+    return Flags(
+        rows,
+        {
+            "end": np.asarray(ctx.lines.text["end_time"].text(rows).to_pylist(), dtype=object),
+            "duration": duration_text.astype(object),
+            "start": np.asarray(ctx.lines.text["start_time"].text(rows).to_pylist(), dtype=object),
+            "derived": _clock(derived[rows]),
+        },
+    )
+
+
+def _clock(minutes: np.ndarray) -> np.ndarray:
+    """Minutes after the service date's midnight as the clock reads them, the next day marked."""
+    day, rest = np.divmod(minutes.astype(np.int64), 1440)
+    hours = np.char.zfill((rest // 60).astype(str), 2)
+    mins = np.char.zfill((rest % 60).astype(str), 2)
+    later = np.where(day == 1, " the next day", np.where(day > 1, " " + day.astype(str) + " days later", ""))
+    return np.char.add(np.char.add(np.char.add(hours, ":"), mins), later).astype(object)
 
 
 def _service_problem(ctx: Context, problem: int) -> Flags:

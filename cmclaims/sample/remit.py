@@ -53,13 +53,22 @@ def _lines(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "claim_id": frame["claim_id"],
         "member_id": frame["member_id"],
-        "day": pd.to_datetime(frame["service_date"], errors="coerce", format="mixed").dt.date,
+        "day": _days(frame["service_date"]),
         "hcpcs": frame["hcpcs"],
         "modifiers": frame[modifiers].apply(lambda row: tuple(m for m in row if m), axis=1) if modifiers
         else [()] * len(frame),
         "units": units,
         "charge": [Decimal(f"{c:.2f}") for c in charge],
     })[lambda f: (f["units"] > 0) & f["day"].notna()]
+
+
+def _days(text: pd.Series) -> pd.Series:
+    """Dates of service as the clean file carries them: ISO, else whatever else the export wrote."""
+    days = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    odd = days.isna() & (text != "")
+    if odd.any():
+        days[odd] = pd.to_datetime(text[odd], errors="coerce", format="mixed")
+    return days.dt.date
 
 
 def write_sample_835(folder: Path, out: Path, seed: int, *, corrected: Path | None = None) -> dict:
@@ -73,12 +82,13 @@ def write_sample_835(folder: Path, out: Path, seed: int, *, corrected: Path | No
     fate = np.searchsorted(edges, draw, side="right") - 1  # index into _FATES, or len(_FATES): paid in full
     lines = pd.concat([billed.assign(fate=np.where(fate < len(_FATES), fate, -1)), later.assign(fate=-1)],
                       ignore_index=True).sort_values(["member_id", "day", "claim_id"], kind="stable")
-    claims: list[ClaimRemit] = []
-    for number, ((member, _day), group) in enumerate(lines.groupby(["member_id", "day"], sort=False), start=1):
-        remits = [_answer(row) for row in group.itertuples(index=False)]
-        denied = all(line.paid == 0 for line in remits)
-        claims.append(ClaimRemit(f"PCN{number:07d}", "4" if denied else "1", str(member), f"P{seed}{number:08d}",
-                                 remits))
+    # One claim per member and date of service, as an 837 would have grouped the lines.
+    groups: dict[tuple[str, dt.date], list[LineRemit]] = {}
+    for row in lines.itertuples(index=False):
+        groups.setdefault((str(row.member_id), row.day), []).append(_answer(row))
+    claims = [ClaimRemit(f"PCN{number:07d}", "4" if all(x.paid == 0 for x in remits) else "1", member,
+                         f"P{seed}{number:08d}", remits)
+              for number, ((member, _), remits) in enumerate(groups.items(), start=1)]
     first_paid = next((c for c in claims if c.status == "1"), None)
     if first_paid is not None:
         # A payment taken back and made again: the reversal carries the same lines, negated.

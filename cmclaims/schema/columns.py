@@ -14,11 +14,18 @@ class FileColumns:
     required: tuple[str, ...]
     optional: tuple[str, ...]
     aliases: tuple[tuple[str, str], ...] = ()  # (other name, canonical name)
+    # (required column, a column that may stand in for it): an export with a duration has no end
+    stand_ins: tuple[tuple[str, str], ...] = ()
 
     @property
     def known(self) -> tuple[str, ...]:
         """Every column this kind of file may have."""
         return self.required + self.optional
+
+    def missing(self, matched: set[str] | frozenset[str] | dict[str, str]) -> list[str]:
+        """The required columns neither `matched` nor stood in for by a column that is."""
+        stand_in = dict(self.stand_ins)
+        return [c for c in self.required if c not in matched and stand_in.get(c) not in matched]
 
 
 MODIFIER_COLUMNS = ("modifier1", "modifier2", "modifier3", "modifier4")
@@ -40,6 +47,7 @@ ENCOUNTER = FileColumns(
         "modifiers",
         "units",
         "travel_minutes",
+        "duration_minutes",
         "activity",
         "contact_type",
         "member_present",
@@ -55,6 +63,7 @@ ENCOUNTER = FileColumns(
         "claim_frequency",
         "original_claim_id",
     ),
+    stand_ins=(("end_time", "duration_minutes"),),  # end = start + duration (SPEC section 2)
 )
 
 AUTHORIZATIONS = FileColumns(

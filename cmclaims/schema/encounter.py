@@ -30,7 +30,12 @@ PLACE_OF_SERVICE = r"^\d{2}$"
 
 def encounter_schema(catalog: Catalog, present: frozenset[str]) -> pa.DataFrameSchema:
     """Required values present; vocabulary columns (those the batch has) hold known values."""
-    columns: dict[str, pa.Column] = {name: pa.Column(nullable=False) for name in ENCOUNTER.required}
+    # A line needs its required values; end_time may be absent where duration_minutes
+    # stands in for it (CM002 judges the pair itself).
+    stood_in = {c for c, stand_in in ENCOUNTER.stand_ins if stand_in in present}
+    columns: dict[str, pa.Column] = {
+        name: pa.Column(nullable=name in stood_in) for name in ENCOUNTER.required
+    }
     for column, vocabulary in VOCABULARY_COLUMNS.items():
         if column in present:
             columns[column] = pa.Column(nullable=True, checks=pa.Check.isin(list(catalog.vocabulary(vocabulary))))

@@ -39,8 +39,10 @@ lint: install ## ruff and mypy
 
 check: lint test ## lint, type-check and test
 
-bench: install ## benchmark 1M and 5M lines against an I/O floor (takes several minutes)
-	$(BIN)/python scripts/bench.py --out $(BENCH_OUT)
+bench: install ## cmclaims vs an I/O floor and a DuckDB query, realistic and terrible nights, 1M-20M lines (long)
+	@$(BIN)/python -c 'import duckdb' 2>/dev/null || \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+	$(BIN)/python scripts/bench.py --out $(BENCH_OUT) $(BENCH_ARGS)
 
 soak: install ## long property runs: thousands of random multi-night ledger histories against the model (SOAK_EXAMPLES)
 	CMCLAIMS_SOAK_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider tests/ledger/test_model.py

@@ -1,17 +1,28 @@
-"""Benchmark `cmclaims validate` on 1M and 5M lines against an I/O floor (`make bench`).
+"""`make bench`: cmclaims against an I/O floor and a DuckDB query, on realistic and terrible nights.
 
-For each size: generate the export with `cmclaims sample` (kept in OUT/data and
-reused while its parameters and the generator's code are unchanged), measure
-the floor (pyarrow reads the CSV as text and writes the same rows to Parquet
-and to CSV, in a fresh process), then run `cmclaims validate` in a fresh
-process and measure its wall time and its own peak RSS (os.wait4 returns the
-resource usage of that one child). Targets: validate within 3x the floor,
-peak RSS within 4 GiB.
+On the same generated files, in one run, each measured in a fresh process
+(wall time, and the child's own peak RSS from os.wait4):
 
-    .venv/bin/python scripts/bench.py --out bench-out                  # 1M and 5M
-    .venv/bin/python scripts/bench.py --out bench-out --sizes 100000   # a quick try
+- the I/O floor: pyarrow reads the CSV as text, writes every row to clean.csv
+  and one row in ten to an exceptions CSV;
+- the DuckDB peer (scripts/bench_peer.py): units and daily, monthly and annual
+  running sums in one SQL query, the core of the work without cmclaims' rules;
+- `cmclaims validate --no-ledger` on a realistic night and on a terrible one
+  (random session times: most lines overlap another), Michigan's profile;
+- the growth series: the realistic night at every size (1M, 5M, 20M lines),
+  reported per million lines;
+- the ledger case (a night against a ledger of five earlier nights' lines).
 
-A case is a function from (size, Setup) to a row of figures; CASES lists them.
+The nights come from scripts/bench_nights.py and are kept under OUT/data,
+keyed by kind, size, seed and the generator's code. Targets at the reference
+size (issue 13): realistic at most 0.8x the peer and 3x the floor, within
+2 GiB; terrible at most 1.5x realistic, within 3 GiB; 20M within 8 GiB.
+
+    .venv/bin/python scripts/bench.py --out bench-out                        # everything
+    .venv/bin/python scripts/bench.py --sizes 1M --reference 1M --cases night  # a quick try
+    .venv/bin/python scripts/bench.py --repeat 3                              # medians of three
+
+A case is a function from (sizes, Setup) to rows of figures; CASES lists them.
 """
 
 from __future__ import annotations
@@ -21,22 +32,33 @@ import hashlib
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PROFILE = "ok-soonercare"
+SCRIPTS = Path(__file__).resolve().parent
+PROFILE = "ok-soonercare"  # the ledger case's payer (it has daily and monthly limits)
+NIGHT_PROFILE = "mi-dwihn"  # the nights' payer: Michigan codes
 SEED = 2026
-DEFAULT_SIZES = (1_000_000, 5_000_000)
+DEFAULT_SIZES = (1_000_000, 5_000_000, 20_000_000)
+REFERENCE = 5_000_000
 DEFAULT_LEDGER_BATCH = 1_000_000
-MAX_RATIO = 3.0  # validate may take 3 times what reading and writing the same rows takes
-MAX_RSS_GIB = 4.0
-MAX_LEDGER_SLOWDOWN = 0.30  # a ledger of earlier runs may slow a night by at most 30%
 GIB = 1 << 30
+# Issue 13's targets at the reference size.
+TARGETS = {
+    "realistic_vs_peer": 0.8,  # realistic night at most 0.8x the DuckDB peer's wall time
+    "realistic_vs_floor": 3.0,  # and at most 3x the I/O floor
+    "realistic_peak_gib": 2.0,
+    "terrible_vs_realistic": 1.5,  # a terrible night at most 1.5x the realistic one
+    "terrible_peak_gib": 3.0,
+    "largest_peak_gib": 8.0,  # the largest night of the growth series (20M lines) within 8 GiB
+}
+MAX_LEDGER_SLOWDOWN = 0.30  # a ledger of earlier runs may slow a night by at most 30% (issue 8)
 
 
 @dataclass
@@ -56,6 +78,8 @@ class Setup:
     profile: str
     seed: int
     cmclaims: list[str]
+    repeat: int = 1
+    reference: int = REFERENCE
 
 
 def run_measured(command: list[str], log: Path) -> Measurement:
@@ -71,22 +95,135 @@ def run_measured(command: list[str], log: Path) -> Measurement:
     return Measurement(seconds, usage.ru_maxrss * 1024, process.returncode)
 
 
+def run_repeated(name: str, command: list[str], log: Path, setup: Setup) -> dict[str, object]:
+    """Run `command` `setup.repeat` times: the median wall time and peak RSS, and every sample's time."""
+    samples = []
+    for _ in range(setup.repeat):
+        measured = run_measured(command, log)
+        if measured.exit_code != 0:
+            raise SystemExit(f"bench: {name} failed (exit {measured.exit_code}); see {log}")
+        samples.append(measured)
+    return {
+        "seconds": round(statistics.median(m.seconds for m in samples), 2),
+        "peak_gib": round(statistics.median(m.peak_rss_bytes for m in samples) / GIB, 2),
+        "samples_seconds": [round(m.seconds, 2) for m in samples],
+    }
+
+
 def cmclaims_command() -> list[str]:
     """The cmclaims beside this Python (the venv's), else `python -m cmclaims`."""
     script = Path(sys.executable).parent / "cmclaims"
     return [str(script)] if script.exists() else [sys.executable, "-m", "cmclaims"]
 
 
-# --- the export --------------------------------------------------------------------------
-
-
-def generator_fingerprint() -> str:
-    """A hash of the generator's code: a changed generator makes new data."""
+def _fingerprint(paths: list[Path]) -> str:
+    """A hash of a generator's code: a changed generator makes new data."""
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "cmclaims" / "sample").glob("*.py")):
+    for path in sorted(paths):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+# --- the nights ----------------------------------------------------------------------------
+
+
+def night_for(kind: str, size: int, setup: Setup) -> Path:
+    """The `kind` night of `size` lines, generated unless an identical one is kept in OUT/data."""
+    data = setup.out / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    path = data / f"night-{kind}-{size}-seed{setup.seed}.csv"
+    stamp = path.with_suffix(".json")
+    wanted = {"kind": kind, "rows": size, "seed": setup.seed,
+              "generator": _fingerprint([SCRIPTS / "bench_nights.py"])}
+    if path.exists() and stamp.exists() and json.loads(stamp.read_text()) == wanted:
+        return path
+    stamp.unlink(missing_ok=True)
+    print(f"bench: generating the {kind} night of {size:,} lines ...", file=sys.stderr, flush=True)
+    command = [sys.executable, str(SCRIPTS / "bench_nights.py"), "--rows", str(size), "--kind", kind,
+               "--seed", str(setup.seed), "--out", str(path)]
+    measured = run_measured(command, data / f"night-{kind}-{size}.log")
+    if measured.exit_code != 0:
+        raise SystemExit(f"bench: generating the {kind} night failed; see {data}/night-{kind}-{size}.log")
+    stamp.write_text(json.dumps(wanted) + "\n")
+    return path
+
+
+# --- the I/O floor and the DuckDB peer ---------------------------------------------------------
+
+
+def io_floor(source: Path, folder: Path) -> None:
+    """Read the CSV as text columns (as the validator does); write every row to clean.csv, 1 in 10 to exceptions."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with source.open("rb") as handle:
+        names = handle.readline().decode("utf-8").strip().split(",")
+    table = pacsv.read_csv(
+        source,
+        read_options=pacsv.ReadOptions(block_size=1 << 24),
+        convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string())),
+    )
+    pacsv.write_csv(table, folder / "clean.csv")
+    pacsv.write_csv(table.take(pa.array(range(0, table.num_rows, 10))), folder / "exceptions.csv")
+
+
+def _remove_outputs(folder: Path) -> None:
+    """Outputs of a measured run are not kept: a 20M-line clean file is gigabytes."""
+    for written in folder.glob("*.csv"):
+        written.unlink()
+
+
+def floor_case(size: int, setup: Setup) -> dict[str, object]:
+    """The I/O floor on the realistic night."""
+    export = night_for("realistic", size, setup)
+    folder = setup.out / f"floor-{size}"
+    command = [sys.executable, str(Path(__file__).resolve()), "--floor", str(export), str(folder)]
+    row = run_repeated("the I/O floor", command, setup.out / f"floor-{size}.log", setup)
+    _remove_outputs(folder)
+    return {"case": "floor", "engine": "I/O floor (pyarrow: read, write all + 10%)", "lines": size, **row}
+
+
+def peer_case(size: int, setup: Setup) -> dict[str, object]:
+    """The DuckDB query on the realistic night."""
+    export = night_for("realistic", size, setup)
+    folder = setup.out / f"peer-{size}"
+    command = [sys.executable, str(SCRIPTS / "bench_peer.py"), str(export), str(folder)]
+    row = run_repeated("the DuckDB peer", command, setup.out / f"peer-{size}.log", setup)
+    _remove_outputs(folder)
+    return {"case": "peer", "engine": "DuckDB SQL: units and running sums", "lines": size, **row}
+
+
+def night_case(kind: str, size: int, setup: Setup) -> dict[str, object]:
+    """`cmclaims validate --no-ledger` of the `kind` night of `size` lines."""
+    export = night_for(kind, size, setup)
+    run_out = setup.out / f"{kind}-{size}"
+    command = [*setup.cmclaims, "validate", str(export), "--profile", NIGHT_PROFILE, "--out", str(run_out),
+               "--no-ledger", "--quiet", "--exit-zero"]
+    row = run_repeated(f"cmclaims validate ({kind}, {size:,})", command, setup.out / f"{kind}-{size}.log", setup)
+    summary = json.loads((run_out / "summary.json").read_text())
+    exceptions = run_out / "exceptions.csv"
+    result = {
+        "case": kind,
+        "engine": f"cmclaims validate, {kind} night",
+        "lines": size,
+        **row,
+        "stages": summary.get("timings", {}),
+        "findings": sum(f["findings"] for f in summary.get("findings", [])),
+        "lines_rejected": summary["counts"]["lines_rejected"],
+        "exceptions_bytes": exceptions.stat().st_size if exceptions.exists() else None,
+    }
+    _remove_outputs(run_out)
+    return result
+
+
+# --- the cmclaims sample export (the ledger case) ------------------------------------------------
+
+
+def generator_fingerprint() -> str:
+    """A hash of `cmclaims sample`'s code: a changed generator makes new data."""
+    return _fingerprint(list((ROOT / "cmclaims" / "sample").glob("*.py")))
 
 
 def export_for(size: int, setup: Setup) -> tuple[Path, float | None]:
@@ -106,74 +243,6 @@ def export_for(size: int, setup: Setup) -> tuple[Path, float | None]:
         raise SystemExit(f"bench: cmclaims sample failed (exit {measured.exit_code}); see {data}/sample-{size}.log")
     stamp.write_text(json.dumps(wanted) + "\n")
     return path, measured.seconds
-
-
-# --- the I/O floor -----------------------------------------------------------------------
-
-
-def io_floor(source: Path, folder: Path) -> None:
-    """Read the CSV as text columns (as the validator does), write the rows to Parquet and CSV."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    folder.mkdir(parents=True, exist_ok=True)
-    with source.open("rb") as handle:
-        names = handle.readline().decode("utf-8").strip().split(",")
-    table = pacsv.read_csv(
-        source,
-        read_options=pacsv.ReadOptions(block_size=1 << 24),
-        convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string())),
-    )
-    pq.write_table(table, folder / "floor.parquet")
-    pacsv.write_csv(table, folder / "floor.csv")
-
-
-def measure_floor(export: Path, size: int, setup: Setup) -> Measurement:
-    """The floor's wall time and peak RSS, measured in a fresh process like validate's."""
-    folder = setup.out / f"floor-{size}"
-    command = [sys.executable, str(Path(__file__).resolve()), "--floor", str(export), str(folder)]
-    measured = run_measured(command, setup.out / f"floor-{size}.log")
-    if measured.exit_code != 0:
-        raise SystemExit(f"bench: the I/O floor failed (exit {measured.exit_code}); see {setup.out}/floor-{size}.log")
-    for written in folder.glob("floor.*"):
-        written.unlink()
-    return measured
-
-
-# --- cases -------------------------------------------------------------------------------
-
-
-def validate_case(size: int, setup: Setup) -> dict[str, object]:
-    """`cmclaims validate` of one export without a ledger, against the I/O floor of the same file."""
-    export, generated_seconds = export_for(size, setup)
-    floor = measure_floor(export, size, setup)
-    run_out = setup.out / f"validate-{size}"
-    command = [*setup.cmclaims, "validate", str(export), "--profile", setup.profile, "--out", str(run_out),
-               "--no-ledger", "--quiet", "--exit-zero"]
-    log = setup.out / f"validate-{size}.log"
-    measured = run_measured(command, log)
-    if measured.exit_code != 0:
-        raise SystemExit(f"bench: cmclaims validate failed (exit {measured.exit_code}); see {log}")
-    summary_path = run_out / "summary.json"
-    stages = json.loads(summary_path.read_text()).get("timings", {}) if summary_path.exists() else {}
-    ratio = measured.seconds / floor.seconds
-    rss_gib = measured.peak_rss_bytes / GIB
-    return {
-        "case": "validate",
-        "lines": size,
-        "validate_seconds": round(measured.seconds, 2),
-        "peak_rss_gib": round(rss_gib, 2),
-        "lines_per_second": round(size / measured.seconds),
-        "floor_seconds": round(floor.seconds, 2),
-        "floor_peak_rss_gib": round(floor.peak_rss_bytes / GIB, 2),
-        "ratio": round(ratio, 2),
-        "time_target_met": ratio <= MAX_RATIO,
-        "memory_target_met": rss_gib <= MAX_RSS_GIB,
-        "validate_stages": stages,
-        "generated_seconds": None if generated_seconds is None else round(generated_seconds, 2),
-        "export_bytes": export.stat().st_size,
-    }
 
 
 EARLIER_NIGHTS = 5  # the ledger holds five times the batch: 5M earlier lines for a 1M batch
@@ -236,9 +305,24 @@ def ledger_case(size: int, setup: Setup) -> dict[str, object]:
     }
 
 
-CASES: dict[str, Callable[[int, Setup], dict[str, object]]] = {
-    "validate": validate_case,
-    "ledger": ledger_case,
+# --- the suite -----------------------------------------------------------------------------
+
+
+def comparison(sizes: list[int], setup: Setup) -> list[dict[str, object]]:
+    """At the reference size: the floor, the peer, the realistic and the terrible night; then the growth series."""
+    size = setup.reference
+    rows = [floor_case(size, setup), peer_case(size, setup)]
+    for kind in ("realistic", "terrible"):
+        rows.append(night_case(kind, size, setup))
+    for other in sizes:
+        if other != size:
+            rows.append(night_case("realistic", other, setup))
+    return rows
+
+
+CASES: dict[str, Callable[[list[int], Setup], list[dict[str, object]]]] = {
+    "night": comparison,
+    "ledger": lambda sizes, setup: [ledger_case(size, setup) for size in sizes],
 }
 
 
@@ -249,31 +333,77 @@ def _yes(flag: object) -> str:
     return "yes" if flag else "NO"
 
 
-def print_table(rows: list[dict[str, object]]) -> None:
-    """One line per size: the figures and whether the targets hold."""
-    header = (f"{'lines':>10} {'validate s':>10} {'peak RSS GiB':>12} {'lines/s':>10} {'floor s':>8} "
-              f"{'ratio':>6} {'<=3x floor':>10} {'<=4 GiB':>8}")
-    print(header)
-    print("-" * len(header))
-    for row in rows:
-        print(f"{row['lines']:>10,} {row['validate_seconds']:>10.2f} {row['peak_rss_gib']:>12.2f} "
-              f"{row['lines_per_second']:>10,} {row['floor_seconds']:>8.2f} {row['ratio']:>6.2f} "
-              f"{_yes(row['time_target_met']):>10} {_yes(row['memory_target_met']):>8}")
+def verdict(rows: list[dict[str, object]], setup: Setup) -> dict[str, object]:
+    """Ratios at the reference size and per million lines, and whether each target holds."""
+    at = {r["case"]: r for r in rows if r["lines"] == setup.reference and r["case"] != "ledger"}
+    growth = sorted((r for r in rows if r["case"] == "realistic"), key=lambda r: r["lines"])
+    if not {"floor", "peer", "realistic", "terrible"} <= at.keys():
+        return {}
+    real, bad = at["realistic"], at["terrible"]
+    ratios = {
+        "realistic_vs_peer": real["seconds"] / at["peer"]["seconds"],
+        "realistic_vs_floor": real["seconds"] / at["floor"]["seconds"],
+        "realistic_peak_gib": real["peak_gib"],
+        "terrible_vs_realistic": bad["seconds"] / real["seconds"],
+        "terrible_peak_gib": bad["peak_gib"],
+        "largest_peak_gib": growth[-1]["peak_gib"] if growth else None,
+    }
+    return {
+        "reference_lines": setup.reference,
+        "largest_lines": growth[-1]["lines"] if growth else None,
+        "ratios": {k: None if v is None else round(v, 2) for k, v in ratios.items()},
+        "met": {k: v is not None and v <= TARGETS[k] for k, v in ratios.items()},
+        "growth": [
+            {"lines": r["lines"], "seconds": r["seconds"], "peak_gib": r["peak_gib"],
+             "seconds_per_million": round(r["seconds"] / (r["lines"] / 1e6), 2),
+             "gib_per_million": round(r["peak_gib"] / (r["lines"] / 1e6), 3)}
+            for r in growth
+        ],
+    }
 
 
-def print_ledger_table(rows: list[dict[str, object]]) -> None:
-    """One line per batch size: with and without the ledger of earlier runs."""
-    if not rows:
-        return
-    header = (f"{'batch':>10} {'ledger lines':>12} {'no ledger s':>11} {'ledger s':>9} {'slower':>7} "
-              f"{'peak RSS GiB':>12} {'<=30%':>6}")
-    print()
-    print(header)
-    print("-" * len(header))
-    for row in rows:
-        print(f"{row['lines']:>10,} {row['ledger_lines']:>12,} {row['no_ledger_seconds']:>11.2f} "
-              f"{row['ledger_seconds']:>9.2f} {row['slower_by']:>7.1%} {row['ledger_peak_rss_gib']:>12.2f} "
-              f"{_yes(row['target_met']):>6}")
+def print_report(rows: list[dict[str, object]], judged: dict[str, object], setup: Setup) -> None:
+    """The comparison at the reference size, the targets, the growth series, the ledger case."""
+    compared = ("floor", "peer", "realistic", "terrible")
+    at = [r for r in rows if r["lines"] == setup.reference and r["case"] in compared]
+    if at:
+        by_case = {r["case"]: r for r in at}
+        floor = by_case["floor"]["seconds"] if "floor" in by_case else float("nan")
+        peer = by_case["peer"]["seconds"] if "peer" in by_case else float("nan")
+        title = f"engine, {setup.reference:,} lines (median of {setup.repeat})"
+        header = f"{title:<46} {'wall s':>7} {'peak GiB':>9} {'x floor':>8} {'x peer':>7}"
+        print(header)
+        print("-" * len(header))
+        for r in at:
+            print(f"{r['engine']:<46} {r['seconds']:>7.2f} {r['peak_gib']:>9.2f} {r['seconds'] / floor:>8.2f} "
+                  f"{r['seconds'] / peer:>7.2f}")
+        for r in at:
+            if r.get("stages"):
+                stages = ", ".join(f"{k} {v:.1f}" for k, v in r["stages"].items())
+                print(f"  {r['case']}: {stages} s; {r['findings']:,} findings, "
+                      f"{(r['exceptions_bytes'] or 0) / 1e6:,.0f} MB of exceptions")
+    if judged:
+        print()
+        print(f"{'target':<24} {'measured':>9} {'at most':>8} {'met':>4}")
+        for name, value in judged["ratios"].items():
+            shown = "-" if value is None else f"{value:.2f}"
+            print(f"{name:<24} {shown:>9} {TARGETS[name]:>8.2f} {_yes(judged['met'][name]):>4}")
+        print()
+        print(f"{'growth, realistic':<18} {'wall s':>8} {'peak GiB':>9} {'s per M':>8} {'GiB per M':>10}")
+        for g in judged["growth"]:
+            print(f"{g['lines']:>18,} {g['seconds']:>8.2f} {g['peak_gib']:>9.2f} {g['seconds_per_million']:>8.2f} "
+                  f"{g['gib_per_million']:>10.3f}")
+    ledger = [r for r in rows if r["case"] == "ledger"]
+    if ledger:
+        header = (f"{'batch':>10} {'ledger lines':>12} {'no ledger s':>11} {'ledger s':>9} {'slower':>7} "
+                  f"{'peak RSS GiB':>12} {'<=30%':>6}")
+        print()
+        print(header)
+        print("-" * len(header))
+        for row in ledger:
+            print(f"{row['lines']:>10,} {row['ledger_lines']:>12,} {row['no_ledger_seconds']:>11.2f} "
+                  f"{row['ledger_seconds']:>9.2f} {row['slower_by']:>7.1%} {row['ledger_peak_rss_gib']:>12.2f} "
+                  f"{_yes(row['target_met']):>6}")
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -291,42 +421,44 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("bench-out"), help="folder for data, outputs and bench.json")
     parser.add_argument("--sizes", type=parse_sizes, default=list(DEFAULT_SIZES),
-                        help="sizes for the validate case, e.g. 1000000,5000000 or 1M")
+                        help="sizes of the growth series, e.g. 1M,5M,20M")
+    parser.add_argument("--reference", type=lambda t: parse_sizes(t)[0], default=REFERENCE,
+                        help="the size at which floor, peer and the two nights are compared (default 5M)")
     parser.add_argument("--ledger-sizes", type=parse_sizes, default=[DEFAULT_LEDGER_BATCH],
                         help="batch sizes for the ledger case (its ledger holds 5 times as many lines)")
-    parser.add_argument("--cases", default="validate,ledger", help=f"comma-separated, from: {', '.join(CASES)}")
-    parser.add_argument("--profile", default=PROFILE)
+    parser.add_argument("--cases", default="night,ledger", help=f"comma-separated, from: {', '.join(CASES)}")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement; the median is reported")
+    parser.add_argument("--profile", default=PROFILE, help="the ledger case's payer profile")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--floor", nargs=2, type=Path, metavar=("CSV", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.floor:  # the child process of measure_floor
+    if args.floor:  # the child process of floor_case
         io_floor(*args.floor)
         return 0
 
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    setup = Setup(out=out, profile=args.profile, seed=args.seed, cmclaims=cmclaims_command())
+    setup = Setup(out=out, profile=args.profile, seed=args.seed, cmclaims=cmclaims_command(),
+                  repeat=max(1, args.repeat), reference=args.reference)
     cases = [c.strip() for c in args.cases.split(",")]
     unknown = [c for c in cases if c not in CASES]
     if unknown:
         parser.error(f"unknown case(s) {', '.join(unknown)}; the cases are {', '.join(CASES)}")
     rows: list[dict[str, object]] = []
     for case in cases:
-        for size in args.ledger_sizes if case == "ledger" else args.sizes:
-            print(f"bench: {case} at {size:,} lines ...", file=sys.stderr, flush=True)
-            try:
-                rows.append(CASES[case](size, setup))
-            except NotImplementedError as exc:
-                print(f"bench: {case}: {exc}", file=sys.stderr)
-                return 2
-    print_table([r for r in rows if r["case"] == "validate"])
-    print_ledger_table([r for r in rows if r["case"] == "ledger"])
+        print(f"bench: {case} ...", file=sys.stderr, flush=True)
+        rows.extend(CASES[case](args.ledger_sizes if case == "ledger" else args.sizes, setup))
+    judged = verdict(rows, setup)
+    print_report(rows, judged, setup)
     report = {
-        "profile": setup.profile,
+        "night_profile": NIGHT_PROFILE,
+        "ledger_profile": setup.profile,
         "seed": setup.seed,
-        "targets": {"max_ratio_to_floor": MAX_RATIO, "max_peak_rss_gib": MAX_RSS_GIB},
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "setup": {k: str(v) for k, v in asdict(setup).items()},
+        "repeat": setup.repeat,
+        "targets": TARGETS,
+        "verdict": judged,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                    "load_average": [round(x, 2) for x in os.getloadavg()]},
         "results": rows,
     }
     (out / "bench.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -274,7 +274,7 @@ def _explode(*args: object, **kwargs: object) -> None:
 
 @pytest.mark.parametrize(
     "target",
-    ["cmclaims.pipeline.validate.run_checks", "cmclaims.pipeline.validate.exceptions_table",
+    ["cmclaims.pipeline.validate.run_checks", "cmclaims.pipeline.validate.exceptions_file",
      "cmclaims.rules.limits.apply_limits"],
 )
 def test_a_bug_exits_70_without_phi_or_outputs(

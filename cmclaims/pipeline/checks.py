@@ -26,7 +26,7 @@ from cmclaims.rules import rules_in_order
 from cmclaims.rules.context import Context
 from cmclaims.rules.data import missing_data
 from cmclaims.rules.registry import Rule
-from cmclaims.rules.words import counted, render
+from cmclaims.rules.words import counted, per_distinct, render
 
 STAGES = ("input", "line", "ledger", "limits")
 # A line's fate, kept as a small integer per line; DISPOSITIONS gives the words the outputs use.
@@ -36,11 +36,35 @@ DISPOSITIONS = ("pass", "warning", "adjusted", "rejected")
 
 @dataclass
 class Finding:
-    """One rule's findings: the lines and their messages."""
+    """One rule's findings: the lines, and the fields its messages are filled from.
+
+    Messages are rendered only when they are written, a slice of findings at a
+    time (`messages(positions)`), so a night with millions of findings never
+    holds millions of message strings at once.
+    """
 
     rule: Rule
     rows: np.ndarray
-    messages: pa.Array
+    fields: dict[str, object]  # arrays aligned with `rows`, or scalars
+    rendered: pa.Array | None = None  # messages decided elsewhere (checks.Given), aligned with `rows`
+
+    def messages(self, positions: np.ndarray | None = None) -> pa.Array:
+        """The messages of the findings at `positions` (indices into `rows`; all by default)."""
+        if self.rendered is not None:
+            return self.rendered if positions is None else self.rendered.take(pa.array(positions))
+        if positions is None:
+            return render(self.rule.message, self.fields, self.rows.size)
+        fields = {name: _take(value, positions, self.rows.size) for name, value in self.fields.items()}
+        return render(self.rule.message, fields, positions.size)
+
+
+def _take(value: object, positions: np.ndarray, size: int) -> object:
+    """A message field at `positions` (scalars as they are)."""
+    if isinstance(value, np.ndarray) and value.shape[:1] == (size,):
+        return value[positions]
+    if isinstance(value, pa.Array | pa.ChunkedArray) and len(value) == size:
+        return value.take(pa.array(positions))
+    return value
 
 
 @dataclass
@@ -149,8 +173,9 @@ def run_checks(ctx: Context, given: Given | None = None, chosen: Callable[[Rule]
     disposition[((billable != ctx.units.billed) | changed) & ~rejected] = ADJUSTED
     disposition[rejected] = REJECTED
     findings = [
-        Finding(rule, rows, fields if not isinstance(fields, dict) else
-                render(rule.message, {**fields, "clean_units": counted(billable[rows], "unit")}, rows.size))
+        Finding(rule, rows, {}, rendered=fields) if not isinstance(fields, dict) else
+        Finding(rule, rows, {**fields, "clean_units": per_distinct(lambda b: counted(b, "unit"), billable[rows])}
+                if "clean_units" in rule.fields else fields)
         for rule, rows, fields in found
     ]
     charge_allowed = _charge_allowed(ctx.column("charge_amount"), ctx.units.billed, billable, rejected)

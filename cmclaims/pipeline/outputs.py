@@ -1,4 +1,4 @@
-"""The clean file and the exceptions file (SPEC section 3), as Arrow tables.
+"""The clean file and the exceptions file (SPEC section 3), as streams of Arrow record batches.
 
 clean: every line not rejected, with all its input columns as they came in,
 plus billable_minutes, billable_units, disposition and billable_charge.
@@ -19,6 +19,7 @@ from cmclaims.normalize.lines import MISSING, Lines
 from cmclaims.pipeline.checks import REJECTED, Outcome, disposition_text
 from cmclaims.rules.context import Context
 from cmclaims.rules.words import iso_date
+from cmclaims.sorting import argsort_keys, combined_key
 
 ADDED_COLUMNS = ("billable_minutes", "billable_units", "disposition", "billable_charge")
 
@@ -106,22 +107,89 @@ def _text(lines: Lines, column: str, rows: np.ndarray) -> pa.Array:
     return lines.text[column].text(rows)
 
 
-def exceptions_table(ctx: Context, outcome: Outcome) -> pa.Table:
-    """One row per finding, sorted by file, row and rule."""
-    lines = ctx.lines
-    if outcome.findings:
-        rows = np.concatenate([f.rows for f in outcome.findings])
-        codes = np.concatenate([np.full(f.rows.size, i) for i, f in enumerate(outcome.findings)])
-        messages = pa.concat_arrays([f.messages for f in outcome.findings])
+EXCEPTIONS_BATCH = 1 << 17  # findings a piece of the exceptions file holds (messages are rendered per piece)
+
+
+@dataclass
+class ExceptionsFile:
+    """The exceptions file, produced piece by piece like the clean file.
+
+    Only the order of the findings (line and rule numbers, a few bytes each) is
+    computed up front; each piece then renders the messages and gathers the
+    columns of its own findings, so a terrible night's millions of findings are
+    never held as strings all at once.
+    """
+
+    schema: pa.Schema
+    pieces: Callable[[], Iterator[pa.RecordBatch]]
+    size: int  # findings in all
+
+    def table(self) -> pa.Table:
+        """Every piece in one table (for the ledger, which keeps a run's findings)."""
+        return pa.Table.from_batches(list(self.pieces()), schema=self.schema)
+
+
+def exceptions_file(ctx: Context, outcome: Outcome) -> ExceptionsFile:
+    """One row per finding, sorted by file, row and rule, produced a slice of findings at a time."""
+    findings = outcome.findings
+    if findings:
+        rows = np.concatenate([f.rows for f in findings])
+        which = np.concatenate([np.full(f.rows.size, i, dtype=np.int32) for i, f in enumerate(findings)])
+        within = np.concatenate([np.arange(f.rows.size) for f in findings])
     else:
-        rows, codes, messages = np.empty(0, np.int64), np.empty(0, np.int64), pa.array([], pa.string())
-    rules = [f.rule for f in outcome.findings]
-    rule_codes = np.array([r.code for r in rules], dtype=object)[codes] if rules else np.empty(0, object)
-    order = np.lexsort((rule_codes.astype(str), ctx.column("source_row")[rows], ctx.column("file")[rows]))
-    rows, codes, messages = rows[order], codes[order], messages.take(pa.array(order))
+        rows, which, within = np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.int64)
+    # Rule codes sort as their rank among the run's codes: the same order as the code text.
+    codes = [f.rule.code for f in findings]
+    rank = np.argsort(np.argsort(np.array(codes, dtype=object), kind="stable"), kind="stable") if codes else which
+    file, source_row = ctx.column("file")[rows], ctx.column("source_row")[rows]
+    key = combined_key((file, len(ctx.lines.files)), (source_row, int(source_row.max(initial=0)) + 1),
+                       (rank[which] if codes else which, len(codes)))
+    order = argsort_keys(key) if key is not None else np.lexsort((rank[which], source_row, file))
+    rows, which, within = rows[order], which[order], within[order]
+    schema = _exceptions_schema(ctx)
+
+    def pieces() -> Iterator[pa.RecordBatch]:
+        for start in range(0, rows.size, EXCEPTIONS_BATCH):
+            piece = slice(start, start + EXCEPTIONS_BATCH)
+            yield _exception_rows(ctx, outcome, rows[piece], which[piece], within[piece], schema)
+
+    return ExceptionsFile(schema, pieces, int(rows.size))
+
+
+def _messages(findings: list, which: np.ndarray, within: np.ndarray) -> pa.Array:
+    """The messages of a slice of findings, rendered rule by rule and put back in the slice's order."""
+    by_rule = np.argsort(which, kind="stable")
+    present, starts = np.unique(which[by_rule], return_index=True)
+    bounds = [*starts.tolist(), which.size]
+    parts = [
+        findings[int(k)].messages(within[by_rule[bounds[i]:bounds[i + 1]]]).cast(pa.string())
+        for i, k in enumerate(present.tolist())
+    ]
+    if not parts:
+        return pa.array([], pa.string())
+    back = np.empty(which.size, dtype=np.int64)
+    back[by_rule] = np.arange(which.size)
+    return pa.concat_arrays(parts).take(pa.array(back))
+
+
+def _exceptions_schema(ctx: Context) -> pa.Schema:
+    """The exceptions file's columns and their types (what an empty night writes too)."""
+    empty = _exception_rows(ctx, None, np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.int64), None)
+    return empty.schema
+
+
+def _exception_rows(ctx: Context, outcome: Outcome | None, rows: np.ndarray, which: np.ndarray,
+                    within: np.ndarray, schema: pa.Schema | None) -> pa.RecordBatch:
+    """The exceptions file's rows for findings `which` (at `within` among their rule's) on lines `rows`."""
+    lines = ctx.lines
+    findings = outcome.findings if outcome is not None else []
+    rules = [f.rule for f in findings]
+    disposition = outcome.disposition[rows] if outcome is not None else np.empty(0, np.int8)
+    billable = outcome.billable[rows] if outcome is not None else np.empty(0, np.int32)
+    allowed_charge = outcome.charge_allowed[rows] if outcome is not None else np.empty(0, np.float64)
 
     def per_rule(values: list[str]) -> pa.Array:
-        return pa.array(values, pa.string()).take(pa.array(codes)) if rules else pa.array([], pa.string())
+        return pa.array(values, pa.string()).take(pa.array(which)) if rules else pa.array([], pa.string())
 
     parsed_day = ctx.column("service_day")[rows]
     days, day_of = np.unique(np.where(parsed_day == MISSING, 0, parsed_day), return_inverse=True)
@@ -133,7 +201,6 @@ def exceptions_table(ctx: Context, outcome: Outcome) -> pa.Table:
     known_units = ctx.column("parsed")[rows] & ((ctx.units.unit_minutes[rows] >= 0) | ~np.isnan(
         ctx.column("units_export")[rows]))
     charge = ctx.column("charge_amount")[rows]
-    allowed_charge = outcome.charge_allowed[rows]
     services = pa.array([s.key for s in ctx.profile.services] + [None], pa.string())
     service_index = ctx.services.service_index[rows]
     columns = {
@@ -143,15 +210,15 @@ def exceptions_table(ctx: Context, outcome: Outcome) -> pa.Table:
         "rule": per_rule([r.code for r in rules]),
         "rule_name": per_rule([r.name for r in rules]),
         "severity": per_rule([r.severity for r in rules]),
-        "disposition": disposition_text(outcome.disposition[rows]),
-        "message": messages,
+        "disposition": disposition_text(disposition),
+        "message": _messages(findings, which, within),
         "member_id": _text(lines, "member_id", rows),
         "service_date": service_date,
         "hcpcs": _text(lines, "hcpcs", rows),
         "modifiers": pa.array(ctx.services.combo_modifiers, pa.string()).take(pa.array(ctx.services.combo[rows])),
         "staff_id": _text(lines, "staff_id", rows),
         "units_billed": pa.array(ctx.units.billed[rows], mask=~known_units),
-        "units_allowed": pa.array(outcome.billable[rows]),
+        "units_allowed": pa.array(billable),
         "charge": pa.array(charge, mask=np.isnan(charge)),
         "charge_allowed": pa.array(allowed_charge, mask=np.isnan(allowed_charge)),
         "charge_held": pa.array(np.round(charge - allowed_charge, 2), mask=np.isnan(charge)),
@@ -159,4 +226,6 @@ def exceptions_table(ctx: Context, outcome: Outcome) -> pa.Table:
         "program": _text(lines, "program", rows),
         "rule_family": per_rule([r.family for r in rules]),
     }
-    return pa.table(columns)
+    if schema is None:
+        return pa.RecordBatch.from_pydict(columns)
+    return pa.RecordBatch.from_arrays([columns[f.name].cast(f.type) for f in schema], schema=schema)

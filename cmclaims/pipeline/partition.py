@@ -9,7 +9,7 @@ decided where their lines are together and handed in (`checks.Given`).
 
     context_for(batch)            read lines -> normalised lines, services, units
     run_checks(ctx, given)        -> every line's fate (checks.Outcome)
-    clean_file / exceptions_table / ledger_lines / totals
+    clean_file / exceptions_file / ledger_lines / totals
                                   -> the partition's share of each output
 """
 

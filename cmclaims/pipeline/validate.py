@@ -29,7 +29,7 @@ from cmclaims.faults import checkpoint
 from cmclaims.io.batch import Batch, read_batch
 from cmclaims.io.column_map import ExportMap, load_export_map
 from cmclaims.io.reader import SourceFile, file_format
-from cmclaims.io.writer import StagedOutputs, write_batches, write_json, write_table
+from cmclaims.io.writer import StagedOutputs, write_batches, write_json
 from cmclaims.ledger.lock import LedgerLock
 from cmclaims.ledger.store import SqliteLedger
 from cmclaims.ledger.view import LedgerView
@@ -37,7 +37,7 @@ from cmclaims.normalize.value_maps import check_value_targets
 from cmclaims.pipeline.alarm import input_alarm
 from cmclaims.pipeline.checks import Outcome, run_checks
 from cmclaims.pipeline.ledger_entries import ledger_lines, retirements, run_record
-from cmclaims.pipeline.outputs import clean_file, exceptions_table
+from cmclaims.pipeline.outputs import clean_file, exceptions_file
 from cmclaims.pipeline.partition import context_for
 from cmclaims.pipeline.request import ValidateRequest
 from cmclaims.pipeline.summary import findings_by_rule, totals
@@ -148,7 +148,7 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
         clean_path = staged.stage_in_background(
             f"clean.{output_format}", lambda p: write_batches(clean.schema, clean.pieces(), p, output_format)
         )
-        exceptions = exceptions_table(ctx, outcome)
+        exceptions = exceptions_file(ctx, outcome)
         # A night wrong as a whole records nothing: its few surviving lines are not billed either.
         recording = view is not None and request.ledger_mode == "write" and not alarm["triggered"]
         recorded = ledger_lines(ctx, outcome) if recording else None
@@ -170,9 +170,11 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
         prepared = None
         if store is not None and view is not None and recorded is not None:
             record = run_record(summary, "validate", str(request.out.resolve()), recorded)
+            # The ledger keeps the run's findings whole; without a ledger they are only streamed to the file.
             prepared = background.submit(store.prepare_run, record, recorded, retirements(ctx, outcome, view),
-                                         exceptions)
-        staged.stage(f"exceptions.{output_format}", lambda p: write_table(exceptions, p, output_format))
+                                         exceptions.table())
+        staged.stage(f"exceptions.{output_format}",
+                     lambda p: write_batches(exceptions.schema, exceptions.pieces(), p, output_format))
         lap("write")
         summary["timings"] = timings
         staged.stage("summary.json", lambda p: write_json(summary, p))

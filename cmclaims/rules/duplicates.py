@@ -11,7 +11,8 @@ Intervals are half-open: a session ending at 10:00 and one starting at 10:00
 do not overlap, and a session that ends at or before its start (CM101's
 finding) takes no time and overlaps nothing.
 
-Overlaps are found with one sort per grouping (`Timeline`): a line starting
+Overlaps are found with one sort per grouping (`Timeline`, one packed integer
+key sorted by cmclaims.sorting, which is what makes it cheap): a line starting
 before the latest end of the earlier lines of its group joins their cluster;
 only lines in clusters of two or more are paired, each with the lines after
 it that start before it ends. Nothing loops over lines in Python, and the
@@ -33,6 +34,7 @@ from cmclaims.rules.describe import MINUTES_A_DAY, service_text, text_of, when
 from cmclaims.rules.registry import Flags, rule
 from cmclaims.rules.words import iso_date
 from cmclaims.schema.columns import REPLACEMENT, VOID
+from cmclaims.sorting import argsort_keys
 
 _EMPTY = np.empty(0, dtype=np.int64)
 
@@ -67,7 +69,7 @@ class Timeline:
             g = pd.factorize(g)[0].astype(np.int64)
         offset = g * span - low
         s_key, e_key = s + offset, e + offset
-        order = np.argsort(s_key)  # ties may fall in any order: nothing below depends on it
+        order = argsort_keys(s_key)  # ties fall in line order, though nothing below depends on it
         return cls(rows[order], s_key[order], e_key[order])
 
     def same_start(self) -> np.ndarray:
@@ -189,7 +191,7 @@ def _earliest_partner(ctx: Context, line: np.ndarray, other: np.ndarray) -> tupl
     low = int(start.min())
     span = int(start.max()) - low + 1
     if int(line.max()) < (1 << 62) // span:  # one integer key sorts faster than lexsort's two
-        order = np.argsort(line.astype(np.int64) * span + (start - low))
+        order = argsort_keys(line.astype(np.int64) * span + (start - low))
     else:
         order = np.lexsort((start, line))
     line, other = line[order], other[order]

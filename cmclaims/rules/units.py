@@ -6,7 +6,7 @@ import numpy as np
 
 from cmclaims.rules.context import Context
 from cmclaims.rules.registry import Flags, rule
-from cmclaims.rules.words import as_text, clock, counted
+from cmclaims.rules.words import as_text, clock, counted, per_distinct
 
 
 @rule(
@@ -38,27 +38,34 @@ def no_billable_time(ctx: Context) -> Flags:
     units = ctx.units
     start, end = ctx.column("start_minute"), ctx.column("end_minute")
     travel = np.nan_to_num(ctx.column("travel"), nan=0.0)
-    flagged = ctx.checkable & (units.earned == 0)
-    rows = np.flatnonzero(flagged)
-    s, e, t, m = start[rows], end[rows], travel[rows], units.minutes[rows]
-    unit = units.unit_minutes[rows]
-    needed = np.where(ctx.profile.rounding == "completed", unit, unit // 2 + 1)
-    length = e.astype(np.int64) - s
-    detail = np.where(
-        e <= s,
-        "it ends at " + as_text(clock(e)) + ", not after its start at " + as_text(clock(s)),
-        np.where(
-            t >= length,
-            "its travel (" + counted(np.ceil(t).astype(np.int64), "minute") + ") fills the whole "
-            + as_text(length) + "-minute session",
+    rows = np.flatnonzero(ctx.checkable & (units.earned == 0))
+    per_diem = units.per_diem[rows]
+    completed = ctx.profile.rounding == "completed"
+
+    def explain(e: np.ndarray, s: np.ndarray, travel_bits: np.ndarray, m: np.ndarray, unit: np.ndarray,
+                per_diem: np.ndarray) -> np.ndarray:
+        t = travel_bits.view(np.float64)
+        needed = np.where(completed, unit, unit // 2 + 1)
+        length = e.astype(np.int64) - s
+        return np.where(
+            e <= s,
+            "it ends at " + as_text(clock(e)) + ", not after its start at " + as_text(clock(s)),
             np.where(
-                units.per_diem[rows],
-                "its travel minutes leave no billable minute for the day's unit",
-                "only " + counted(m, "billable minute") + ", and a " + as_text(unit)
-                + "-minute unit needs " + counted(needed, "minute"),
+                t >= length,
+                "its travel (" + counted(np.ceil(t).astype(np.int64), "minute") + ") fills the whole "
+                + as_text(length) + "-minute session",
+                np.where(
+                    per_diem.astype(bool),
+                    "its travel minutes leave no billable minute for the day's unit",
+                    "only " + counted(m, "billable minute") + ", and a " + as_text(unit)
+                    + "-minute unit needs " + counted(needed, "minute"),
+                ),
             ),
-        ),
-    )
+        )
+
+    # The explanation depends only on these numbers: written once per distinct combination.
+    detail = per_distinct(explain, end[rows], start[rows], travel[rows].view(np.int64), units.minutes[rows],
+                          units.unit_minutes[rows], per_diem)
     return Flags(rows, {"detail": detail})
 
 

@@ -7,6 +7,7 @@ whole arrays at once: no Python loop over lines, however many are flagged.
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -47,6 +48,32 @@ def counted(values: np.ndarray, noun: str) -> np.ndarray:
 def as_text(values: np.ndarray) -> np.ndarray:
     """Any array as an object array of str, ready for `+` with other text."""
     return np.asarray(values).astype(str).astype(object)
+
+
+def per_distinct(build: Callable[..., np.ndarray], *keys: np.ndarray) -> pa.Array:
+    """Text built once per distinct combination of `keys` (integer arrays) and gathered per line.
+
+    Flagged lines repeat the same few numbers (a start time, a unit length):
+    `build` receives the distinct combinations, one array per key, and returns
+    their texts; the lines get a dictionary array pointing at them. The text of
+    a line is exactly what `build` would give for that line alone.
+    """
+    if keys[0].size == 0:
+        return pa.array([], pa.string())
+    # Each key numbered densely, the numbers packed into one integer per line, that integer made distinct.
+    dense = [np.unique(np.asarray(k), return_inverse=True) for k in keys]
+    packed = np.zeros(keys[0].size, dtype=np.int64)
+    radix = 1
+    for values, inverse in dense:
+        if radix * values.size >= 1 << 62:  # renumber what is packed so far before it could overflow
+            _, packed = np.unique(packed, return_inverse=True)
+            packed, radix = packed.reshape(-1).astype(np.int64), int(packed.max()) + 1
+        packed = packed * values.size + inverse.reshape(-1)
+        radix *= values.size
+    _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
+    texts = np.asarray(build(*(np.asarray(k)[first] for k in keys)), dtype=object)
+    return pa.DictionaryArray.from_arrays(pa.array(inverse.reshape(-1).astype(np.int32)),
+                                          pa.array(texts.tolist(), pa.string()))
 
 
 def _text_array(value: object, size: int) -> pa.Array | pa.Scalar:

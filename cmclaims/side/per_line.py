@@ -194,7 +194,9 @@ class LineSide:
                 value = np.full(n, "", dtype=object)
             else:
                 found = line.isin(names)
-                value = np.where(found, np.asarray(line.text().to_pylist(), dtype=object), "")
+                # Each distinct enrollment written once: no Python string per line.
+                distinct = np.asarray([*line.values.to_pylist(), ""], dtype=object)
+                value = np.where(found, distinct[line.codes], "")
             return EpisodeMatch(found, value.astype(object), np.full(n, MISSING, np.int32),
                                 np.full(n, MISSING, np.int32),
                                 np.where(found, "enrollment on the line", "").astype(object))

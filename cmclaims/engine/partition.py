@@ -34,7 +34,7 @@ from cmclaims.io.column_map import ValueMaps
 from cmclaims.ledger.view import LedgerView
 from cmclaims.pipeline.checks import REJECTED, Given, Outcome, run_checks
 from cmclaims.pipeline.ledger_entries import ledger_lines, retirements
-from cmclaims.pipeline.outputs import clean_file, exceptions_table
+from cmclaims.pipeline.outputs import clean_file, exceptions_file
 from cmclaims.pipeline.partition import context_for
 from cmclaims.rules.context import Context
 from cmclaims.rules.registry import Rule
@@ -150,7 +150,7 @@ def decided_findings(ctx: Context, outcome: Outcome, code: str) -> pa.Table:
                 FILE: pa.array(ctx.column("file")[rows].astype(np.int32)),
                 ROW: pa.array(ctx.column("source_row")[rows].astype(np.int64)),
                 "rule": pa.array(np.full(rows.size, code, dtype=object), pa.string()),
-                "message": finding.messages,
+                "message": finding.messages(),
             }, schema=GIVEN_SCHEMA)
     return GIVEN_SCHEMA.empty_table()
 
@@ -164,7 +164,7 @@ def validate_partition(lines: pa.Table, usage: pa.Table | None, given: pa.Table 
     clean = pa.Table.from_batches(list(made.pieces()), schema=made.schema)
     clean = clean.append_column(FILE, pa.array(ctx.column("file")[kept].astype(np.int32)))
     clean = clean.append_column(ROW, pa.array(ctx.column("source_row")[kept].astype(np.int64)))
-    exceptions = exceptions_table(ctx, outcome)
+    exceptions = exceptions_file(ctx, outcome).table()
     names = pa.array([file.name for file in plan.layout.files], pa.string())
     exceptions = exceptions.append_column(FILE, pc.index_in(exceptions.column("source_file"), value_set=names))
     recording = ctx.ledger is not None and ctx.ledger.mode == "write"

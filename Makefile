@@ -39,13 +39,14 @@ lint: install ## ruff and mypy
 
 check: lint test ## lint, type-check and test
 
-bench: install ## cmclaims vs an I/O floor and a DuckDB query, realistic and terrible nights, 1M-20M lines (long)
+bench: install ## cmclaims vs an I/O floor and a DuckDB query, realistic and terrible nights, 1M-20M lines; compliance over a 5M-line year (long)
 	@$(BIN)/python -c 'import duckdb' 2>/dev/null || \
 		$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python scripts/bench.py --out $(BENCH_OUT) $(BENCH_ARGS)
+	$(BIN)/python scripts/bench_compliance.py --out $(BENCH_OUT)/compliance
 
 soak: install ## long property runs: thousands of random multi-night ledger histories against the model (SOAK_EXAMPLES)
-	CMCLAIMS_SOAK_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider tests/ledger/test_model.py
+	CMCLAIMS_SOAK_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider --hypothesis-show-statistics tests/ledger/test_model.py
 
 bench-dask: install ## validate 5M, 20M and 50M lines of Parquet with --engine dask on a LocalCluster (long)
 	$(if $(BENCH_LOCK),flock $(BENCH_LOCK) )$(BIN)/python scripts/bench_dask.py --out $(BENCH_OUT)/dask

@@ -34,7 +34,7 @@ def rules_markdown() -> str:
         if rule.family != family:
             family = rule.family
             lines += ["", f"## {family}xx: {FAMILIES[family][1]}"]
-        lines += ["", f"### {rule.code}", "", f"`{rule.name}`, {rule.severity}: {rule.effect}s the line.", "",
+        lines += ["", f"### {rule.code}", "", f"`{rule.name}`: {rule.what_it_does}.", "",
                   rule.summary]
         for title in DOC_SECTIONS:
             lines += ["", f"**{title}.**", "", rule.section(title)]

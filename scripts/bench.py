@@ -278,6 +278,9 @@ def ledger_case(size: int, setup: Setup) -> dict[str, object]:
     ledger = folder / "ledger.sqlite3"
     for stale in folder.glob("ledger.sqlite3*"):
         stale.unlink()
+    created = run_measured([*setup.cmclaims, "ledger", "init", "--ledger", str(ledger)], folder / "init.log")
+    if created.exit_code != 0:  # validate and import never create a ledger (SPEC section 6)
+        raise SystemExit(f"bench: ledger init failed (exit {created.exit_code}); see {folder}/init.log")
     imported = run_measured([*setup.cmclaims, "ledger", "import", str(history), "--profile", setup.profile,
                              "--ledger", str(ledger), "--json"], folder / "import.log")
     if imported.exit_code not in (0, 1):  # 1: some history rows were left out, as in real histories

@@ -167,7 +167,8 @@ def test_parquet_stays_file(tmp_path: Path) -> None:
 
     stays = read_stays(path, dt.date(2026, 11, 22), load_catalog().vocabulary("setting"))
     assert stays.frame.to_dict("records") == [
-        {"member_id": "M1", "setting": "jail", "admit_day": _day("2026-03-01"), "discharge_day": MISSING, "row": 1}
+        {"member_id": "M1", "setting": "jail", "admit_day": _day("2026-03-01"), "discharge_day": MISSING,
+         "discharge_minute": MISSING, "row": 1}
     ]
 
 

@@ -57,7 +57,8 @@ def _everywhere(
 ) -> None:
     """Options every command line of cmclaims takes."""
 
-from cmclaims.cli import catalog, ledger, map, remit, report, sample, validate  # noqa: E402,F401  (commands register on `app`)
+# The commands register on `app` as they are imported.
+from cmclaims.cli import catalog, compliance, ledger, map, remit, report, sample, validate  # noqa: E402,F401
 
 
 def _print_error(message: str, hint: str | None = None) -> None:

@@ -91,7 +91,7 @@ def rule_command(
         raise typer.Exit(0)
     # The explanation is printed as it is written: `[activities]` or `[values.COLUMN]` in a
     # docstring is text for the reader, not rich markup to be swallowed.
-    stdout.print(f"[bold]{rule.code} {rule.name}[/bold] ({rule.severity}, {rule.effect} the line)")
+    stdout.print(f"[bold]{rule.code} {rule.name}[/bold] ({rule.what_it_does})")
     stdout.print(rule.summary, markup=False)
     from cmclaims.rules.data import describe_needs
 

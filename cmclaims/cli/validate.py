@@ -60,6 +60,9 @@ def validate_command(
         "--enrollment", metavar="FILE",
         help="dated eligibility categories and programs (member_id, enrollment, start_date, end_date)"
     )] = None,
+    plans: Annotated[
+        Path | None, typer.Option("--plans", metavar="FILE", help="signed plans and reviews (CM801, CM802)")
+    ] = None,
     column_map: Annotated[
         Path | None,
         typer.Option("--column-map", metavar="MAP.toml",
@@ -115,6 +118,7 @@ def validate_command(
         stays=stays,
         staff=staff,
         enrollment=enrollment,
+        plans=plans,
         column_map=column_map,
         over_limit=over_limit,
         output_format=output_format,

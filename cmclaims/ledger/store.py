@@ -36,7 +36,8 @@ from cmclaims.ledger.schema import SCHEMA_VERSION, migrate
 from cmclaims.normalize.values import month_of
 
 T = TypeVar("T")
-DICTIONARY_COLUMNS = ("member_id", "service", "hcpcs", "authorization_id", "frequency", "staff_id", "program")
+DICTIONARY_COLUMNS = ("member_id", "service", "hcpcs", "authorization_id", "frequency", "staff_id", "program",
+                      "contact_type", "place_of_service", "member_present", "activity")
 
 # The columns of a ledger line, as stored in each month's Parquet block.
 LINE_SCHEMA = pa.schema(
@@ -54,6 +55,13 @@ LINE_SCHEMA = pa.schema(
         ("original_claim_id", pa.string()),
         ("staff_id", pa.string()),
         ("program", pa.string()),
+        # How and when the contact happened, for the requirements over time (cmclaims/compliance/).
+        # Blocks written before these columns read them as null.
+        ("start_minute", pa.int16()),
+        ("contact_type", pa.string()),
+        ("place_of_service", pa.string()),
+        ("member_present", pa.string()),
+        ("activity", pa.string()),
     ]
 )
 
@@ -75,7 +83,17 @@ def to_parquet(table: pa.Table) -> bytes:
 def from_parquet(data: bytes, columns: list[str] | None = None, dictionary: list[str] | None = None) -> pa.Table:
     """A ledger block back as a table; a damaged block is reported, not crashed on."""
     try:
-        return pq.read_table(pa.BufferReader(data), columns=columns, read_dictionary=dictionary)
+        if columns is None:
+            return pq.read_table(pa.BufferReader(data), read_dictionary=dictionary)
+        # A block written before a column was added lacks it: it is read as nulls.
+        present = set(pq.read_schema(pa.BufferReader(data)).names)
+        table = pq.read_table(pa.BufferReader(data), columns=[c for c in columns if c in present],
+                              read_dictionary=dictionary)
+        for name in (c for c in columns if c not in present):
+            kind = LINE_SCHEMA.field(name).type
+            kind = pa.dictionary(pa.int32(), kind) if dictionary and name in dictionary else kind
+            table = table.append_column(pa.field(name, kind), pa.nulls(table.num_rows, kind))
+        return table.select(columns)
     except (pa.ArrowInvalid, OSError) as exc:
         raise CannotWrite(
             "a block of the ledger cannot be read; it was damaged outside cmclaims",
@@ -162,7 +180,7 @@ class LedgerStore(abc.ABC):
         """What the database's own integrity check and the ledger's bookkeeping report (empty when sound)."""
 
     @abc.abstractmethod
-    def verify_before_commit(self) -> None:
+    def verify_before_commit(self, *, own_connection: bool = False) -> None:
         """Raise (exit 73) unless the ledger is sound enough to be written."""
 
     @abc.abstractmethod
@@ -401,24 +419,27 @@ class SqliteLedger(LedgerStore):
         recorded lines and units against its blocks. Never raises on a damaged
         file: what cannot be read is itself the problem.
         """
+        return self._integrity_problems(self._db, quick)
+
+    def _integrity_problems(self, db: sqlite3.Connection, quick: bool) -> list[str]:
         try:
-            return self._integrity_problems(quick)
+            return self._problems(db, quick)
         except sqlite3.Error as exc:
             return [f"the database cannot be read ({exc})"]
 
-    def _integrity_problems(self, quick: bool) -> list[str]:
+    def _problems(self, db: sqlite3.Connection, quick: bool) -> list[str]:
         check = "quick_check" if quick else "integrity_check"
-        rows = [r[0] for r in self._db.execute(f"PRAGMA {check}").fetchall()]
+        rows = [r[0] for r in db.execute(f"PRAGMA {check}").fetchall()]
         problems = [] if rows == ["ok"] else [f"SQLite {check}: {r}" for r in rows[:20]]
         if problems:
             return problems  # the tables below cannot be trusted now
-        problems += [f"foreign key: {row}" for row in self._db.execute("PRAGMA foreign_key_check").fetchall()]
-        blocks = self._db.execute("SELECT run_id, month, sha256, CAST(data AS BLOB) FROM line_blocks")
+        problems += [f"foreign key: {row}" for row in db.execute("PRAGMA foreign_key_check").fetchall()]
+        blocks = db.execute("SELECT run_id, month, sha256, CAST(data AS BLOB) FROM line_blocks")
         for run_id, month, sha, data in blocks:
             if hashlib.sha256(data).hexdigest() != sha:
                 problems.append(f"run {run_id}: the block of month {month} was altered outside cmclaims")
         # A run's record says how many lines and units it recorded; its blocks must hold exactly that.
-        mismatched = self._db.execute(
+        mismatched = db.execute(
             "SELECT r.run_id, r.lines_ledgered, r.units_ledgered, COALESCE(SUM(b.rows), 0), COALESCE(SUM(b.units), 0) "
             "FROM runs r LEFT JOIN line_blocks b USING (run_id) WHERE r.status = 'committed' GROUP BY r.run_id "
             "HAVING COALESCE(SUM(b.rows), 0) != r.lines_ledgered OR COALESCE(SUM(b.units), 0) != r.units_ledgered"
@@ -426,19 +447,30 @@ class SqliteLedger(LedgerStore):
         for run_id, lines, units, block_lines, block_units in mismatched:
             problems.append(f"run {run_id}: {block_lines} lines / {block_units} units in its blocks, its record says "
                             f"{lines} / {units}")
-        orphans = self._db.execute(
+        orphans = db.execute(
             "SELECT COUNT(*) FROM line_blocks b JOIN runs r USING (run_id) WHERE r.status != 'committed'"
         ).fetchone()[0]
         if orphans:
             problems.append(f"{orphans} blocks of lines belong to runs that were rolled back")
-        if self._db.execute("SELECT COUNT(*) FROM meta WHERE key = 'created_at'").fetchone()[0] != 1:
+        if db.execute("SELECT COUNT(*) FROM meta WHERE key = 'created_at'").fetchone()[0] != 1:
             problems.append("the ledger's identity (its meta table) is incomplete")
         return problems
 
-    def verify_before_commit(self) -> None:
+    def verify_before_commit(self, *, own_connection: bool = False) -> None:
         """LedgerDamaged (exit 73) unless the ledger is sound enough to be written: SQLite's quick_check
-        and the ledger's bookkeeping. Called under the writer lock, before a run writes anything."""
-        problems = self.integrity_problems(quick=True)
+        and the ledger's bookkeeping. Called under the writer lock, before a run writes anything;
+        `own_connection` checks through a connection of its own (to run on another thread)."""
+        if own_connection:
+            try:
+                db = self._connect(read_only=True)
+            except sqlite3.Error as exc:
+                raise _database_error(self.path, exc) from exc
+            try:
+                problems = self._integrity_problems(db, quick=True)
+            finally:
+                db.close()
+        else:
+            problems = self.integrity_problems(quick=True)
         if problems:
             raise LedgerDamaged(
                 f"{self.path}: the ledger is damaged ({problems[0]}{'; ...' if len(problems) > 1 else ''}); "

@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cmclaims.ledger.lookup import dictionary_positions, positions_in
+from cmclaims.ledger.lookup import dictionary_positions, first_positions, positions_in
 from cmclaims.ledger.store import LINE_SCHEMA, LedgerStore
 from cmclaims.limits.groups import sum_by
 from cmclaims.limits.prior import PriorUsage
@@ -35,7 +35,7 @@ from cmclaims.tables import Profile
 # What the limits need of every earlier line of the months loaded (texts stay dictionary-encoded) ...
 USAGE_COLUMNS = ["member_id", "service", "hcpcs", "service_day", "units", "authorization_id", "auth_units"]
 # ... and what the duplicate and void checks need of every earlier line, in every month.
-CLAIM_COLUMNS = ["claim_id", "service_day", "frequency"]
+CLAIM_COLUMNS = ["claim_id", "service_day", "frequency", "original_claim_id"]
 
 
 def _empty(columns: list[str]) -> pa.Table:
@@ -103,8 +103,11 @@ class LedgerView:
     profile: str
     previous_executions: int
     changed_later: pd.DataFrame = field(default_factory=no_retirements)
+    carried: pd.DataFrame = field(default_factory=lambda: pd.DataFrame({"claim_id": [], "run_id": []}))
+    own_retired: pd.DataFrame = field(default_factory=no_retirements)  # what this run retired when it ran before
     size: int = field(init=False)  # earlier lines loaded for the limits
     prior: PriorUsage | None = field(default=None, init=False)
+    _billed: pa.ChunkedArray | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def load(cls, store: LedgerStore | None, ctx: Context, run_id: str, mode: str) -> LedgerView:
@@ -126,13 +129,16 @@ class LedgerView:
                        profile.name, 0)
         every = store.retired()
         retired = every[every["retired_by"] != run_id]
+        own_retired = every[(every["retired_by"] == run_id) & (every["original_run"] != run_id)]
         changed_later = retired[retired["original_run"] == run_id]
         usage = store.lines(months, USAGE_COLUMNS, profile=profile.name, exclude_run=run_id, dictionary=True)
         claims = store.lines(None, CLAIM_COLUMNS, exclude_run=run_id)  # every month: a claim is billed once
         gone = _retired_rows(claims, retired)
         run = store.run(run_id)
-        return cls(store, run_id, mode, _without(usage, gone), _without(claims, gone), retired, months,
-                   profile.name, run["executions"] if run else 0, changed_later.reset_index(drop=True))
+        active = _without(claims, gone)
+        return cls(store, run_id, mode, _without(usage, gone), active, retired, months,
+                   profile.name, run["executions"] if run else 0, changed_later.reset_index(drop=True),
+                   _carried(claims, active), own_retired.reset_index(drop=True))
 
     def __post_init__(self) -> None:
         self.size = self.usage.num_rows if self.usage is not None else 0
@@ -144,10 +150,41 @@ class LedgerView:
     def billed_claims(self) -> pa.ChunkedArray:
         """The earlier claim ids that bill something: a void line bills nothing, so its id is not billed.
 
-        Null in place of a void's id keeps positions aligned with `claims`.
+        Null in place of a void's id keeps positions aligned with `claims`. Computed once.
         """
-        is_void = pc.equal(self.claims.column("frequency"), VOID)
-        return pc.if_else(pc.fill_null(is_void, False), pa.scalar(None, pa.string()), self.claims.column("claim_id"))
+        if self._billed is None:
+            is_void = pc.equal(self.claims.column("frequency"), VOID)
+            self._billed = pc.if_else(pc.fill_null(is_void, False), pa.scalar(None, pa.string()),
+                                      self.claims.column("claim_id"))
+        return self._billed
+
+    def billed_position(self, claim_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """Per claim id: the row in `claims` of the earlier line billing it, -1 when none does."""
+        return first_positions(self.billed_claims(), claim_ids)
+
+    def original_position(self, claim_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """Per original claim id a void or replacement of this batch names: the row in `claims` of the line
+        it takes out, -1 when none bills.
+
+        The billed line with that id; on a re-run, the very line this run retired before (a later run may
+        have billed the same id again, by a replacement that kept it): the same input takes out the same
+        line.
+        """
+        where = self.billed_position(claim_ids)
+        own = self.own_retired
+        if len(own) and len(claim_ids):
+            maybe = pc.is_in(self.claims.column("claim_id"), value_set=pa.array(own["claim_id"].unique(), pa.string()))
+            rows = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
+            lines = pd.DataFrame({
+                "claim_id": self.claims.column("claim_id").take(rows).to_numpy(zero_copy_only=False),
+                "original_run": self.claims.column("run_id").take(rows).to_numpy(zero_copy_only=False),
+                "row": rows,
+            })
+            taken = own.merge(lines, on=["claim_id", "original_run"]).drop_duplicates("claim_id")
+            if len(taken):
+                at = positions_in(pa.array(taken["claim_id"], pa.string()), claim_ids)
+                where = np.where(at >= 0, taken["row"].to_numpy(np.int64)[np.maximum(at, 0)], where)
+        return where
 
     def billed_elsewhere(self, ctx: Context, rows: np.ndarray) -> Billed:
         """Lines among `rows` whose claim_id an earlier run already billed.
@@ -160,18 +197,17 @@ class LedgerView:
         if len(self.changed_later):
             rows = rows[~self.changed_later_lines(ctx)[rows]]
         claims = ctx.lines.text["claim_id"].text(rows)
-        hits = positions_in(self.billed_claims(), claims)
+        hits = self.billed_position(claims)
         matched = hits >= 0
         run_ids = np.full(rows.size, "", dtype=object)
         days = np.full(rows.size, MISSING, dtype=np.int64)
         found = pa.array(hits[matched])
         run_ids[matched] = self.claims.column("run_id").take(found).to_numpy(zero_copy_only=False)
         days[matched] = self.claims.column("service_day").take(found).to_numpy()
-        replaced = self.retired[(self.retired["how"] == "replace") & (self.retired["original_run"] != self.run_id)]
-        if len(replaced):
-            where = positions_in(pa.array(replaced["claim_id"], pa.string()), claims)
+        if len(self.carried):
+            where = positions_in(pa.array(self.carried["claim_id"], pa.string()), claims)
             carried = (where >= 0) & ~matched
-            run_ids[carried] = replaced["original_run"].to_numpy()[where[carried]]
+            run_ids[carried] = self.carried["run_id"].to_numpy()[where[carried]]
             matched |= carried
         return Billed(rows[matched], run_ids[matched], days[matched])
 
@@ -185,7 +221,7 @@ class LedgerView:
     def original_state(self, claim_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For original claim ids: whether each is an active ledger line, and the run that already retired it."""
         originals = pa.array(claim_ids.tolist(), pa.string())
-        active = positions_in(self.billed_claims(), originals) >= 0
+        active = self.billed_position(originals) >= 0
         retired_by = np.full(len(claim_ids), "", dtype=object)
         if len(self.retired):
             where = positions_in(pa.array(self.retired["claim_id"], pa.string()), originals)
@@ -199,7 +235,7 @@ class LedgerView:
         changing = np.flatnonzero(ctx.accepted & frequency.has(kind))
         originals = ctx.lines.text["original_claim_id"].text(changing)
         # The billed line with that id: a void that reused the id bills nothing and is not it.
-        where = positions_in(self.billed_claims(), originals)
+        where = self.original_position(originals)
         found = where >= 0
         where = pa.array(where[found])
         return pd.DataFrame({
@@ -271,6 +307,34 @@ class LedgerView:
         }
 
 
+def _carried(every: pa.Table, active: pa.Table) -> pd.DataFrame:
+    """Claims a replacement took out whose replacement still bills (claim_id, and the run of the
+    replacement that carries it): they stay billed (CM402), where a voided claim may be billed again.
+
+    Followed along chains: X replaced by Y, Y replaced by Z: while Z bills, X and Y are billed; once
+    the last of the chain is voided, none is.
+    """
+    frequency = every.column("frequency")
+    links = every.filter(pc.and_(pc.fill_null(pc.equal(frequency, REPLACEMENT), False),
+                                 pc.is_valid(every.column("original_claim_id"))))
+    if not links.num_rows:
+        return pd.DataFrame({"claim_id": [], "run_id": []})
+    replacement = links.column("claim_id").to_numpy(zero_copy_only=False)
+    original = links.column("original_claim_id").to_numpy(zero_copy_only=False)
+    run = links.column("run_id").to_numpy(zero_copy_only=False)
+    is_void = pc.fill_null(pc.equal(active.column("frequency"), VOID), False)
+    billing = pc.if_else(is_void, pa.scalar(None, pa.string()), active.column("claim_id"))
+    billed = first_positions(billing, links.column("claim_id")) >= 0  # the replacement itself bills
+    carried: dict[str, str] = {}
+    while True:  # chains are short: a few rounds over the (few) replacement lines
+        bills = billed | np.array([claim in carried for claim in replacement], dtype=bool)
+        new = {o: r for o, r, b in zip(original, run, bills, strict=True) if b and o not in carried}
+        if not new:
+            break
+        carried.update(new)
+    return pd.DataFrame({"claim_id": list(carried), "run_id": list(carried.values())}, dtype=object)
+
+
 def _positions(table: pa.Table, wanted: pd.DataFrame) -> pd.DataFrame:
     """The rows of `table` holding the lines `wanted` names by run_id, month and block_row: line, position."""
     if not len(wanted) or not table.num_rows:
@@ -306,3 +370,21 @@ def _retired_rows(claims: pa.Table, retired: pd.DataFrame) -> pd.DataFrame:
     hit = found.merge(retired.rename(columns={"original_run": "run_id"})[["claim_id", "run_id"]],
                       on=["claim_id", "run_id"])
     return hit[["run_id", "month", "block_row"]]
+
+
+def history_lines(store: LedgerStore, months: list[int], columns: list[str], profile: str) -> pa.Table:
+    """The lines committed runs of `profile` recorded in `months` and no void or replacement took out.
+
+    Texts stay dictionary-encoded; for readers of the ledger's history such as
+    `cmclaims compliance`. Only the blocks holding a retired original are read for claim ids.
+    """
+    lines = store.lines(months, columns, profile=profile, dictionary=True)
+    retired = store.retired(months)
+    found = []
+    for (run_id, month), group in retired.groupby(["original_run", "month"]):
+        block = store.lines([int(month)], ["claim_id"], [str(run_id)])
+        hit = pc.is_in(block.column("claim_id"), value_set=pa.array(group["claim_id"], pa.string()))
+        rows = block.column("block_row").filter(hit).to_numpy()
+        found.append(pd.DataFrame({"run_id": run_id, "month": int(month), "block_row": rows}))
+    gone = pd.concat(found) if found else pd.DataFrame({"run_id": [], "month": [], "block_row": []})
+    return _without(lines, gone)

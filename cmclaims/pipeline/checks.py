@@ -154,7 +154,7 @@ def run_checks(ctx: Context, given: Given | None = None, chosen: Callable[[Rule]
                 new_units = flags.units[inside] if flags.units is not None else None
             if rows.size == 0:
                 continue
-            if rule.effect == "reject" and new_units is None:
+            if rule.effect_in(ctx.profile) == "reject" and new_units is None:
                 rejected[rows] = True
             elif new_units is not None:
                 changed[rows[new_units != ctx.billable[rows]]] = True

@@ -11,10 +11,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cmclaims.ledger.lookup import positions_in
 from cmclaims.ledger.store import LINE_SCHEMA
 from cmclaims.ledger.view import LedgerView
-from cmclaims.normalize.values import month_of
+from cmclaims.normalize.values import MISSING, month_of
 from cmclaims.pipeline.checks import REJECTED, Outcome
 from cmclaims.rules.context import Context
 from cmclaims.rules.limits import limit_report
@@ -44,6 +43,8 @@ def ledger_lines(ctx: Context, outcome: Outcome) -> pa.Table:
         named = ids.take(pa.array(np.maximum(billed_against, 0))) if len(ids) else authorization
         authorization = pc.if_else(pa.array(billed_against >= 0), named, authorization)
     charge = outcome.charge_allowed[rows]
+    start = ctx.column("start_minute")[rows]
+    start = np.where((start == MISSING) | (start < 0), MISSING, np.mod(start, 1440))
     frequency = _text(ctx, "claim_frequency", rows)
     table = pa.table(
         {
@@ -60,6 +61,12 @@ def ledger_lines(ctx: Context, outcome: Outcome) -> pa.Table:
             "original_claim_id": _text(ctx, "original_claim_id", rows),
             "staff_id": _text(ctx, "staff_id", rows),
             "program": _text(ctx, "program", rows),
+            # what the requirements over time read (cmclaims/compliance/): when, how and where
+            "start_minute": pa.array(start, pa.int16(), mask=start == MISSING),
+            "contact_type": _text(ctx, "contact_type", rows),
+            "place_of_service": _text(ctx, "place_of_service", rows),
+            "member_present": _text(ctx, "member_present", rows),
+            "activity": _text(ctx, "activity", rows),
         }
     )
     return table.cast(LINE_SCHEMA)
@@ -74,7 +81,7 @@ def retirements(ctx: Context, outcome: Outcome, view: LedgerView) -> pd.DataFram
     rows, originals = rows[named], originals[named]
     how = np.where(frequency.codes[rows] == frequency.code_of(VOID), "void", "replace")
     # An original is a billed line of an earlier run, or a line of this very batch.
-    where = positions_in(view.billed_claims(), pa.array(originals.tolist(), pa.string()))
+    where = view.original_position(pa.array(originals.tolist(), pa.string()))
     in_ledger = where >= 0
     original_run = np.full(rows.size, view.run_id, dtype=object)
     day = np.zeros(rows.size, dtype=np.int64)

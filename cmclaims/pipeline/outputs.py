@@ -209,7 +209,7 @@ def _exception_rows(ctx: Context, outcome: Outcome | None, rows: np.ndarray, whi
         "source_row": pa.array(ctx.column("source_row")[rows]),
         "rule": per_rule([r.code for r in rules]),
         "rule_name": per_rule([r.name for r in rules]),
-        "severity": per_rule([r.severity for r in rules]),
+        "severity": per_rule([r.severity_in(ctx.profile) for r in rules]),
         "disposition": disposition_text(disposition),
         "message": _messages(findings, which, within),
         "member_id": _text(lines, "member_id", rows),

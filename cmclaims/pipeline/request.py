@@ -25,6 +25,7 @@ class ValidateRequest:
     stays: Path | None = None
     staff: Path | None = None
     enrollment: Path | None = None
+    plans: Path | None = None  # signed plans: the line-level CM8xx requirements
     column_map: Path | None = None
     over_limit: str = "reject"
     output_format: str | None = None

@@ -62,7 +62,7 @@ def findings_by_rule(ctx: Context, outcome: Outcome) -> list[dict[str, object]]:
             {
                 "rule": finding.rule.code,
                 "name": finding.rule.name,
-                "severity": finding.rule.severity,
+                "severity": finding.rule.severity_in(ctx.profile),
                 "findings": int(rows.size),
                 "lines_rejected": int((outcome.disposition[rows] == REJECTED).sum()),
                 "lines_adjusted": int((outcome.disposition[rows] == ADJUSTED).sum()),

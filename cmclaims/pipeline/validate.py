@@ -90,8 +90,6 @@ def _open_ledger(request: ValidateRequest, stack: ExitStack) -> SqliteLedger | N
             stack.enter_context(LedgerLock(request.ledger))  # exit 75 at once if another run holds it
         store = SqliteLedger(request.ledger)  # exit 73 when there is no ledger, or not one (never creates)
         stack.callback(store.close)
-        # Checked before anything is read or written (SPEC section 6); the writer lock keeps it so until commit.
-        store.verify_before_commit()
     else:
         store = SqliteLedger(request.ledger, read_only=True)  # a dry run too: never a silent "nothing billed yet"
         stack.callback(store.close)
@@ -116,6 +114,12 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
 
     with ExitStack() as stack:
         store = _open_ledger(request, stack)
+        verified = None
+        if store is not None and request.ledger_mode == "write":
+            # The ledger is checked before this run commits (SPEC section 6), on a thread of its own while the
+            # night is read and validated; the writer lock keeps it as checked until the commit.
+            checker = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmclaims-check"))
+            verified = checker.submit(store.verify_before_commit, own_connection=True)
         profile = load_profile(request.profile)
         export_map = load_export_map(request.column_map) if request.column_map else None
         if export_map is not None:
@@ -181,6 +185,8 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
         staged.wait()
         checkpoint("outputs-staged")
 
+        if verified is not None:
+            verified.result()  # a damaged ledger: exit 73, nothing recorded, the staged outputs removed
         if prepared is not None:
             assert store is not None
             store.record_run(prepared.result())

@@ -48,6 +48,7 @@ NEEDS: dict[str, Callable[[Context], str | None]] = {
     "stay_dates": _side("stays", "--stays", None),
     "credentials": _side("staff", "--staff", "staff_credential"),
     "staff_birth_dates": _side("staff", "--staff", None),
+    "plans": _side("plans", "--plans", None),
     "ledger": _ledger,
 }
 
@@ -73,6 +74,7 @@ DESCRIPTIONS: dict[str, str] = {
     "credentials": "--staff, or a staff_credential column",
     "staff_birth_dates": "--staff (birth_date)",
     "staff_file": "--staff",
+    "plans": "--plans",
     "ledger": "the ledger (not with --no-ledger)",
 }
 

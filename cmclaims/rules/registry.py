@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 Severity = Literal["error", "warning"]
 Effect = Literal["reject", "adjust", "warn"]
 # When a rule runs: on every line (input), on lines with usable values (line),
-# against earlier runs (ledger), or in the sequential limit pass (limits).
-Stage = Literal["input", "line", "ledger", "limits"]
+# against earlier runs (ledger), or in the sequential limit pass (limits). A `compliance`
+# rule concerns a member or staff member over time, not a line: `cmclaims compliance`
+# checks it (cmclaims/compliance/), validate never runs it.
+Stage = Literal["input", "line", "ledger", "limits", "compliance"]
 
 FAMILIES = {
     "CM0": ("input", "input and schema: unparseable values, missing values, unknown codes and vocabulary"),
@@ -38,9 +40,10 @@ FAMILIES = {
     "CM5": ("eligibility", "member eligibility: age, residence or stay, incarceration, enrollment, program"),
     "CM6": ("staff", "staff qualifications: the credential or training a service requires"),
     "CM7": ("documentation", "documentation: unsigned note, missing contact type or place of service"),
+    "CM8": ("compliance", "compliance over time: plans, contacts, follow-ups, staff hours and caseloads"),
 }
 DOC_SECTIONS = ("What it checks", "Why it matters", "Example", "How to fix", "Source")
-_CODE = re.compile(r"CM[0-7]\d\d")
+_CODE = re.compile(r"CM[0-8]\d\d")
 _NAME = re.compile(r"[a-z]+(\.[a-z_]+)+")
 
 
@@ -88,6 +91,8 @@ class Rule:
     needs: tuple[str, ...]
     applies: Callable[[Profile], bool] | None
     check: Check | None
+    # The profile decides this rule's severity (CM8xx: `[compliance] line_severity`), not the registry.
+    profile_severity: bool = False
 
     @property
     def family(self) -> str:
@@ -109,6 +114,27 @@ class Rule:
         """The names the message template fills."""
         return tuple(name for _, name, _, _ in string.Formatter().parse(self.message) if name)
 
+    def severity_in(self, profile: Profile) -> Severity:
+        """The severity under this profile: the registry's, or the profile's for a CM8xx line rule."""
+        if self.profile_severity:
+            return "error" if profile.compliance.line_severity == "error" else "warning"
+        return self.severity
+
+    def effect_in(self, profile: Profile) -> Effect:
+        """What a finding does to the line under this profile."""
+        if self.profile_severity:
+            return "reject" if self.severity_in(profile) == "error" else "warn"
+        return self.effect
+
+    @property
+    def what_it_does(self) -> str:
+        """How `cmclaims rule` and docs/rules.md describe its effect: `warning, warns the line`."""
+        if self.stage == "compliance":
+            return "a requirement over time, checked by `cmclaims compliance` (not a line of validate)"
+        if self.profile_severity:
+            return "warning, warns the line (error, rejects it, where the profile's [compliance] says so)"
+        return f"{self.severity}, {self.effect}s the line"
+
     def applies_to(self, profile: Profile) -> bool:
         """Whether the profile enforces this rule's family and has the policy it checks."""
         return profile.enforces(self.family) and (self.applies is None or self.applies(profile))
@@ -127,6 +153,7 @@ def rule(
     stage: Stage = "line",
     needs: tuple[str, ...] = (),
     applies: Callable[[Profile], bool] | None = None,
+    profile_severity: bool = False,
 ) -> Callable[[Check], Check]:
     """Register the decorated check as rule `code`; see the module docstring for what is enforced."""
 
@@ -144,15 +171,34 @@ def rule(
             needs=needs,
             applies=applies,
             check=check,
+            profile_severity=profile_severity,
         )
         return check
 
     return register
 
 
+def requirement(
+    code: str,
+    name: str,
+    *,
+    message: str,
+    doc: str,
+    applies: Callable[[Profile], bool],
+    needs: tuple[str, ...] = (),
+) -> Rule:
+    """Register a requirement over time (stage `compliance`): documented like a rule, checked by
+    `cmclaims compliance` over the ledger (cmclaims/compliance/), never by validate."""
+    doc = inspect.cleandoc(doc)
+    _validate(code, name, doc)
+    REGISTRY[code] = Rule(code=code, name=name, severity="warning", effect="warn", message=message, doc=doc,
+                          stage="compliance", needs=needs, applies=applies, check=None)
+    return REGISTRY[code]
+
+
 def _validate(code: str, name: str, doc: str) -> None:
     if not _CODE.fullmatch(code):
-        raise ValueError(f"rule code {code!r} is not CM followed by three digits (family 0-7)")
+        raise ValueError(f"rule code {code!r} is not CM followed by three digits (family 0-8)")
     if code in REGISTRY:
         raise ValueError(f"rule code {code} is registered twice")
     family_word = FAMILIES[code[:3]][0]

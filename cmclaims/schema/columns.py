@@ -75,7 +75,7 @@ AUTHORIZATIONS = FileColumns(
 STAYS = FileColumns(
     kind="stays file",
     required=("member_id", "setting", "admit_date"),
-    optional=("discharge_date",),
+    optional=("discharge_date", "discharge_time"),  # the time: for follow-ups due within hours (CM811)
 )
 
 STAFF = FileColumns(
@@ -88,6 +88,12 @@ ENROLLMENT = FileColumns(
     kind="enrollment file",
     required=("member_id", "enrollment", "start_date"),
     optional=("end_date",),
+)
+
+PLANS = FileColumns(
+    kind="plans file",
+    required=("member_id", "plan_type", "signed_date"),
+    optional=("signed_by",),
 )
 
 # A billing history loaded into the ledger with `cmclaims ledger import`.

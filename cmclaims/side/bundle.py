@@ -9,6 +9,7 @@ from cmclaims.io.column_map import ColumnMap
 from cmclaims.side.authorizations import Authorizations, read_authorizations
 from cmclaims.side.common import SideFile, SideProblem
 from cmclaims.side.enrollment import Enrollment, read_enrollment
+from cmclaims.side.plans import Plans, read_plans
 from cmclaims.side.staff import Staff, read_staff
 from cmclaims.side.stays import Stays, read_stays
 from cmclaims.tables import load_catalog
@@ -19,12 +20,13 @@ if TYPE_CHECKING:
 
 @dataclass
 class SideData:
-    """Authorizations, stays, staff and enrollment: None where the run was given no such file."""
+    """Authorizations, stays, staff, enrollment and plans: None where the run was given no such file."""
 
     authorizations: Authorizations | None = None
     stays: Stays | None = None
     staff: Staff | None = None
     enrollment: Enrollment | None = None
+    plans: Plans | None = None
     files: list[SideFile] = field(default_factory=list)
 
     @classmethod
@@ -47,6 +49,10 @@ class SideData:
         if request.enrollment is not None:
             data.enrollment = read_enrollment(request.enrollment, request.today, column_map)
             data.files.append(data.enrollment.file)
+        if request.plans is not None:
+            plan_types = load_catalog().vocabulary("plan_type")
+            data.plans = read_plans(request.plans, request.today, plan_types, column_map)
+            data.files.append(data.plans.file)
         return data
 
     @property

@@ -20,6 +20,7 @@ import pandas as pd
 
 from cmclaims.io.column_map import ColumnMap
 from cmclaims.normalize.lines import MISSING
+from cmclaims.normalize.parsed import times_of
 from cmclaims.schema.columns import STAYS
 from cmclaims.side.common import SideFile, read_side_file
 from cmclaims.side.intervals import OPEN, left_out_spans
@@ -33,7 +34,8 @@ _SHIFT = 24  # bits of a row position packed under a day number
 class Stays:
     """The usable stays, and the rows left out with the days they may have covered."""
 
-    frame: pd.DataFrame  # member_id, setting, admit_day, discharge_day (MISSING: still there), row
+    # member_id, setting, admit_day, discharge_day (MISSING: still there), discharge_minute (MISSING: unknown), row
+    frame: pd.DataFrame
     left_out: pd.DataFrame  # member_id, from_day, to_day, row, problem
     file: SideFile
 
@@ -74,6 +76,15 @@ def _overlapping(side: SideFile, member: np.ndarray, admit: np.ndarray, discharg
         side.reject(bad, "admit_date", f"falls inside the same member's stay in row {other}")
 
 
+def _discharge_minutes(side: SideFile, today: dt.date) -> np.ndarray:
+    """The optional discharge_time as minutes after midnight (follow-ups due within hours need it)."""
+    minutes, _ = times_of(side.text["discharge_time"], today)
+    side.reject(side.text["discharge_time"].present & (minutes == MISSING), "discharge_time", "is not a time of day")
+    side.reject(side.text["discharge_time"].present & ~side.text["discharge_date"].present, "discharge_time",
+                "is given without a discharge_date")
+    return minutes
+
+
 def read_stays(
     path: Path, today: dt.date, settings: tuple[str, ...], column_map: ColumnMap | None = None
 ) -> Stays:
@@ -86,6 +97,7 @@ def read_stays(
     side.reject_unparsed_dates("discharge_date", discharge)
     side.reject((admit != MISSING) & (discharge != MISSING) & (discharge < admit), "discharge_date",
                 "is before admit_date")
+    discharge_minute = _discharge_minutes(side, today)
     member = side.values("member_id")
     _overlapping(side, member, admit, discharge)
     keep = side.usable
@@ -96,6 +108,7 @@ def read_stays(
             "setting": names[setting[keep]] if keep.any() else np.empty(0, dtype=object),
             "admit_day": admit[keep],
             "discharge_day": discharge[keep],
+            "discharge_minute": discharge_minute[keep],  # MISSING: the time is not known
             "row": side.rows[keep],
         }
     )

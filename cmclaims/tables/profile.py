@@ -14,11 +14,12 @@ from pathlib import Path
 
 from cmclaims.errors import ConfigError
 from cmclaims.tables.catalog import Catalog, CodeDef, _read_toml, load_catalog
+from cmclaims.tables.compliance import Compliance, parse_compliance
 from cmclaims.tables.location import code_tables_dir
 from cmclaims.tables.toml_section import Section
 
 ROUNDINGS = ("midpoint", "completed")
-FAMILIES = tuple(f"CM{d}" for d in range(8))
+FAMILIES = tuple(f"CM{d}" for d in range(9))
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,7 @@ class Profile:
     staff: StaffPolicy
     documentation: Documentation
     catalog: Catalog
+    compliance: Compliance = field(default_factory=Compliance)  # requirements over time (CM8xx)
 
     @property
     def table_version(self) -> str:
@@ -476,7 +478,7 @@ def parse_profile(data: dict, where: str, catalog: Catalog) -> Profile:
     families = section.texts("families")
     for family in families:
         if family not in FAMILIES:
-            raise ConfigError(f"{where}: '{family}' is not a rule family (CM0 to CM7)")
+            raise ConfigError(f"{where}: '{family}' is not a rule family (CM0 to CM8)")
     codes = _code_rules(section, check)
     services = _services(section, codes, check)
     profile = Profile(
@@ -495,6 +497,7 @@ def parse_profile(data: dict, where: str, catalog: Catalog) -> Profile:
         staff=_staff(section, codes, check),
         documentation=_documentation(section),
         catalog=catalog,
+        compliance=parse_compliance(section, catalog),
     )
     section.finish()
     return profile

@@ -89,21 +89,47 @@ class Ledger:
         return out
 
     def billing(self, excluding: tuple[Line, ...]) -> dict[str, tuple[tuple[Line, ...], Recorded]]:
-        """claim -> its active line that bills (not a void), as run `excluding` sees the ledger."""
-        return {r.line.claim: (key, r) for key, r in self.active(excluding) if r.line.frequency != "8"}
+        """claim -> the first active line (in the order runs were last executed) that bills it, as run
+        `excluding` sees the ledger. A run validated again sees the originals it had retired as active, so
+        a claim may then have two lines; its voids and replacements name the first."""
+        first: dict[str, tuple[tuple[Line, ...], Recorded]] = {}
+        for key, r in self.active(excluding):
+            if r.line.frequency != "8":
+                first.setdefault(r.line.claim, (key, r))
+        return first
+
+    def carried(self, me: tuple[Line, ...], billing: dict) -> set[str]:
+        """Claims a replacement took out whose replacement (or the replacement of that, ...) still bills."""
+        links = [r.line for key in self.order if key != me and self.runs[key].committed
+                 for r in self.runs[key].lines if r.line.frequency == "7"]
+        carried: set[str] = set()
+        while True:
+            new = {line.original for line in links if (line.claim in billing or line.claim in carried)
+                   and line.original is not None} - carried
+            if not new:
+                return carried
+            carried |= new
 
     def validate(self, night: tuple[Line, ...], cutback: bool) -> dict[str, tuple[str, int]]:
         """Run a night: each claim's (disposition, billable units); records the run unless nothing changes."""
         me = night
         billing = self.billing(me)
-        retired_by_others = {claim: how for (claim, run), (by, how) in self.retired.items()
-                             if by != me and run != me and run in self.runs and self.runs[run].committed}
+        carried = self.carried(me, billing)
+        # On a re-run, a void or replacement takes out the very line it took out before.
+        own = {claim: run for (claim, run), (by, _) in self.retired.items() if by == me and run != me}
+        active = {(key, r.line.claim): (key, r) for key, r in self.active(me)}
+
+        def original(claim: str) -> tuple[tuple[Line, ...], Recorded]:
+            if claim in own and (own[claim], claim) in active:
+                return active[(own[claim], claim)]
+            return billing[claim]
+
         # Lines of this very run that later runs voided or replaced: left as those runs left them.
         changed_later = {claim for (claim, run), (by, _) in self.retired.items() if run == me and by != me}
         fate: dict[str, tuple[str, int]] = {}
         accepted: list[Line] = []
         for line in night:
-            duplicate = (line.claim in billing or retired_by_others.get(line.claim) == "replace")
+            duplicate = line.claim in billing or line.claim in carried
             exempt = (line.changes and line.claim == line.original) or line.claim in changed_later
             if duplicate and not exempt:
                 fate[line.claim] = ("rejected", 0)  # CM402
@@ -121,14 +147,15 @@ class Ledger:
             used[(member, day)] = used.get((member, day), 0) + units
             used[(member, day[:7])] = used.get((member, day[:7]), 0) + units
 
-        for _, recorded in billing.values():
-            if recorded.line.claim not in voided:
+        taken_out = [original(claim)[1] for claim in voided]
+        for _, recorded in self.active(me):
+            if not any(recorded is gone for gone in taken_out):
                 add(recorded.line.member, recorded.line.day, recorded.units)
         for line in sorted(accepted, key=lambda x: (x.member, x.day, x.slot, x.claim)):
             if line.frequency == "8" or line.claim in changed_later:
                 fate[line.claim] = ("pass", line.units)  # a void bills nothing; a changed line is not counted
                 continue
-            freed = billing[line.original][1] if line.frequency == "7" else None
+            freed = original(line.original)[1] if line.frequency == "7" and line.original else None
             room = []
             for period in (line.day, line.month):
                 limit = DAILY if period == line.day else MONTHLY
@@ -156,7 +183,7 @@ class Ledger:
         for recorded in run.lines:
             line = recorded.line
             if line.changes:
-                original_run, _ = billing[line.original]
+                original_run, _ = original(line.original)
                 self.retired[(line.original, original_run)] = (me, "void" if line.frequency == "8" else "replace")
         self.runs[me] = run
         if me in self.order:

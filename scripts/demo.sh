@@ -34,11 +34,22 @@ for profile in "${profiles[@]}"; do
     fi
     "$bin/cmclaims" validate "$data/export.csv" --profile "$profile" --out "$out/$profile" \
         --authorizations "$data/authorizations.csv" --stays "$data/stays.csv" --staff "$data/staff.csv" \
-        --enrollment "$data/enrollment.csv" \
+        --enrollment "$data/enrollment.csv" --plans "$data/plans.csv" \
         --ledger "$ledger" --exit-zero
     code=$?
     if (( code >= 2 )); then
         echo "demo: cmclaims validate failed for $profile (exit $code)" >&2
+        (( code > worst )) && worst=$code
+    fi
+    # What the compliance officer sees: the requirements over time of the year so far (exit 1: some not met).
+    echo
+    echo "=== $profile: cmclaims compliance (findings with member ids in $out/$profile/compliance.xlsx) ==="
+    "$bin/cmclaims" compliance --profile "$profile" --from 2026-01-01 --as-of 2026-10-31 --ledger "$ledger" \
+        --stays "$data/stays.csv" --staff "$data/staff.csv" --plans "$data/plans.csv" \
+        --out "$out/$profile/compliance.xlsx"
+    code=$?
+    if (( code >= 2 )); then
+        echo "demo: cmclaims compliance failed for $profile (exit $code)" >&2
         (( code > worst )) && worst=$code
     fi
 done

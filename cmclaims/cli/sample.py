@@ -23,6 +23,7 @@ def sample_command(
     stays: Annotated[Path | None, typer.Option("--stays", help="also write stays (institution, jail)")] = None,
     staff: Annotated[Path | None, typer.Option("--staff", help="also write staff credentials")] = None,
     enrollment: Annotated[Path | None, typer.Option("--enrollment", help="also write dated enrollment")] = None,
+    plans: Annotated[Path | None, typer.Option("--plans", help="also write signed plans (CM8xx)")] = None,
 ) -> None:
     """Write a synthetic encounter export (no real person in it), with its side files when asked.
 
@@ -31,7 +32,7 @@ def sample_command(
       cmclaims sample --rows 10000 --out demo.csv --stays stays.csv --staff staff.csv
     """
     written = write_sample(profile, rows, out, seed, authorizations=authorizations, stays=stays, staff=staff,
-                           enrollment=enrollment)
+                           enrollment=enrollment, plans=plans)
     for path, count in written.items():
         stdout.print(f"wrote {count:,} rows to {path}")
     raise typer.Exit(EXIT_OK)

@@ -162,6 +162,8 @@ def import_history(
     repeated = pd.Series(claims).duplicated().to_numpy()
     keep = usable & ~billed & ~repeated
     rows = np.flatnonzero(keep)
+    start = frame["start_minute"].to_numpy()
+    start = np.where((start == MISSING) | (start < 0), MISSING, np.mod(start, 1440))
     services_keys = np.array([s.key for s in profile.services] + [""], dtype=object)
     recorded = pa.table(
         {
@@ -178,6 +180,9 @@ def import_history(
             "original_claim_id": pa.nulls(rows.size, pa.string()),
             "staff_id": lines.text["staff_id"].text(rows),
             "program": lines.text["program"].text(rows),
+            # history from an earlier system feeds the requirements over time as well
+            "start_minute": pa.array(start[rows], pa.int16(), mask=start[rows] == MISSING),
+            **{c: lines.text[c].text(rows) for c in ("contact_type", "place_of_service", "member_present", "activity")},
         }
     ).cast(LINE_SCHEMA)
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -31,7 +31,14 @@ from cmclaims.sample.problems import (
     swap_staff,
 )
 from cmclaims.sample.rates import DEFAULT_RATES, ProblemRates
-from cmclaims.sample.side_files import authorizations_table, enrollment_table, staff_table, stays_table
+from cmclaims.sample.side_files import (
+    authorizations_table,
+    enrollment_table,
+    followup_stays_table,
+    plans_table,
+    staff_table,
+    stays_table,
+)
 from cmclaims.sample.stays import Stays, make_stays
 from cmclaims.sample.table import export_table
 from cmclaims.tables import Profile, load_profile
@@ -53,6 +60,7 @@ class SampleData:
     stays: pa.Table
     staff: pa.Table
     enrollment: pa.Table
+    plans: pa.Table
 
 
 def _lines(rng: np.random.Generator, rows: int, plan: ServicePlan, members: Members, staff: Staff, stays: Stays,
@@ -100,24 +108,31 @@ def generate(profile: Profile | str, rows: int, seed: int = DEFAULT_SEED,
     staff = make_staff(rng, max(1, round(rows * flavour.STAFF_PER_ROW)), plan, members, calendar)
     stays = make_stays(rng, members, plan, calendar, rates)
     lines = _lines(rng, rows, plan, members, staff, stays, calendar, rates)
+    stays_rows = stays_table(stays, members)
+    if profile.compliance.followups:  # discharges to follow up, for `cmclaims compliance` (CM811, CM812)
+        followups = followup_stays_table(seed, lines, plan, members, stays_rows, calendar)
+        stays_rows = pa.concat_tables([stays_rows.append_column(
+            "discharge_time", pa.nulls(stays_rows.num_rows, pa.string())), followups])
 
     return SampleData(
         profile=profile.name,
         seed=seed,
         export=export_table(lines, plan, members, staff),
         authorizations=authorizations_table(rng, lines, plan, members, calendar, rates),
-        stays=stays_table(stays, members),
+        stays=stays_rows,
         staff=staff_table(staff, seed, calendar),
         enrollment=enrollment_table(seed, members, plan, calendar),
+        plans=plans_table(seed, lines, plan, members),
     )
 
 
 def write_sample(profile: str, rows: int, out: Path, seed: int = DEFAULT_SEED,
                  authorizations: Path | None = None, stays: Path | None = None,
-                 staff: Path | None = None, enrollment: Path | None = None) -> dict[str, int]:
+                 staff: Path | None = None, enrollment: Path | None = None,
+                 plans: Path | None = None) -> dict[str, int]:
     """Generate and write the export (and the side files asked for); rows written per file name."""
     targets = {"export": out, "authorizations": authorizations, "stays": stays, "staff": staff,
-               "enrollment": enrollment}
+               "enrollment": enrollment, "plans": plans}
     for path in targets.values():
         if path is not None:
             check_output_path(path)

@@ -1,4 +1,4 @@
-"""The side files of a sample: authorizations, stays and staff (SPEC section 2).
+"""The side files of a sample: authorizations, stays, staff, enrollment and plans (SPEC section 2).
 
 They describe the same members and staff as the export: authorizations cover
 part of the units some members bill beyond an annual cap, stays are the ones
@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from cmclaims.sample.calendar import Calendar, day_of
@@ -160,4 +161,100 @@ def enrollment_table(seed: int, members: Members, plan: ServicePlan, calendar: C
         "enrollment": pa.array(np.concatenate(enrollment)[order].tolist(), type=pa.string()),
         "start_date": iso_dates(start_days[order]),
         "end_date": iso_dates(np.concatenate(ends).astype(np.int32)[order]),
+    })
+
+
+LATE_PLAN_SHARE = 0.08  # of members served: their plan is signed a few weeks into their service
+NO_PLAN_SHARE = 0.02  # of members served: no plan on file at all
+MISSED_REVIEW_SHARE = 0.15  # of members whose plan is reviewed periodically: a review comes late or never
+FOLLOWUP_STAY_SHARE = 0.04  # of members served, where the payer requires follow-up: a stay to follow up
+_PLANS_STREAM, _FOLLOWUP_STREAM = 0x91A45, 0xF0110
+
+
+def _first_and_last_days(lines: Encounters, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The members with lines, and each one's first and last service day."""
+    frame = pd.DataFrame({"member": lines.member, "day": lines.day}).groupby("member")["day"].agg(["min", "max"])
+    return frame.index.to_numpy(), frame["min"].to_numpy().astype(np.int64), frame["max"].to_numpy().astype(np.int64)
+
+
+def plans_table(seed: int, lines: Encounters, plan: ServicePlan, members: Members) -> pa.Table:
+    """The plans the profile requires (--plans), signed for the members served: most before their first
+    service, a share late, a few never; periodic reviews, a share of them missed.
+
+    Drawn from a stream of its own, so the export is the same with or without it.
+    """
+    requirements = plan.profile.compliance.plans
+    empty = {"member_id": pa.array([], pa.string()), "plan_type": pa.array([], pa.string()),
+             "signed_date": pa.array([], pa.string())}
+    if not requirements or lines.size == 0:
+        return pa.table(empty)
+    required = requirements[0]
+    rng = np.random.default_rng([seed, _PLANS_STREAM])
+    served, first, last = _first_and_last_days(lines, members.count)
+    n = served.size
+    late = rng.random(n) < LATE_PLAN_SHARE
+    signed = np.where(late, first + rng.integers(5, 45, n), first - rng.integers(0, 20, n))
+    if required.review_months is not None:
+        signed = np.where(late, signed, first - rng.integers(30, 330, n))  # the plan in force from the year before
+    keep = rng.random(n) >= NO_PLAN_SHARE
+    member_rows, days = [served[keep]], [signed[keep]]
+    if required.reviewed:
+        missed = rng.random(n) < MISSED_REVIEW_SHARE
+        previous = signed.copy()
+        for _ in range(8):  # a review every interval until the member's last service
+            if required.review_days is not None:
+                step = np.where(missed, required.review_days + rng.integers(5, 40, n),
+                                required.review_days - rng.integers(0, 15, n))
+                following = previous + step
+            else:
+                months = required.review_months or 12
+                following = np.where(missed, previous + 400, previous + months * 30 - rng.integers(0, 20, n))
+            due = keep & (following <= last)
+            if not due.any():
+                break
+            member_rows.append(served[due])
+            days.append(following[due])
+            previous = np.where(due, following, previous)
+            missed = missed & (rng.random(n) < 0.5)
+    member = np.concatenate(member_rows)
+    day = np.concatenate(days).astype(np.int32)
+    order = np.lexsort((day, members.number[member]))
+    return pa.table({
+        "member_id": fixed_ids("M", members.number[member][order], 7),
+        "plan_type": pa.array([required.plan_type] * member.size, pa.string()),
+        "signed_date": iso_dates(day[order]),
+    })
+
+
+def followup_stays_table(seed: int, lines: Encounters, plan: ServicePlan, members: Members, stays: pa.Table,
+                         calendar: Calendar) -> pa.Table:
+    """Short stays in the settings whose discharge the payer wants followed up (crisis, inpatient, php),
+    for members with no other stay, so that `cmclaims compliance` has discharges to check.
+
+    Drawn from a stream of its own: the export is the same with or without them.
+    """
+    followups = plan.profile.compliance.followups
+    columns = ["member_id", "setting", "admit_date", "discharge_date", "discharge_time"]
+    if not followups or lines.size == 0:
+        return pa.table({c: pa.array([], pa.string()) for c in columns})
+    rng = np.random.default_rng([seed, _FOLLOWUP_STREAM])
+    served, first, last = _first_and_last_days(lines, members.count)
+    ids = np.char.add("M", np.char.zfill(members.number[served].astype(str), 7))
+    taken = np.isin(ids, np.asarray(stays.column("member_id").to_pylist(), dtype=object).astype(str))
+    chosen = np.flatnonzero(~taken & (rng.random(served.size) < FOLLOWUP_STAY_SHARE) & (last - first > 20))
+    settings = np.array([s for f in followups for s in f.settings], dtype=object)
+    setting = settings[rng.integers(0, settings.size, chosen.size)]
+    admit = first[chosen] + rng.integers(0, np.maximum(last[chosen] - first[chosen] - 10, 1))
+    discharge = np.minimum(admit + rng.integers(1, 9, chosen.size), calendar.last)
+    hours = rng.integers(8, 18, chosen.size)
+    timed = np.isin(setting, [s for f in followups if f.within_hours is not None for s in f.settings])
+    clock = np.char.add(np.char.zfill(hours.astype(str), 2), ":00")
+    order = np.lexsort((admit, members.number[served[chosen]]))
+    return pa.table({
+        "member_id": pa.array(ids[chosen][order].tolist(), pa.string()),
+        "setting": pa.array(setting[order].tolist(), pa.string()),
+        "admit_date": iso_dates(admit[order].astype(np.int32)),
+        "discharge_date": iso_dates(discharge[order].astype(np.int32)),
+        "discharge_time": pa.array(np.where(timed, clock, "")[order].tolist(), pa.string(),
+                                   mask=~timed[order]),
     })

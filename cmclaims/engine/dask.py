@@ -32,16 +32,15 @@ import pandas as pd
 import pyarrow as pa
 
 from cmclaims.engine.counting import combine_counts, combine_findings, rules_of
+from cmclaims.engine.inputs import estimated_lines
 from cmclaims.engine.layout import FILE, ROW, Layout, place, place_of, route, split_by
-from cmclaims.engine.outputs import commit_folder, cut, join_parts, range_bounds, write_part
+from cmclaims.engine.outputs import PlacedOutput, commit_folder, join_parts, range_bounds, validate_placed, write_part
 from cmclaims.engine.partition import (
     GIVEN_SCHEMA,
     LedgerShare,
-    PartitionOutput,
     PartitionPlan,
     claim_findings,
     staff_findings,
-    validate_partition,
 )
 from cmclaims.engine.routing import RoutedFile, concat, pick, read_routed, repeated_claims
 from cmclaims.errors import EXIT_INPUT_UNUSABLE, ClusterFailed, ConfigError, InputUnusable
@@ -58,13 +57,19 @@ from cmclaims.pipeline.validate import ValidateResult, _check_request, _open_led
 from cmclaims.side.bundle import SideData
 from cmclaims.tables import load_profile
 
-BYTES_A_PARTITION = 24 << 20  # input bytes per member partition: about 0.5M lines of Parquet
+# Lines a member partition holds. A task's memory follows its partition (about 1 GiB at the peak
+# of the rules for 0.4M lines), whatever the batch's size: more lines, more partitions.
+LINES_A_PARTITION = 400_000
+# Of this machine's memory, the share a LocalCluster's workers may use together; the rest is the
+# driver's and the machine's. Dask spills a worker's data to disk from 60% of its share on, pauses
+# it at 80% and restarts it at 95% (its defaults), so the workers never take the machine.
+LOCAL_MEMORY_SHARE = 0.7
 
 
 @contextmanager
 def connect(scheduler: str | None) -> Iterator[Any]:
     """A client of the scheduler at `scheduler`, or of a LocalCluster on this machine."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if scheduler is not None:
         try:
@@ -74,14 +79,44 @@ def connect(scheduler: str | None) -> Iterator[Any]:
         with client:
             yield client
         return
-    with LocalCluster(dashboard_address=None, threads_per_worker=1) as cluster, Client(cluster) as client:
+    with local_cluster() as cluster, Client(cluster) as client:
         yield client
 
 
+@contextmanager
+def local_cluster() -> Iterator[Any]:
+    """A LocalCluster of one single-threaded worker a core, within this machine's memory.
+
+    Each worker may use its part of LOCAL_MEMORY_SHARE of the memory and spills
+    beyond it, into a folder of this run (0700: spilled lines are PHI) under
+    Dask's temporary-directory, removed at the end.
+    """
+    import os
+    import shutil
+    import tempfile
+
+    import dask
+    import psutil
+    from distributed import LocalCluster
+
+    workers = max(os.cpu_count() or 1, 1)
+    memory_limit = int(psutil.virtual_memory().total * LOCAL_MEMORY_SHARE / workers)
+    base = dask.config.get("temporary-directory", None)
+    if base:
+        Path(base).mkdir(parents=True, exist_ok=True)
+    spill = Path(tempfile.mkdtemp(prefix="cmclaims-dask-", dir=base))
+    try:
+        with LocalCluster(n_workers=workers, threads_per_worker=1, memory_limit=memory_limit,
+                          local_directory=str(spill), dashboard_address=None) as cluster:
+            yield cluster
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+
+
 def partition_count(paths: list[Path], workers: int) -> int:
-    """Enough member partitions to keep every worker busy and each partition a few hundred MB in memory."""
-    size = sum(p.stat().st_size for p in paths if p.exists())
-    return max(2 * workers, math.ceil(size / BYTES_A_PARTITION), 1)
+    """Enough member partitions to keep every worker busy and each of them LINES_A_PARTITION lines at most."""
+    lines = sum(estimated_lines(p) for p in paths)
+    return max(2 * workers, math.ceil(lines / LINES_A_PARTITION), 1)
 
 
 def _layout(routed: list[tuple[Any, pa.Schema]]) -> Layout:
@@ -147,8 +182,12 @@ def _given(claim_given: pa.Table, staff: list[pa.Table]) -> pa.Table:
     return pa.concat_tables([claim_given, *[s.cast(GIVEN_SCHEMA) for s in staff]])
 
 
-def _field(output: PartitionOutput, name: str) -> Any:
-    return getattr(output, name)
+def _field(placed: PlacedOutput, name: str) -> Any:
+    return getattr(placed.output, name)
+
+
+def _exceptions(placed: PlacedOutput) -> pa.Table:
+    return pa.concat_tables(placed.exceptions)
 
 
 def validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] | None = None,
@@ -234,10 +273,13 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
         # CM403 on partitions by staff member; its findings go to their members' partitions.
         staff = [submit(staff_findings, s, claim_given, staff_plan_future, parts) for s in by_staff]
         del by_staff
+        # Each partition's clean and exceptions rows come back cut by range of the batch (part m of
+        # each output is range m of every partition), so that no task holds an output twice.
+        bounds = range_bounds([f.lines for f in layout.files], parts)
         outputs = []
         for k in range(parts):
             given = submit(_given, claim_given, [submit(operator.getitem, s, k) for s in staff])
-            outputs.append(submit(validate_partition, by_member[k], usage[k], given, plan_future))
+            outputs.append(submit(validate_placed, by_member[k], usage[k], given, plan_future, bounds))
         del by_member, staff
         counts = client.gather([submit(_field, o, "counts") for o in outputs])
         found = client.gather([submit(_field, o, "findings") for o in outputs])
@@ -249,8 +291,7 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
         token = uuid.uuid4().hex[:8]
         written = {}
         for name in ("clean", "exceptions"):
-            written[name] = _write_output(client, outputs, name, layout, parts, request.out, output_format, token,
-                                          stack)
+            written[name] = _write_output(client, outputs, name, bounds, request.out, output_format, token, stack)
         alarm = input_alarm_of_counts(int(combine_counts(counts)["counts"]["lines_in"]),
                                       sum(int(t.column("lines_rejected_by_input")[0].as_py()) for t in counts),
                                       found, request.max_input_errors)
@@ -259,8 +300,7 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
             recorded = pa.concat_tables(client.gather([submit(_field, o, "ledger_lines") for o in outputs]))
             retired = pd.concat(client.gather([submit(_field, o, "retirements") for o in outputs]))
             retired = retired.drop_duplicates("claim_id")
-            exceptions = pa.concat_tables(
-                client.gather([submit(_field, o, "exceptions") for o in outputs])).drop_columns([FILE])
+            exceptions = pa.concat_tables(client.gather([submit(_exceptions, o) for o in outputs])).drop_columns([FILE])
         del outputs
         applied, skipped = rules_of(rules)
         summary = summary_document(
@@ -309,13 +349,13 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
     return ValidateResult(summary, summary["exit_code"])
 
 
-def _cut_output(output: PartitionOutput, name: str, bounds: np.ndarray) -> list[pa.Table]:
-    return cut(getattr(output, name), bounds)
+def _piece(placed: PlacedOutput, name: str, m: int) -> pa.Table:
+    return getattr(placed, name)[m]
 
 
-def _schema_and_rows(output: PartitionOutput, name: str) -> tuple[pa.Schema, int]:
-    table = getattr(output, name)
-    return table.schema, table.num_rows
+def _schema_and_rows(placed: PlacedOutput, name: str) -> tuple[pa.Schema, int]:
+    pieces = getattr(placed, name)
+    return pieces[0].schema, sum(p.num_rows for p in pieces)
 
 
 def _canonical_schema(layout: Layout) -> pa.Schema:
@@ -323,7 +363,7 @@ def _canonical_schema(layout: Layout) -> pa.Schema:
     return pa.schema([layout.schema.field(h) for h in headers])
 
 
-def _write_output(client: Any, outputs: list[Any], name: str, layout: Layout, parts: int, out: Path,
+def _write_output(client: Any, outputs: list[Any], name: str, bounds: np.ndarray, out: Path,
                   fmt: str, token: str, stack: ExitStack) -> tuple[list[Path], Path]:
     """Write one output in parts, range by range of the batch; return the parts and their folder."""
     import shutil
@@ -331,12 +371,10 @@ def _write_output(client: Any, outputs: list[Any], name: str, layout: Layout, pa
     submit = _tasks(client)
     folder = out / f".{name}.{fmt}.parts-{token}"
     stack.callback(lambda: shutil.rmtree(folder, ignore_errors=True))
-    bounds = range_bounds([f.lines for f in layout.files], parts)
     schema = _output_schema(client, outputs, name)
-    pieces = [submit(_cut_output, o, name, bounds) for o in outputs]
     writes = []
     for m in range(bounds.size + 1):
-        mine = [submit(operator.getitem, piece, m) for piece in pieces]
+        mine = [submit(_piece, o, name, m) for o in outputs]
         path = folder / f"part-{m:05d}.{fmt}"
         writes.append(submit(write_part, mine, schema, path, fmt, m == 0, name == "exceptions"))
     done = client.gather(writes)

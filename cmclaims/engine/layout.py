@@ -138,8 +138,12 @@ def route(table: pa.Table, header: str | None, parts: int) -> np.ndarray:
 
 
 def split_by(table: pa.Table, parts: np.ndarray, count: int) -> list[pa.Table]:
-    """The table's rows by partition: one table per partition, rows in their order."""
+    """The table's rows by partition: one table per partition, rows in their order.
+
+    Each piece is taken into buffers of its own (not a slice of one reordered
+    table): a piece travels, spills to disk and is freed alone, so a worker's
+    memory follows the pieces it holds, not the files they came from.
+    """
     order = np.argsort(parts, kind="stable")
     bounds = np.searchsorted(parts[order], np.arange(count + 1))
-    ordered = table.take(pa.array(order))
-    return [ordered.slice(bounds[k], bounds[k + 1] - bounds[k]) for k in range(count)]
+    return [table.take(pa.array(order[bounds[k]:bounds[k + 1]])) for k in range(count)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +19,30 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from cmclaims.engine.layout import FILE, ROW, place, place_of
+from cmclaims.engine.layout import FILE, ROW, place, place_of, split_by
+from cmclaims.engine.partition import PartitionOutput, PartitionPlan, validate_partition
 from cmclaims.errors import CannotWrite
 from cmclaims.io.writer import OWNER_ONLY, commit, escape_formulas
 
 PART_ROWS = 1 << 18  # rows written at a time
+
+
+@dataclass
+class PlacedOutput:
+    """A partition's output with its clean and exceptions rows already cut by range of the batch."""
+
+    output: PartitionOutput  # counts, findings, rules, ledger entries (its clean and exceptions left empty)
+    clean: list[pa.Table]  # range m of the batch's clean rows that this partition holds, sorted
+    exceptions: list[pa.Table]
+
+
+def validate_placed(lines: pa.Table, usage: pa.Table | None, given: pa.Table | None, plan: PartitionPlan,
+                    bounds: np.ndarray) -> PlacedOutput:
+    """`validate_partition`, its clean and exceptions rows cut by range (each range in buffers of its own)."""
+    output = validate_partition(lines, usage, given, plan)
+    clean, exceptions = cut(output.clean, bounds), cut(output.exceptions, bounds)
+    output.clean, output.exceptions = output.clean.schema.empty_table(), output.exceptions.schema.empty_table()
+    return PlacedOutput(output, clean, exceptions)
 
 
 def range_bounds(line_counts: list[int], parts: int) -> np.ndarray:
@@ -39,11 +59,7 @@ def cut(table: pa.Table, bounds: np.ndarray) -> list[pa.Table]:
     """The rows of one partition's output by range of their place in the batch, each range sorted."""
     where = place_of(table) if ROW in table.column_names else place(
         table.column(FILE).to_numpy(), table.column("source_row").to_numpy())
-    which = np.searchsorted(bounds, where, side="right")
-    order = np.argsort(which, kind="stable")
-    edges = np.searchsorted(which[order], np.arange(bounds.size + 2))
-    ordered = table.take(pa.array(order))
-    return [ordered.slice(edges[m], edges[m + 1] - edges[m]) for m in range(bounds.size + 1)]
+    return split_by(table, np.searchsorted(bounds, where, side="right"), bounds.size + 1)
 
 
 def sort_part(pieces: list[pa.Table], schema: pa.Schema, exceptions: bool) -> pa.Table:
@@ -105,4 +121,5 @@ def commit_folder(staged: Path, target: Path) -> None:
         raise CannotWrite(f"{target}: cannot be written ({exc.strerror})") from exc
 
 
-__all__ = ["commit", "commit_folder", "cut", "join_parts", "range_bounds", "write_part"]
+__all__ = ["PlacedOutput", "commit", "commit_folder", "cut", "join_parts", "range_bounds", "validate_placed",
+           "write_part"]

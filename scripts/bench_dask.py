@@ -54,6 +54,8 @@ class Run:
     peak_worker_gib: list[float] = field(default_factory=list)
     lines_clean: int | None = None
     lines_rejected: int | None = None
+    partitions: int | None = None
+    spilled_gib: float | None = None  # what the workers wrote to disk when their memory filled
 
 
 def make_input(out: Path, lines: int) -> Path:
@@ -138,8 +140,13 @@ def validate(engine: str, folder: Path, lines: int, out: Path) -> Run:
     run = Run(engine, lines, round(seconds, 1), code, round(total, 2), workers)
     summary = result / "summary.json"
     if summary.exists():
-        counts = json.loads(summary.read_text())["counts"]
+        document = json.loads(summary.read_text())
+        counts = document["counts"]
         run.lines_clean, run.lines_rejected = counts["lines_clean"], counts["lines_rejected"]
+        cluster = document["options"].get("engine") or {}
+        run.partitions = cluster.get("partitions")
+        if "spilled_bytes" in cluster:
+            run.spilled_gib = round(cluster["spilled_bytes"] / GIB, 2)
     return run
 
 
@@ -165,10 +172,11 @@ def main() -> None:
             print(json.dumps(asdict(run)), flush=True)
             (args.out / "results.json").write_text(json.dumps({"machine": machine,
                                                                "runs": [asdict(r) for r in runs]}, indent=2))
-    print(f"{'lines':>11} {'engine':>6} {'seconds':>8} {'peak GiB':>9} {'workers GiB':>14} exit")
+    print(f"{'lines':>11} {'engine':>6} {'seconds':>8} {'peak GiB':>9} {'workers GiB':>14} {'spilled GiB':>11} exit")
     for r in runs:
+        spilled = "-" if r.spilled_gib is None else r.spilled_gib
         print(f"{r.lines:>11,} {r.engine:>6} {r.seconds:>8} {r.peak_total_gib:>9} "
-              f"{r.peak_worker_gib or '-'!s:>14} {r.exit_code}")
+              f"{r.peak_worker_gib or '-'!s:>14} {spilled!s:>11} {r.exit_code}")
 
 
 if __name__ == "__main__":

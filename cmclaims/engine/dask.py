@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -186,8 +186,31 @@ def _field(placed: PlacedOutput, name: str) -> Any:
     return getattr(placed.output, name)
 
 
-def _exceptions(placed: PlacedOutput) -> pa.Table:
-    return pa.concat_tables(placed.exceptions)
+@dataclass
+class TakenOutput:
+    """The futures of all that is taken of one partition's output (its own future is let go)."""
+
+    counts: Any
+    findings: Any
+    rules: Any
+    shapes: dict[str, Any]  # output name -> (schema, rows)
+    pieces: dict[str, list[Any]]  # output name -> range m's rows
+    ledger_lines: Any = None
+    retirements: Any = None
+
+
+def _take(submit: Callable[..., Any], placed: Any, ranges: int, recording: bool) -> TakenOutput:
+    taken = TakenOutput(
+        counts=submit(_field, placed, "counts"),
+        findings=submit(_field, placed, "findings"),
+        rules=submit(_field, placed, "rules"),
+        shapes={name: submit(_schema_and_rows, placed, name) for name in ("clean", "exceptions")},
+        pieces={name: [submit(_piece, placed, name, m) for m in range(ranges)] for name in ("clean", "exceptions")},
+    )
+    if recording:
+        taken.ledger_lines = submit(_field, placed, "ledger_lines")
+        taken.retirements = submit(_field, placed, "retirements")
+    return taken
 
 
 def validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] | None = None,
@@ -274,16 +297,20 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
         staff = [submit(staff_findings, s, claim_given, staff_plan_future, parts) for s in by_staff]
         del by_staff
         # Each partition's clean and exceptions rows come back cut by range of the batch (part m of
-        # each output is range m of every partition), so that no task holds an output twice.
+        # an output is range m of every partition); everything taken of a partition's output is
+        # asked for as soon as it is made, so that the output is freed at once and each range piece
+        # spills, travels and is freed alone (never the whole output read back from disk per range).
         bounds = range_bounds([f.lines for f in layout.files], parts)
+        recording = view is not None and request.ledger_mode == "write"
         outputs = []
         for k in range(parts):
             given = submit(_given, claim_given, [submit(operator.getitem, s, k) for s in staff])
-            outputs.append(submit(validate_placed, by_member[k], usage[k], given, plan_future, bounds))
-        del by_member, staff
-        counts = client.gather([submit(_field, o, "counts") for o in outputs])
-        found = client.gather([submit(_field, o, "findings") for o in outputs])
-        rules = client.gather(submit(_field, outputs[0], "rules"))
+            placed = submit(validate_placed, by_member[k], usage[k], given, plan_future, bounds)
+            outputs.append(_take(submit, placed, bounds.size + 1, recording))
+        del by_member, staff, placed
+        counts = client.gather([o.counts for o in outputs])
+        found = client.gather([o.findings for o in outputs])
+        rules = client.gather(outputs[0].rules)
         lap("rules")
 
         staged = StagedOutputs(request.out)
@@ -292,15 +319,18 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
         written = {}
         for name in ("clean", "exceptions"):
             written[name] = _write_output(client, outputs, name, bounds, request.out, output_format, token, stack)
+        for o in outputs:
+            o.pieces["clean"].clear()  # written: let the workers free them
         alarm = input_alarm_of_counts(int(combine_counts(counts)["counts"]["lines_in"]),
                                       sum(int(t.column("lines_rejected_by_input")[0].as_py()) for t in counts),
                                       found, request.max_input_errors)
         recorded = exceptions = retired = None
-        if view is not None and request.ledger_mode == "write" and not alarm["triggered"]:
-            recorded = pa.concat_tables(client.gather([submit(_field, o, "ledger_lines") for o in outputs]))
-            retired = pd.concat(client.gather([submit(_field, o, "retirements") for o in outputs]))
+        if recording and not alarm["triggered"]:
+            recorded = pa.concat_tables(client.gather([o.ledger_lines for o in outputs]))
+            retired = pd.concat(client.gather([o.retirements for o in outputs]))
             retired = retired.drop_duplicates("claim_id")
-            exceptions = pa.concat_tables(client.gather([submit(_exceptions, o) for o in outputs])).drop_columns([FILE])
+            exceptions = pa.concat_tables(client.gather([p for o in outputs for p in o.pieces["exceptions"]]))
+            exceptions = exceptions.drop_columns([FILE])
         del outputs
         applied, skipped = rules_of(rules)
         summary = summary_document(
@@ -335,6 +365,7 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
             record = run_record(summary, "validate", str(request.out.resolve()), recorded)
             prepared = store.prepare_run(record, recorded, retired, exceptions)
         lap("write")
+        summary["options"]["engine"]["spilled_bytes"] = _spilled_bytes(client)
         summary["timings"] = timings
         staged.stage("summary.json", lambda p: write_json(summary, p))
         staged.wait()
@@ -358,12 +389,22 @@ def _schema_and_rows(placed: PlacedOutput, name: str) -> tuple[pa.Schema, int]:
     return pieces[0].schema, sum(p.num_rows for p in pieces)
 
 
+def _worker_spilled(dask_worker: Any) -> int:
+    metrics = getattr(dask_worker.data, "cumulative_metrics", {})  # a SpillBuffer's, when memory is limited
+    return int(metrics.get(("disk-write", "bytes"), 0))
+
+
+def _spilled_bytes(client: Any) -> int:
+    """Bytes the workers wrote to disk when their memory filled, over the whole run (0 when none)."""
+    return sum(client.run(_worker_spilled).values())
+
+
 def _canonical_schema(layout: Layout) -> pa.Schema:
     headers = list(dict.fromkeys(h for _, h in layout.files[0].columns)) if layout.files else []
     return pa.schema([layout.schema.field(h) for h in headers])
 
 
-def _write_output(client: Any, outputs: list[Any], name: str, bounds: np.ndarray, out: Path,
+def _write_output(client: Any, outputs: list[TakenOutput], name: str, bounds: np.ndarray, out: Path,
                   fmt: str, token: str, stack: ExitStack) -> tuple[list[Path], Path]:
     """Write one output in parts, range by range of the batch; return the parts and their folder."""
     import shutil
@@ -374,16 +415,15 @@ def _write_output(client: Any, outputs: list[Any], name: str, bounds: np.ndarray
     schema = _output_schema(client, outputs, name)
     writes = []
     for m in range(bounds.size + 1):
-        mine = [submit(_piece, o, name, m) for o in outputs]
+        mine = [o.pieces[name][m] for o in outputs]
         path = folder / f"part-{m:05d}.{fmt}"
         writes.append(submit(write_part, mine, schema, path, fmt, m == 0, name == "exceptions"))
     done = client.gather(writes)
     return [Path(p) for p, _ in done if p], folder
 
 
-def _output_schema(client: Any, outputs: list[Any], name: str) -> pa.Schema:
+def _output_schema(client: Any, outputs: list[TakenOutput], name: str) -> pa.Schema:
     """The output's columns as a local run types them: from a partition that has rows."""
-    submit = _tasks(client)
-    schemas = client.gather([submit(_schema_and_rows, o, name) for o in outputs])
+    schemas = client.gather([o.shapes[name] for o in outputs])
     with_rows = [s for s, rows in schemas if rows]
     return with_rows[0] if with_rows else schemas[0][0]

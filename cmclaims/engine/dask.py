@@ -221,6 +221,11 @@ def validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] |
 
     try:
         return _validate_on_dask(request, on_stage, client, partitions)
+    except MemoryError as exc:  # a task's allocation failed on a worker: the cluster is too small for it
+        raise ClusterFailed(
+            "a Dask worker ran out of memory during the run; nothing was written or committed",
+            hint="give the workers more memory (or more workers) and run again: the same input is the same run",
+        ) from exc
     except (KilledWorker, CommClosedError, TimeoutError) as exc:
         raise ClusterFailed(
             f"the Dask cluster failed during the run ({type(exc).__name__}); nothing was written or committed",

@@ -61,9 +61,19 @@ from cmclaims.tables import load_profile
 # of the rules for 0.4M lines), whatever the batch's size: more lines, more partitions.
 LINES_A_PARTITION = 400_000
 # Of this machine's memory, the share a LocalCluster's workers may use together; the rest is the
-# driver's and the machine's. Dask spills a worker's data to disk from 60% of its share on, pauses
-# it at 80% and restarts it at 95% (its defaults), so the workers never take the machine.
+# driver's and the machine's.
 LOCAL_MEMORY_SHARE = 0.7
+# How a LocalCluster's workers use their share. Spilling starts at half of it (Dask: 60%) so that a
+# task's own working set (reading a 1M-line file: about 1.5 GiB) fits below the pause at 80%. A
+# worker busy writing gigabytes to disk on a busy machine answers late: the comm timeouts (Dask:
+# 30 s) and the time a silent worker is kept (5 min) are long enough not to take it for dead.
+LOCAL_CLUSTER_CONFIG = {
+    "distributed.worker.memory.target": 0.5,
+    "distributed.worker.memory.spill": 0.6,
+    "distributed.comm.timeouts.connect": "120s",
+    "distributed.comm.timeouts.tcp": "600s",
+    "distributed.scheduler.worker-ttl": "30 minutes",
+}
 
 
 @contextmanager
@@ -106,8 +116,9 @@ def local_cluster() -> Iterator[Any]:
         Path(base).mkdir(parents=True, exist_ok=True)
     spill = Path(tempfile.mkdtemp(prefix="cmclaims-dask-", dir=base))
     try:
-        with LocalCluster(n_workers=workers, threads_per_worker=1, memory_limit=memory_limit,
-                          local_directory=str(spill), dashboard_address=None) as cluster:
+        with dask.config.set(LOCAL_CLUSTER_CONFIG), \
+                LocalCluster(n_workers=workers, threads_per_worker=1, memory_limit=memory_limit,
+                             local_directory=str(spill), dashboard_address=None) as cluster:
             yield cluster
     finally:
         shutil.rmtree(spill, ignore_errors=True)
@@ -117,6 +128,11 @@ def partition_count(paths: list[Path], workers: int) -> int:
     """Enough member partitions to keep every worker busy and each of them LINES_A_PARTITION lines at most."""
     lines = sum(estimated_lines(p) for p in paths)
     return max(2 * workers, math.ceil(lines / LINES_A_PARTITION), 1)
+
+
+def _same(value: Any) -> Any:
+    """A value as a task's result (see `_validate_on_dask`)."""
+    return value
 
 
 def _layout(routed: list[tuple[Any, pa.Schema]]) -> Layout:
@@ -291,8 +307,10 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
         plan = PartitionPlan(layout, profile.name, side, request.today, request.over_limit, ledger_share,
                              export_map.values if export_map is not None else None)
         staff_plan = replace(plan, layout=Layout(layout.files, _canonical_schema(layout)), ledger=None)
-        [plan_future] = client.scatter([plan], broadcast=True, hash=False)
-        [staff_plan_future] = client.scatter([staff_plan], broadcast=True, hash=False)
+        # Shared values are tasks' results, not scattered data: a worker lost with them is
+        # recomputed from the graph (scattered data would be lost for good), and each worker
+        # fetches them once when it first needs them.
+        plan_future, staff_plan_future = submit(_same, plan), submit(_same, staff_plan)
         lap("read")
 
         claim_given = _claim_pass(client, by_claim, by_member, replace(plan, ledger=None))

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from cmclaims.cli import main
-from tests.helpers import read_csv, write_csv
+from tests.helpers import new_ledger, read_csv, write_csv
 
 LINE = {"claim_id": "A1", "member_id": "M1", "member_dob": "1980-05-01", "service_date": "2026-03-04",
         "start_time": "09:00", "end_time": "09:30", "hcpcs": "T1017", "modifier1": "HE", "modifier2": "HN",
@@ -120,3 +120,28 @@ def test_a_two_digit_birth_year_is_a_member_of_the_1900s(tmp_path: Path) -> None
     assert list(held) == ["A1"]
     assert held["A1"]["rule"] == "CM501" and "member is 114" in held["A1"]["message"]
     assert [row["claim_id"] for row in read_csv(tmp_path / "out" / "clean.csv")] == ["A2"]
+
+
+def test_running_out_of_memory_is_exit_75_with_nothing_written_and_the_night_runs_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A batch too large for the memory free is the machine's state, not a bug: 75 (retry), never 70."""
+    import cmclaims.pipeline.validate as validate_module
+
+    export = write_csv(tmp_path / "export.csv", [LINE])
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
+    before = ledger.read_bytes()
+    arguments = ["validate", str(export), "--profile", "ok-soonercare", "--out", str(tmp_path / "out"),
+                 "--ledger", str(ledger)]
+
+    def out_of_memory(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    with monkeypatch.context() as patch:
+        patch.setattr(validate_module, "run_checks", out_of_memory)
+        assert main(arguments) == 75
+    stderr = capsys.readouterr().err
+    assert "did not fit in the memory" in stderr and "Traceback" not in stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    assert ledger.read_bytes() == before
+    assert main(arguments) == 0
+    assert [row["claim_id"] for row in read_csv(tmp_path / "out" / "clean.csv")] == ["A1"]

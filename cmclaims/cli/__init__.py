@@ -22,7 +22,7 @@ from typer.main import get_command
 
 from cmclaims import __version__
 from cmclaims.cli.help import readable_metavars
-from cmclaims.errors import EXIT_CANNOT_WRITE, EXIT_INTERNAL, CmclaimsError, from_environment
+from cmclaims.errors import EXIT_CANNOT_WRITE, EXIT_INTERNAL, EXIT_LOCKED, CmclaimsError, from_environment
 from cmclaims.io.safe_text import printable
 
 app = typer.Typer(
@@ -114,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
                          f"{getattr(exc, 'strerror', None) or exc}); nothing was committed",
                          "check free space and the disk; `cmclaims ledger check` tells whether the ledger is sound")
             code = EXIT_CANNOT_WRITE
+    except MemoryError:  # the machine's state, not a bug: retry where memory allows (75, "retry later")
+        _print_error("the batch did not fit in the memory free on this machine; outputs are renamed into place "
+                     "whole or not at all, and running the same night again is safe",
+                     "run it when more memory is free, split the export into smaller files, or use --engine dask")
+        code = EXIT_LOCKED
     except Exception as exc:
         code = _internal_error(exc)
     if argv is None:

@@ -8,6 +8,11 @@ took out of the usage; `finding_blocks` keeps each run's exceptions for
 finance's reports; `writeoffs` records what finance wrote off. `meta` holds
 the ledger's identity: its id, when it was created, its schema version.
 
+Version 3 keeps running totals per member, code and calendar year
+(`usage_totals`, cmclaims/ledger/totals.py) and each retirement's units: the
+annual caps read them instead of a year of lines. A version 2 ledger is
+upgraded in place, its totals computed from its lines.
+
 Version 2 gives every ledger its identity (PRAGMA application_id "CMCL" and a
 ledger_id): a ledger is created only by `cmclaims ledger init`, and a file
 that is not one is refused (cmclaims/ledger/identity.py). A version 1 ledger
@@ -19,11 +24,13 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import uuid
+from collections.abc import Callable
 
 from cmclaims.errors import ConfigError
+from cmclaims.ledger import totals
 from cmclaims.ledger.identity import APPLICATION_ID
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _VERSION_1 = [
     """CREATE TABLE meta (
@@ -103,8 +110,15 @@ def _identity() -> list[str]:
     ]
 
 
-# version -> statements that bring a ledger from version - 1 to it
-MIGRATIONS: dict[int, list[str] | None] = {1: _VERSION_1, 2: None}  # None: built when applied
+_VERSION_3 = [
+    totals.TOTALS_TABLE,
+    "ALTER TABLE retired ADD COLUMN units INTEGER NOT NULL DEFAULT 0",  # the original's units when retired
+]
+
+# version -> statements that bring a ledger from version - 1 to it (None: built when applied)
+MIGRATIONS: dict[int, list[str] | None] = {1: _VERSION_1, 2: None, 3: _VERSION_3}
+# version -> work done after its statements, in the same transaction (computed from the ledger's contents)
+FILLS: dict[int, Callable[[sqlite3.Connection], None]] = {3: totals.fill}
 
 
 def _statements(version: int) -> list[str]:
@@ -127,6 +141,8 @@ def migrate(connection: sqlite3.Connection) -> None:
         try:
             for statement in _statements(version):
                 connection.execute(statement)
+            if version in FILLS:
+                FILLS[version](connection)
             connection.execute(f"PRAGMA user_version = {version}")
             connection.execute("COMMIT")
         except BaseException:

@@ -3,8 +3,12 @@
 A claim's identity is not month-scoped: the claim ids, service dates and
 states of every earlier line, in every month, are read for CM402 and CM405
 (a claim billed in April and re-sent with a July date is still billed). For
-the limits only the months the batch's lines fall in are read (whole years
-when the profile has an annual cap), and only the columns they need. Ids are
+the daily and monthly limits only the months the batch's lines fall in are
+read, and only the columns they need. An annual cap reads the ledger's
+running totals of the batch's years (cmclaims/ledger/totals.py), not a year
+of lines; the few lines the totals cannot answer for are read one by one: the
+originals of tonight's voids and replacements (in any month), and on a
+re-run, the run's own earlier lines and the originals it retired. Ids are
 matched in Arrow (one hash table per lookup).
 
 The run's own earlier execution is ignored (a re-run replaces it), and so is
@@ -23,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cmclaims.ledger import totals as running
 from cmclaims.ledger.lookup import dictionary_positions, first_positions, positions_in
 from cmclaims.ledger.store import LINE_SCHEMA, LedgerStore
 from cmclaims.limits.groups import sum_by
@@ -86,9 +91,12 @@ class Billed:
 class LedgerView:
     """The ledger as one run sees it. `store` is None for a dry run without a ledger file yet.
 
-    `usage` holds this profile's earlier lines of the months the limits need;
-    `claims` every profile's earlier lines, all months. Neither holds this
-    run's own earlier execution, nor originals another run voided or replaced.
+    `usage` holds this profile's earlier lines of the batch's months;
+    `claims` every profile's earlier lines, all months; `year_totals` this
+    profile's running totals of the batch's years (annual caps only). None
+    holds this run's own earlier execution, nor originals another run voided
+    or replaced (but originals this run itself retired before do count: the
+    re-run retires them again).
     `changed_later` lists this run's own lines that later runs voided or
     replaced (claim_id, retired_by, how): a re-run leaves them as they are.
     """
@@ -105,6 +113,7 @@ class LedgerView:
     changed_later: pd.DataFrame = field(default_factory=no_retirements)
     carried: pd.DataFrame = field(default_factory=lambda: pd.DataFrame({"claim_id": [], "run_id": []}))
     own_retired: pd.DataFrame = field(default_factory=no_retirements)  # what this run retired when it ran before
+    year_totals: pd.DataFrame = field(default_factory=running.empty)
     size: int = field(init=False)  # earlier lines loaded for the limits
     prior: PriorUsage | None = field(default=None, init=False)
     _billed: pa.ChunkedArray | None = field(default=None, init=False, repr=False)
@@ -119,11 +128,8 @@ class LedgerView:
                       mode: str) -> LedgerView:
         """Load what lines of these service days need (an engine that never holds the whole batch)."""
         known = days[days != MISSING]
-        batch_months = sorted(set(month_of(np.unique(known)).tolist())) if known.size else []
-        months = batch_months
-        if profile.annual_caps and months:
-            years = sorted({m // 12 for m in months})
-            months = [y * 12 + m for y in years for m in range(12)]
+        months = sorted(set(month_of(np.unique(known)).tolist())) if known.size else []
+        years = sorted({m // 12 + 1970 for m in months}) if profile.annual_caps else []
         if store is None:
             return cls(None, run_id, mode, _empty(USAGE_COLUMNS), _empty(CLAIM_COLUMNS), no_retirements(), months,
                        profile.name, 0)
@@ -136,9 +142,13 @@ class LedgerView:
         gone = _retired_rows(claims, retired)
         run = store.run(run_id)
         active = _without(claims, gone)
+        year_totals = running.empty()
+        if years:
+            year_totals = _year_totals(store, profile.name, years, run_id if run else None,
+                                       every[every["original_run"] == run_id], _retired_rows(claims, own_retired))
         return cls(store, run_id, mode, _without(usage, gone), active, retired, months,
                    profile.name, run["executions"] if run else 0, changed_later.reset_index(drop=True),
-                   _carried(claims, active), own_retired.reset_index(drop=True))
+                   _carried(claims, active), own_retired.reset_index(drop=True), year_totals)
 
     def __post_init__(self) -> None:
         self.size = self.usage.num_rows if self.usage is not None else 0
@@ -259,42 +269,77 @@ class LedgerView:
         if self.prior is not None:
             return self.prior
         assert self.usage is not None
-        usage = _without(self.usage, self.originals_of(ctx, VOID))
-        replaced = _positions(usage, self.originals_of(ctx, REPLACEMENT))
+        voided = self.originals_of(ctx, VOID)
+        usage = _without(self.usage, voided)
+        members = ctx.lines.text["member_id"].values
+        codes = pa.array(list(ctx.services.codes))
+        services = pa.array([s.key for s in ctx.profile.services])
         # Each earlier line's member code is its member's position among the batch's members;
         # lines of other members are dropped, column by column (numpy, not an Arrow table filter).
-        member_all = dictionary_positions(ctx.lines.text["member_id"].values, usage.column("member_id"))
-        code_all = dictionary_positions(pa.array(list(ctx.services.codes)), usage.column("hcpcs"))
-        service_all = dictionary_positions(pa.array([s.key for s in ctx.profile.services]), usage.column("service"))
-        units_all = usage.column("units").to_numpy()
-        day_all = usage.column("service_day").to_numpy().astype(np.int64)
-        at = replaced["position"].to_numpy(np.int64)
-        releases = pd.DataFrame({"line": replaced["line"].to_numpy(np.int64), "member": member_all[at],
-                                 "service": service_all[at], "code": code_all[at], "day": day_all[at],
-                                 "units": units_all[at].astype(np.int64)})
-        mine = member_all >= 0
-        member, code, service = member_all[mine], code_all[mine], service_all[mine]
-        units = units_all[mine]
-        month = usage.column("month").to_numpy()[mine]
-        day = day_all[mine]
-        days = ctx.column("service_day")
-        in_batch_months = np.isin(month, month_of(np.unique(days[days != MISSING])))
-        # Days matter only in the batch's own months (daily, monthly, per diem); years for the annual caps.
-        by_day = sum_by({"member": member[in_batch_months], "service": service[in_batch_months],
-                         "code": code[in_batch_months], "day": day[in_batch_months]}, units[in_batch_months], "units")
-        year = month // 12 + 1970  # months count from 1970-01
-        by_year = sum_by({"member": member, "code": code, "year": year}, units, "units")
-        auth_units = usage.column("auth_units").to_numpy()
-        authorized = mine & (auth_units > 0)
-        authorizations = pd.DataFrame({
-            "authorization_id": usage.column("authorization_id").filter(pa.array(authorized)).cast(pa.string())
-            .to_numpy(zero_copy_only=False),
-            "units": auth_units[authorized].astype(np.int64),
-        }).groupby("authorization_id", as_index=False)["units"].sum()
+        member = dictionary_positions(members, usage.column("member_id"))
+        mine = member >= 0
+        code = dictionary_positions(codes, usage.column("hcpcs"))[mine]
+        service = dictionary_positions(services, usage.column("service"))[mine]
+        # Days matter only in the batch's own months (daily, monthly, per diem), the months `usage` holds.
+        by_day = sum_by({"member": member[mine], "service": service, "code": code,
+                         "day": usage.column("service_day").to_numpy()[mine].astype(np.int64)},
+                        usage.column("units").to_numpy()[mine], "units")
+        # The originals of the batch's voids and replacements, wherever they are (any month).
+        _, void_lines = self._lines_named(voided)
+        replaced_line, replaced = self._lines_named(self.originals_of(ctx, REPLACEMENT))
+        at = dictionary_positions(members, replaced.column("member_id"))
+        releases = pd.DataFrame({"line": replaced_line, "member": at,
+                                 "service": dictionary_positions(services, replaced.column("service")),
+                                 "code": dictionary_positions(codes, replaced.column("hcpcs")),
+                                 "day": replaced.column("service_day").to_numpy().astype(np.int64),
+                                 "units": replaced.column("units").to_numpy().astype(np.int64)})
+        # The annual caps: the running totals of the batch's years, less the originals voided tonight.
+        by_year, authorizations = self._annual(ctx, members, codes, void_lines)
         self.prior = PriorUsage(by_day=by_day, by_year=by_year, authorizations=authorizations,
                                 releases=releases[releases["member"] >= 0].reset_index(drop=True))
         self.usage = None
         return self.prior
+
+    def _lines_named(self, where: pd.DataFrame) -> tuple[np.ndarray, pa.Table]:
+        """The earlier lines of this profile `where` names (line, run_id, month, block_row), read from their
+        blocks: the batch's line for each, and the ledger line's usage columns."""
+        if self.store is None or not len(where):
+            return np.empty(0, np.int64), _empty(USAGE_COLUMNS)
+        table = self.store.lines_at(where[["run_id", "month", "block_row"]], USAGE_COLUMNS)
+        here = pd.DataFrame({
+            "run_id": table.column("run_id").to_numpy(zero_copy_only=False),
+            "month": table.column("month").to_numpy(),
+            "block_row": table.column("block_row").to_numpy(),
+            "profile": table.column("profile").to_numpy(zero_copy_only=False),
+            "position": np.arange(table.num_rows),
+        })
+        found = where.merge(here, on=["run_id", "month", "block_row"])
+        found = found[found["profile"] == self.profile]
+        return found["line"].to_numpy(np.int64), table.take(pa.array(found["position"].to_numpy(np.int64)))
+
+    def _annual(self, ctx: Context, members: pa.Array, codes: pa.Array,
+                voided: pa.Table) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """by_year (member, code, year, units) and authorizations (authorization_id, units) for the annual caps:
+        the running totals of the batch's members, less the originals the batch's accepted voids take out."""
+        if not ctx.profile.annual_caps:
+            none = PriorUsage.none()
+            return none.by_year, none.authorizations
+        years = {month // 12 + 1970 for month in self.months}
+        out = running.summed(voided, self.profile)
+        out = out[out["year"].isin(years)]
+        totals = running.combined([(self.year_totals, +1), (out, -1)])
+        member = positions_in(members, pa.array(totals["member_id"], pa.string()))
+        code = positions_in(codes, pa.array(totals["hcpcs"], pa.string()))
+        mine = member >= 0
+        by_year = sum_by({"member": member[mine], "code": code[mine],
+                          "year": totals["year"].to_numpy(np.int64)[mine]},
+                         totals["units"].to_numpy(np.int64)[mine], "units")
+        billed_against = mine & (totals["auth_units"].to_numpy(np.int64) > 0)
+        authorizations = pd.DataFrame({
+            "authorization_id": totals["authorization_id"].to_numpy(object)[billed_against].astype(str),
+            "units": totals["auth_units"].to_numpy(np.int64)[billed_against],
+        }).groupby("authorization_id", as_index=False)["units"].sum()
+        return by_year, authorizations
 
     def describe(self) -> dict[str, object]:
         """The ledger part of summary.json."""
@@ -303,8 +348,32 @@ class LedgerView:
             "path": str(self.store.path) if self.store is not None else None,
             "months_loaded": len(self.months),
             "earlier_lines_loaded": self.size,
+            "annual_totals_loaded": len(self.year_totals),
             "previous_executions_of_this_run": self.previous_executions,
         }
+
+
+def _year_totals(store: LedgerStore, profile: str, years: list[int], rerun: str | None,
+                 own_lines_retired: pd.DataFrame, own_retired_rows: pd.DataFrame) -> pd.DataFrame:
+    """The running totals of `profile` in `years`, as this run sees the ledger.
+
+    The totals count the ledger's active lines. A re-run (`rerun` is its run id) does not count its own
+    earlier execution, and counts the originals that execution retired (it retires them again); the totals
+    cannot tell those lines apart, so they are read from their blocks: the run's own lines of those
+    years (as many as the night it re-runs) and the few originals it retired.
+    """
+    base = store.totals(profile, years)
+    if rerun is None:
+        return base
+    months = [(year - 1970) * 12 + m for year in years for m in range(12)]
+    own = store.lines(months, running.LINE_COLUMNS, [rerun], profile=profile)
+    active = pc.invert(pc.is_in(own.column("claim_id"),
+                                value_set=pa.array(own_lines_retired["claim_id"].unique(), pa.string())))
+    retired = store.lines_at(own_retired_rows, running.LINE_COLUMNS) if len(own_retired_rows) else \
+        _empty(running.LINE_COLUMNS)
+    retired = retired.filter(pc.and_(pc.equal(retired.column("profile"), profile),
+                                     pc.is_in(retired.column("month"), value_set=pa.array(months, pa.int64()))))
+    return running.combined([(base, +1), (running.summed(own.filter(active)), -1), (running.summed(retired), +1)])
 
 
 def _carried(every: pa.Table, active: pa.Table) -> pd.DataFrame:
@@ -333,22 +402,6 @@ def _carried(every: pa.Table, active: pa.Table) -> pd.DataFrame:
             break
         carried.update(new)
     return pd.DataFrame({"claim_id": list(carried), "run_id": list(carried.values())}, dtype=object)
-
-
-def _positions(table: pa.Table, wanted: pd.DataFrame) -> pd.DataFrame:
-    """The rows of `table` holding the lines `wanted` names by run_id, month and block_row: line, position."""
-    if not len(wanted) or not table.num_rows:
-        return pd.DataFrame({"line": np.empty(0, np.int64), "position": np.empty(0, np.int64)})
-    maybe = pc.and_(pc.is_in(table.column("run_id"), value_set=pa.array(wanted["run_id"].unique(), pa.string())),
-                    pc.is_in(table.column("month"), value_set=pa.array(wanted["month"].unique(), pa.int64())))
-    rows = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
-    here = pd.DataFrame({
-        "position": rows,
-        "run_id": table.column("run_id").take(rows).to_numpy(zero_copy_only=False),
-        "month": table.column("month").take(rows).to_numpy(),
-        "block_row": table.column("block_row").take(rows).to_numpy(),
-    })
-    return wanted.merge(here, on=["run_id", "month", "block_row"])[["line", "position"]]
 
 
 def _retired_rows(claims: pa.Table, retired: pd.DataFrame) -> pd.DataFrame:

@@ -32,10 +32,14 @@ def _validate(folder: Path, ledger: Path, lines: list[dict]) -> int:
 
 
 def _billed_ledger(folder: Path) -> Path:
-    """A ledger with two nights in it, its WAL folded into the file (as after the last run ended)."""
+    """A ledger with two nights in it (the second voids a line of the first), its WAL folded into the file (as
+    after the last run ended)."""
     ledger = new_ledger(folder / "ledger.sqlite3")
     for night, (claim, date) in enumerate((("A", "2026-03-04"), ("B", "2026-03-05"))):
         lines = [sooner_line(f"{claim}{i}", f"M{i}", date, 4, staff=f"S{i}") for i in range(40)]
+        if night == 1:
+            lines.append(sooner_line("V0", "M0", "2026-03-04", 4, start="13:00", staff="S0", claim_frequency="8",
+                                     original_claim_id="A0"))
         assert _validate(folder / f"n{night + 1}", ledger, lines) == 0
     db = sqlite3.connect(ledger)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -68,6 +72,8 @@ DAMAGE = {
     "the retired table dropped": _sql("DROP TABLE retired"),
     "a run's total edited": _sql("UPDATE runs SET units_ledgered = units_ledgered - 4 WHERE sequence = 1"),
     "a block's total edited": _sql("UPDATE line_blocks SET units = units + 8"),
+    "a running total edited": _sql("UPDATE usage_totals SET units = units + 4 WHERE member_id = 'M7'"),
+    "a retired original's units edited": _sql("UPDATE retired SET units = units + 1"),
     "its identity removed": _sql("DELETE FROM meta"),
 }
 

@@ -56,7 +56,7 @@ class PreparedRun:
     findings: bytes | None
     finding_rows: int
     lines: pa.Table  # the columns the totals need
-    totals: pd.DataFrame  # totals.summed(lines)
+    totals: pa.Table  # totals.summed(lines)
 
 
 class LedgerExists(ConfigError):
@@ -111,9 +111,9 @@ class LedgerStore(abc.ABC):
         """Undo a committed run's lines and retirements; its record stays, marked rolled_back."""
 
     @abc.abstractmethod
-    def totals(self, profile: str, years: list[int]) -> pd.DataFrame:
-        """The running totals of `profile`'s active lines in `years` (cmclaims/ledger/totals.py): profile, member_id,
-        hcpcs, year, authorization_id, units, auth_units."""
+    def totals(self, profile: str, years: list[int]) -> pa.Table:
+        """The running totals of `profile`'s active lines in `years` (cmclaims/ledger/totals.py): profile, year,
+        member_id, hcpcs, authorization_id, units, auth_units."""
 
     @abc.abstractmethod
     def lines_at(self, where: pd.DataFrame, columns: list[str]) -> pa.Table:
@@ -352,14 +352,9 @@ class SqliteLedger(LedgerStore):
         )
 
     @_guarded
-    def totals(self, profile: str, years: list[int]) -> pd.DataFrame:
+    def totals(self, profile: str, years: list[int]) -> pa.Table:
         """As LedgerStore says."""
-        if not years:
-            return totals.empty()
-        rows = self._db.execute(
-            f"SELECT {', '.join(totals.KEY)}, units, auth_units FROM usage_totals WHERE profile = ? "
-            f"AND year IN ({', '.join('?' * len(years))})", [profile, *years]).fetchall()
-        return pd.DataFrame(rows, columns=[*totals.KEY, "units", "auth_units"]) if rows else totals.empty()
+        return totals.read(self._db, profile, years) if years else totals.empty()
 
     @_guarded
     def lines_at(self, where: pd.DataFrame, columns: list[str]) -> pa.Table:

@@ -1,11 +1,16 @@
-"""Running totals: each member's units per code and calendar year, kept up to date (table `usage_totals`).
+"""Running totals: each member's units per code and calendar year, kept up to date (table `total_blocks`).
 
 An annual cap (Idaho: 240 units a client a calendar year) counts every unit
 the member billed in the year, in every month. Summing a year of lines each
 night costs more the longer the ledger runs; the ledger keeps the sums
 instead, per profile, member, code, calendar year and authorization (units
 billed beyond a cap against an authorization: `authorization_id` is '' for
-the others), and the limit pass reads the few rows of tonight's members.
+the others), and the limit pass reads the totals of the night's years.
+
+Like the lines, the totals are kept as one Parquet block per profile and year
+(member_id, hcpcs, authorization_id, units, auth_units), with its units and
+SHA-256 beside it: a night rewrites a few blobs instead of updating hundreds
+of thousands of rows, and reading a year's totals is one blob.
 
 The totals hold exactly the units of the ledger's *active* lines: lines of
 committed runs that no void or replacement took out (the same lines
@@ -17,13 +22,14 @@ being replaced or rolled back. Nothing else changes whether a line is active.
 
 Each retirement also keeps the units of the original it took out
 (`retired.units`), so that the check before every commit can compare, per
-profile and year, the totals' sum with the blocks' units less the retired
-units (cheap SQL, no block read); `ledger check` recomputes every total from
-the lines.
+profile and year, the totals' units with the line blocks' units less the
+retired units (cheap SQL, no line block read); `ledger check` recomputes every
+total from the lines.
 """
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 
 import numpy as np
@@ -31,77 +37,129 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cmclaims.ledger.blocks import LINE_SCHEMA, from_parquet
+from cmclaims.ledger.blocks import LINE_SCHEMA, from_parquet, to_parquet
 from cmclaims.normalize.values import year_of
 
-TOTALS_TABLE = """CREATE TABLE usage_totals (
+TOTAL_BLOCKS = """CREATE TABLE total_blocks (
     profile TEXT NOT NULL,
-    member_id TEXT NOT NULL,
-    hcpcs TEXT NOT NULL,
     year INTEGER NOT NULL,             -- calendar year of the service dates
-    authorization_id TEXT NOT NULL,    -- '' unless these units were billed beyond a cap against it
-    units INTEGER NOT NULL,
-    auth_units INTEGER NOT NULL,       -- of those, units billed against the authorization
-    PRIMARY KEY (profile, member_id, hcpcs, year, authorization_id)
-) WITHOUT ROWID"""
+    rows INTEGER NOT NULL,
+    units INTEGER NOT NULL,            -- the block's units, summed (checked before every commit)
+    sha256 TEXT NOT NULL,
+    data BLOB NOT NULL,                -- Parquet: member_id, hcpcs, authorization_id, units, auth_units
+    PRIMARY KEY (profile, year)
+)"""
 
-KEY = ["profile", "member_id", "hcpcs", "year", "authorization_id"]
+# A total: profile, year, member, code, and the authorization its units were billed against beyond a cap ('').
+KEY = ["profile", "year", "member_id", "hcpcs", "authorization_id"]
+SCHEMA = pa.schema([("profile", pa.string()), ("year", pa.int64()), ("member_id", pa.string()),
+                    ("hcpcs", pa.string()), ("authorization_id", pa.string()), ("units", pa.int64()),
+                    ("auth_units", pa.int64())])
+_IN_BLOCK = ["member_id", "hcpcs", "authorization_id", "units", "auth_units"]
+BLOCK_SCHEMA = pa.schema([SCHEMA.field(name) for name in _IN_BLOCK])
 # What the totals need of a recorded line.
 LINE_COLUMNS = ["claim_id", "member_id", "hcpcs", "service_day", "units", "authorization_id", "auth_units"]
 
 
-def empty() -> pd.DataFrame:
+def empty() -> pa.Table:
     """No totals."""
-    return pd.DataFrame({**{k: pd.Series([], dtype=object) for k in KEY}, "year": np.empty(0, np.int64),
-                         "units": np.empty(0, np.int64), "auth_units": np.empty(0, np.int64)})[[*KEY, "units",
-                                                                                                "auth_units"]]
+    return SCHEMA.empty_table()
 
 
-def summed(lines: pa.Table, profile: str | None = None) -> pd.DataFrame:
-    """The lines' units per total (KEY, units, auth_units); `profile` when `lines` has no profile column."""
+def _column(value: object, rows: int, kind: pa.DataType) -> pa.Array:
+    """`value` repeated `rows` times."""
+    return pa.repeat(pa.scalar(value, kind), rows)
+
+
+def summed(lines: pa.Table, profile: str | None = None) -> pa.Table:
+    """The lines' units per total; `profile` when `lines` has no profile column."""
     if lines.num_rows == 0:
         return empty()
-    text = {name: pc.fill_null(lines.column(name).cast(pa.string()), "") for name in ("member_id", "hcpcs")}
-    auth_units = lines.column("auth_units").cast(pa.int64())
-    billed_against = pc.greater(pc.fill_null(auth_units, 0), 0)
-    authorization = pc.if_else(billed_against, pc.fill_null(lines.column("authorization_id").cast(pa.string()), ""),
-                               "")
-    profiles = lines.column("profile").cast(pa.string()) if profile is None else \
-        pa.array(np.full(lines.num_rows, profile, dtype=object), pa.string())
+    auth_units = pc.fill_null(lines.column("auth_units").cast(pa.int64()), 0)
+    authorization = pc.if_else(pc.greater(auth_units, 0),
+                               pc.fill_null(lines.column("authorization_id").cast(pa.string()), ""), "")
     table = pa.table({
-        "profile": profiles,
-        **text,
+        "profile": lines.column("profile").cast(pa.string()) if profile is None else
+        _column(profile, lines.num_rows, pa.string()),
         "year": pa.array(year_of(lines.column("service_day").to_numpy(zero_copy_only=False)), pa.int64()),
+        "member_id": pc.fill_null(lines.column("member_id").cast(pa.string()), ""),
+        "hcpcs": pc.fill_null(lines.column("hcpcs").cast(pa.string()), ""),
         "authorization_id": authorization,
         "units": pc.fill_null(lines.column("units").cast(pa.int64()), 0),
-        "auth_units": pc.fill_null(auth_units, 0),
+        "auth_units": auth_units,
     })
-    grouped = table.group_by(KEY).aggregate([("units", "sum"), ("auth_units", "sum")])
-    return grouped.rename_columns([*KEY, "units", "auth_units"]).to_pandas()
+    return _grouped(table)
 
 
-def combined(parts: list[tuple[pd.DataFrame, int]]) -> pd.DataFrame:
-    """Signed sum of several totals (+1 added, -1 taken out); rows that come to nothing are dropped."""
-    frames = [frame.assign(units=frame["units"] * sign, auth_units=frame["auth_units"] * sign)
-              for frame, sign in parts if len(frame)]
-    if not frames:
+def _grouped(table: pa.Table, key: list[str] = KEY) -> pa.Table:
+    """Rows with the same key summed; rows that come to nothing dropped."""
+    grouped = table.group_by(key, use_threads=False).aggregate([("units", "sum"), ("auth_units", "sum")])
+    grouped = grouped.rename_columns([*key, "units", "auth_units"])
+    grouped = grouped.filter(pc.or_(pc.not_equal(grouped.column("units"), 0),
+                                    pc.not_equal(grouped.column("auth_units"), 0)))
+    return grouped.select(SCHEMA.names).cast(SCHEMA) if key == KEY else grouped
+
+
+def combined(parts: list[tuple[pa.Table, int]]) -> pa.Table:
+    """Signed sum of several totals (+1 added, -1 taken out)."""
+    tables = []
+    for table, sign in parts:
+        if table.num_rows:
+            if sign != 1:
+                table = table.set_column(table.schema.get_field_index("units"), "units",
+                                         pc.multiply(table.column("units"), sign))
+                table = table.set_column(table.schema.get_field_index("auth_units"), "auth_units",
+                                         pc.multiply(table.column("auth_units"), sign))
+            tables.append(table.select(SCHEMA.names).cast(SCHEMA))
+    if not tables:
         return empty()
-    total = pd.concat(frames, ignore_index=True).groupby(KEY, as_index=False, sort=False)[["units", "auth_units"]].sum()
-    return total[(total["units"] != 0) | (total["auth_units"] != 0)].reset_index(drop=True)
+    return _grouped(pa.concat_tables(tables)) if len(tables) > 1 else tables[0]
 
 
-def add(db: sqlite3.Connection, delta: pd.DataFrame) -> None:
-    """Add a delta to the totals (inside the caller's transaction); totals that come to zero are removed."""
-    if not len(delta):
+def _with_key(table: pa.Table, profile: str, year: int) -> pa.Table:
+    rows = table.num_rows
+    return table.append_column("profile", _column(profile, rows, pa.string())) \
+        .append_column("year", pa.array(np.full(rows, year, np.int64))).select(SCHEMA.names).cast(SCHEMA)
+
+
+def read(db: sqlite3.Connection, profile: str | None = None, years: list[int] | None = None) -> pa.Table:
+    """The totals of `profile` (every profile by default) in `years` (every year by default)."""
+    query = "SELECT profile, year, CAST(data AS BLOB) FROM total_blocks WHERE 1"
+    params: list[object] = []
+    if profile is not None:
+        query += " AND profile = ?"
+        params.append(profile)
+    if years is not None:
+        query += f" AND year IN ({', '.join('?' * len(years))})"
+        params.extend(years)
+    tables = [_with_key(from_parquet(data, _IN_BLOCK), block_profile, year)
+              for block_profile, year, data in db.execute(query, params)]
+    return pa.concat_tables(tables) if tables else empty()
+
+
+def add(db: sqlite3.Connection, delta: pa.Table) -> None:
+    """Add a delta to the totals (inside the caller's transaction): each (profile, year) block it touches is read,
+    summed with it and written back whole (or removed when nothing is left)."""
+    if not delta.num_rows:
         return
-    rows = zip(*(delta[c].tolist() for c in (*KEY, "units", "auth_units")), strict=True)
-    db.executemany(
-        f"INSERT INTO usage_totals ({', '.join(KEY)}, units, auth_units) VALUES (?, ?, ?, ?, ?, ?, ?) "
-        f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET units = units + excluded.units, "
-        "auth_units = auth_units + excluded.auth_units",
-        rows,
-    )
-    db.execute("DELETE FROM usage_totals WHERE units = 0 AND auth_units = 0")
+    pairs = delta.group_by(["profile", "year"], use_threads=False).aggregate([]).to_pylist()
+    for pair in pairs:
+        profile, year = pair["profile"], int(pair["year"])
+        mine = delta.filter(pc.and_(pc.equal(delta.column("profile"), profile), pc.equal(delta.column("year"), year)))
+        row = db.execute("SELECT CAST(data AS BLOB) FROM total_blocks WHERE profile = ? AND year = ?",
+                         (profile, year)).fetchone()
+        parts = [mine.select(_IN_BLOCK)] + ([from_parquet(row[0], _IN_BLOCK)] if row else [])
+        # Within one block only member, code and authorization tell totals apart.
+        total = _grouped(pa.concat_tables(parts), _IN_BLOCK[:3]) if len(parts) > 1 else parts[0]
+        if not total.num_rows:
+            db.execute("DELETE FROM total_blocks WHERE profile = ? AND year = ?", (profile, year))
+            continue
+        data = to_parquet(total.select(_IN_BLOCK).cast(BLOCK_SCHEMA))
+        db.execute(
+            "INSERT OR REPLACE INTO total_blocks (profile, year, rows, units, sha256, data) VALUES (?, ?, ?, ?, ?, ?)",
+            (profile, year, total.num_rows, int(pc.sum(total.column("units")).as_py() or 0),
+             hashlib.sha256(data).hexdigest(), data),
+        )
 
 
 def committed_lines(db: sqlite3.Connection, where: str, params: list[object],
@@ -112,10 +170,8 @@ def committed_lines(db: sqlite3.Connection, where: str, params: list[object],
             f"WHERE r.status = 'committed' AND {where}"
     for run_id, profile, data in db.execute(query, params):
         table = from_parquet(data, columns)
-        tables.append(table.append_column("run_id", pa.array(np.full(table.num_rows, run_id, dtype=object),
-                                                               pa.string()))
-                      .append_column("profile", pa.array(np.full(table.num_rows, profile, dtype=object),
-                                                         pa.string())))
+        tables.append(table.append_column("run_id", _column(run_id, table.num_rows, pa.string()))
+                      .append_column("profile", _column(profile, table.num_rows, pa.string())))
     if not tables:
         schema = pa.schema([*(LINE_SCHEMA.field(c) for c in columns), ("run_id", pa.string()),
                             ("profile", pa.string())])
@@ -139,8 +195,15 @@ def _originals(db: sqlite3.Connection, wanted: pd.DataFrame) -> pa.Table:
     return pa.concat_tables(found) if found else committed_lines(db, "0", [])
 
 
+def _taken_out(lines: pa.Table, claims: set[str]) -> pa.Array:
+    """Per line of one run: whether a retirement of that run names its claim."""
+    if not claims or not lines.num_rows:
+        return pa.array(np.zeros(lines.num_rows, dtype=bool))
+    return pc.fill_null(pc.is_in(lines.column("claim_id"), value_set=pa.array(sorted(claims), pa.string())), False)
+
+
 def run_change(db: sqlite3.Connection, run_id: str, profile: str, new_lines: pa.Table | None,
-               new_totals: pd.DataFrame | None, new_retired: pd.DataFrame) -> tuple[pd.DataFrame, list[int]]:
+               new_totals: pa.Table | None, new_retired: pd.DataFrame) -> tuple[pa.Table, list[int]]:
     """What recording (new lines and retirements) or rolling back (None, nothing) run `run_id` changes in the
     totals, read before the run's old entries are replaced; and each new retirement's units.
 
@@ -149,22 +212,24 @@ def run_change(db: sqlite3.Connection, run_id: str, profile: str, new_lines: pa.
     """
     retired = pd.DataFrame(db.execute("SELECT claim_id, original_run, retired_by, month FROM retired").fetchall(),
                            columns=["claim_id", "original_run", "retired_by", "month"])
-    before = pd.MultiIndex.from_frame(retired[["claim_id", "original_run"]])
     kept = retired[retired["retired_by"] != run_id]
+    before = pd.MultiIndex.from_frame(retired[["claim_id", "original_run"]])
     after = pd.MultiIndex.from_frame(pd.concat([kept[["claim_id", "original_run"]],
                                                 new_retired[["claim_id", "original_run"]]]))
-    parts: list[tuple[pd.DataFrame, int]] = []
+    # The run's own lines taken out before and after the change (by another run, or by its own voids).
+    mine_before = set(retired.loc[retired["original_run"] == run_id, "claim_id"])
+    mine_after = set(kept.loc[kept["original_run"] == run_id, "claim_id"]) | \
+        set(new_retired.loc[new_retired["original_run"] == run_id, "claim_id"])
+    parts: list[tuple[pa.Table, int]] = []
 
     old = committed_lines(db, "b.run_id = ?", [run_id])  # the run's earlier execution, if any
     if old.num_rows:
-        parts.append((summed(old.filter(pa.array(~_keyed(old).isin(before)))), -1))
+        parts.append((summed(old.filter(pc.invert(_taken_out(old, mine_before)))), -1))
     if new_lines is not None and new_totals is not None:
         parts.append((new_totals, +1))
-        mine = new_lines.append_column("run_id", pa.array(np.full(new_lines.num_rows, run_id, dtype=object),
-                                                           pa.string()))
-        out = np.asarray(_keyed(mine).isin(after))
-        if out.any():  # lines of the run a void or replacement takes out: not counted
-            parts.append((summed(new_lines.filter(pa.array(out)), profile), -1))
+        out = _taken_out(new_lines, mine_after)
+        if pc.any(out).as_py():
+            parts.append((summed(new_lines.filter(out), profile), -1))
 
     # Originals of other runs whose state the change may flip: retired by the old execution, or now.
     touched = pd.concat([retired.loc[retired["retired_by"] == run_id, ["claim_id", "original_run", "month"]],
@@ -179,24 +244,24 @@ def run_change(db: sqlite3.Connection, run_id: str, profile: str, new_lines: pa.
     # Each new retirement's units: what its original (another run's line, or one of this run's) bills.
     units: dict[tuple[str, str], int] = {}
     sources = [originals]
-    if new_lines is not None:
-        sources.append(new_lines.select(["claim_id", "units"]).append_column(
-            "run_id", pa.array(np.full(new_lines.num_rows, run_id, dtype=object), pa.string())))
+    if new_lines is not None and len(new_retired):
+        named = _taken_out(new_lines, set(new_retired["claim_id"]))
+        sources.append(new_lines.filter(named).select(["claim_id", "units"]).append_column(
+            "run_id", _column(run_id, int(pc.sum(named).as_py() or 0), pa.string())))
     for source in sources:
         if source.num_rows:
             frame = pd.DataFrame({"claim_id": source.column("claim_id").to_numpy(zero_copy_only=False),
                                   "run_id": source.column("run_id").to_numpy(zero_copy_only=False),
                                   "units": source.column("units").to_numpy(zero_copy_only=False)})
-            wanted = frame[frame["claim_id"].isin(set(new_retired["claim_id"]))]
-            for (claim, run), value in wanted.groupby(["claim_id", "run_id"])["units"].sum().items():
+            for (claim, run), value in frame.groupby(["claim_id", "run_id"])["units"].sum().items():
                 units[(claim, run)] = units.get((claim, run), 0) + int(value)
     retired_units = [units.get((c, r), 0) for c, r in zip(new_retired["claim_id"], new_retired["original_run"],
                                                           strict=True)]
     return combined(parts), retired_units
 
 
-def from_lines(db: sqlite3.Connection) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The totals and the retired originals' units as the lines say they must be (a migration, `ledger check`)."""
+def from_lines(db: sqlite3.Connection) -> tuple[pa.Table, pd.DataFrame]:
+    """The totals and the retired originals' units as the lines say they must be (migrations, `ledger check`)."""
     lines = committed_lines(db, "1", [])
     retired = pd.DataFrame(db.execute("SELECT claim_id, original_run FROM retired").fetchall(),
                            columns=["claim_id", "original_run"])
@@ -204,6 +269,8 @@ def from_lines(db: sqlite3.Connection) -> tuple[pd.DataFrame, pd.DataFrame]:
     gone = np.asarray(keys.isin(pd.MultiIndex.from_frame(retired))) if len(retired) else \
         np.zeros(lines.num_rows, bool)
     totals = summed(lines.filter(pa.array(~gone)))
+    if not len(retired):
+        return totals, pd.DataFrame({"claim_id": [], "original_run": [], "units": np.empty(0, np.int64)})
     frame = pd.DataFrame({"claim_id": keys.get_level_values(0), "original_run": keys.get_level_values(1),
                           "units": lines.column("units").to_numpy(zero_copy_only=False)})[gone]
     units = retired.merge(frame.groupby(["claim_id", "original_run"], as_index=False)["units"].sum(),
@@ -211,30 +278,42 @@ def from_lines(db: sqlite3.Connection) -> tuple[pd.DataFrame, pd.DataFrame]:
     return totals, units.astype({"units": np.int64})
 
 
-def fill(db: sqlite3.Connection) -> None:
-    """The migration to running totals: compute them, and the retired originals' units, from the lines."""
-    totals, units = from_lines(db)
-    add(db, totals)
+def fill_retired_units(db: sqlite3.Connection) -> None:
+    """A migration: each retired original's units, from its lines."""
+    _, units = from_lines(db)
     db.executemany("UPDATE retired SET units = ? WHERE claim_id = ? AND original_run = ?",
                    zip(units["units"].tolist(), units["claim_id"], units["original_run"], strict=True))
 
 
+def fill_totals(db: sqlite3.Connection) -> None:
+    """A migration: the running totals, from the lines."""
+    totals, _ = from_lines(db)
+    add(db, totals)
+
+
 def sum_problems(db: sqlite3.Connection) -> list[str]:
-    """The quick check: per profile and year, the totals' units against the blocks' less the retired units."""
+    """The quick check: each block of totals whole (its SHA-256) and adding up to its recorded sum, and per
+    profile and year that sum against the line blocks' units less the retired originals'."""
+    problems = []
+    rows = db.execute("SELECT profile, year, units, sha256, CAST(data AS BLOB) FROM total_blocks")
+    for profile, year, units, sha, data in rows:
+        if hashlib.sha256(data).hexdigest() != sha:
+            problems.append(f"the running totals of {profile} for {year} were altered outside cmclaims")
+        elif (pc.sum(from_parquet(data, ["units"]).column("units")).as_py() or 0) != units:
+            problems.append(f"the running totals of {profile} for {year} do not add up to their recorded sum")
     blocks = db.execute(
         "SELECT b.profile, b.month / 12 + 1970, SUM(b.units) FROM line_blocks b JOIN runs r USING (run_id) "
         "WHERE r.status = 'committed' GROUP BY 1, 2").fetchall()
     retired = db.execute(
         "SELECT r.profile, t.month / 12 + 1970, SUM(t.units) FROM retired t JOIN runs r ON r.run_id = t.original_run "
         "WHERE r.status = 'committed' GROUP BY 1, 2").fetchall()
-    totals = db.execute("SELECT profile, year, SUM(units) FROM usage_totals GROUP BY 1, 2").fetchall()
+    totals = db.execute("SELECT profile, year, units FROM total_blocks").fetchall()
     expected: dict[tuple[str, int], int] = {}
     for profile, year, units in blocks:
         expected[(profile, year)] = expected.get((profile, year), 0) + units
     for profile, year, units in retired:
         expected[(profile, year)] = expected.get((profile, year), 0) - units
     held = {(profile, year): units for profile, year, units in totals}
-    problems = []
     for key in sorted(set(expected) | set(held)):
         if expected.get(key, 0) != held.get(key, 0):
             problems.append(f"the running totals of {key[0]} for {key[1]} hold {held.get(key, 0)} units, its lines "
@@ -245,12 +324,16 @@ def sum_problems(db: sqlite3.Connection) -> list[str]:
 def total_problems(db: sqlite3.Connection) -> list[str]:
     """`ledger check`: every total and every retired original's units against the lines (no member named)."""
     totals, units = from_lines(db)
-    held = pd.DataFrame(db.execute(f"SELECT {', '.join(KEY)}, units, auth_units FROM usage_totals").fetchall(),
-                        columns=[*KEY, "units", "auth_units"])
-    both = totals.merge(held, how="outer", on=KEY, suffixes=("", "_held")).fillna(0)
-    wrong = both[(both["units"] != both["units_held"]) | (both["auth_units"] != both["auth_units_held"])]
-    problems = [f"{count} running totals of {profile} for {int(year)} differ from its lines"
-                for (profile, year), count in wrong.groupby(["profile", "year"]).size().items()]
+    held = read(db).rename_columns([*KEY, "units_held", "auth_units_held"])
+    both = totals.join(held, keys=KEY, join_type="full outer", use_threads=False)
+    differs = pc.or_(pc.not_equal(pc.fill_null(both.column("units"), 0), pc.fill_null(both.column("units_held"), 0)),
+                     pc.not_equal(pc.fill_null(both.column("auth_units"), 0),
+                                  pc.fill_null(both.column("auth_units_held"), 0)))
+    wrong = both.filter(differs).select(["profile", "year"])
+    counted = wrong.group_by(["profile", "year"], use_threads=False).aggregate([([], "count_all")]).to_pylist() \
+        if wrong.num_rows else []
+    problems = [f"{row['count_all']} running totals of {row['profile']} for {row['year']} differ from its lines"
+                for row in sorted(counted, key=lambda r: (r["profile"], r["year"]))]
     stored = pd.DataFrame(db.execute("SELECT claim_id, original_run, units FROM retired").fetchall(),
                           columns=["claim_id", "original_run", "units_held"])
     if len(stored):

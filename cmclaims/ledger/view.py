@@ -113,7 +113,7 @@ class LedgerView:
     changed_later: pd.DataFrame = field(default_factory=no_retirements)
     carried: pd.DataFrame = field(default_factory=lambda: pd.DataFrame({"claim_id": [], "run_id": []}))
     own_retired: pd.DataFrame = field(default_factory=no_retirements)  # what this run retired when it ran before
-    year_totals: pd.DataFrame = field(default_factory=running.empty)
+    year_totals: pa.Table = field(default_factory=running.empty)
     size: int = field(init=False)  # earlier lines loaded for the limits
     prior: PriorUsage | None = field(default=None, init=False)
     _billed: pa.ChunkedArray | None = field(default=None, init=False, repr=False)
@@ -324,20 +324,24 @@ class LedgerView:
         if not ctx.profile.annual_caps:
             none = PriorUsage.none()
             return none.by_year, none.authorizations
-        years = {month // 12 + 1970 for month in self.months}
+        years = pa.array(sorted({month // 12 + 1970 for month in self.months}), pa.int64())
         out = running.summed(voided, self.profile)
-        out = out[out["year"].isin(years)]
-        totals = running.combined([(self.year_totals, +1), (out, -1)])
-        member = positions_in(members, pa.array(totals["member_id"], pa.string()))
-        code = positions_in(codes, pa.array(totals["hcpcs"], pa.string()))
+        out = out.filter(pc.is_in(out.column("year"), value_set=years))
+        base = self.year_totals  # the batch's members' totals only: the year's are many more
+        base = base.filter(pa.array(positions_in(members, base.column("member_id")) >= 0))
+        totals = running.combined([(base, +1), (out, -1)])
+        member = positions_in(members, totals.column("member_id"))
+        code = positions_in(codes, totals.column("hcpcs"))
         mine = member >= 0
+        units = totals.column("units").to_numpy()
         by_year = sum_by({"member": member[mine], "code": code[mine],
-                          "year": totals["year"].to_numpy(np.int64)[mine]},
-                         totals["units"].to_numpy(np.int64)[mine], "units")
-        billed_against = mine & (totals["auth_units"].to_numpy(np.int64) > 0)
+                          "year": totals.column("year").to_numpy()[mine]}, units[mine], "units")
+        auth_units = totals.column("auth_units").to_numpy()
+        billed_against = mine & (auth_units > 0)
         authorizations = pd.DataFrame({
-            "authorization_id": totals["authorization_id"].to_numpy(object)[billed_against].astype(str),
-            "units": totals["auth_units"].to_numpy(np.int64)[billed_against],
+            "authorization_id": totals.column("authorization_id").to_numpy(zero_copy_only=False)[billed_against]
+            .astype(str),
+            "units": auth_units[billed_against].astype(np.int64),
         }).groupby("authorization_id", as_index=False)["units"].sum()
         return by_year, authorizations
 
@@ -348,13 +352,13 @@ class LedgerView:
             "path": str(self.store.path) if self.store is not None else None,
             "months_loaded": len(self.months),
             "earlier_lines_loaded": self.size,
-            "annual_totals_loaded": len(self.year_totals),
+            "annual_totals_loaded": self.year_totals.num_rows,
             "previous_executions_of_this_run": self.previous_executions,
         }
 
 
 def _year_totals(store: LedgerStore, profile: str, years: list[int], rerun: str | None,
-                 own_lines_retired: pd.DataFrame, own_retired_rows: pd.DataFrame) -> pd.DataFrame:
+                 own_lines_retired: pd.DataFrame, own_retired_rows: pd.DataFrame) -> pa.Table:
     """The running totals of `profile` in `years`, as this run sees the ledger.
 
     The totals count the ledger's active lines. A re-run (`rerun` is its run id) does not count its own

@@ -23,7 +23,6 @@ import datetime as dt
 import itertools
 import os
 import shutil
-import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -200,12 +199,13 @@ class LedgerMachine(RuleBasedStateMachine):
         for kind, limit in self.LIMITS:
             assert all(units <= limit for units in self.model.usage(kind).values())
         # The running totals the annual caps read: exactly the model's units per member and year.
-        db = sqlite3.connect(f"{self.ledger.as_uri()}?mode=ro", uri=True)
+        store = SqliteLedger(self.ledger, read_only=True)
         try:
-            totals = db.execute("SELECT member_id, CAST(year AS TEXT), SUM(units) FROM usage_totals "
-                                "WHERE profile = ? GROUP BY 1, 2 HAVING SUM(units) != 0", (self.PROFILE,)).fetchall()
+            totals = store.totals(self.PROFILE, [2025, 2026]).to_pandas()
         finally:
-            db.close()
+            store.close()
+        totals = totals.groupby(["member_id", "year"])["units"].sum()
+        totals = [(member, str(year), int(units)) for (member, year), units in totals.items() if units]
         assert {(member, year): units for member, year, units in totals} == self.model.usage("year")
 
 

@@ -117,11 +117,24 @@ class LedgerView:
     size: int = field(init=False)  # earlier lines loaded for the limits
     prior: PriorUsage | None = field(default=None, init=False)
     _billed: pa.ChunkedArray | None = field(default=None, init=False, repr=False)
+    # The batch's claim ids and original ids, each with the row in `claims` billing it (-1 none): the
+    # ledger's ids are probed once for all of them, not once per question the rules ask.
+    _expected: pa.Array | None = field(default=None, init=False, repr=False)
+    _expected_at: np.ndarray | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def load(cls, store: LedgerStore | None, ctx: Context, run_id: str, mode: str) -> LedgerView:
         """Load what this batch needs from the ledger: the months it falls in, not the whole ledger."""
-        return cls.load_for_days(store, ctx.column("service_day"), ctx.profile, run_id, mode)
+        view = cls.load_for_days(store, ctx.column("service_day"), ctx.profile, run_id, mode)
+        view.expect(pa.concat_arrays([ctx.lines.text["claim_id"].values.cast(pa.string()),
+                                      ctx.lines.text["original_claim_id"].values.cast(pa.string())]))
+        return view
+
+    def expect(self, claim_ids: pa.Array) -> None:
+        """Look up these claim ids in the ledger once, for every later `billed_position` of them."""
+        distinct = pc.unique(claim_ids.drop_null())
+        self._expected = distinct
+        self._expected_at = first_positions(self.billed_claims(), distinct)
 
     @classmethod
     def load_for_days(cls, store: LedgerStore | None, days: np.ndarray, profile: Profile, run_id: str,
@@ -170,7 +183,14 @@ class LedgerView:
 
     def billed_position(self, claim_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Per claim id: the row in `claims` of the earlier line billing it, -1 when none does."""
-        return first_positions(self.billed_claims(), claim_ids)
+        if self._expected is None or self._expected_at is None:
+            return first_positions(self.billed_claims(), claim_ids)
+        at = positions_in(self._expected, claim_ids)
+        where = np.where(at >= 0, self._expected_at[np.maximum(at, 0)], -1)
+        unexpected = np.flatnonzero((at < 0) & pc.is_valid(claim_ids).to_numpy(zero_copy_only=False))
+        if unexpected.size:  # ids the batch did not announce (none in a validate run): looked up directly
+            where[unexpected] = first_positions(self.billed_claims(), pc.take(claim_ids, pa.array(unexpected)))
+        return where
 
     def original_position(self, claim_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Per original claim id a void or replacement of this batch names: the row in `claims` of the line

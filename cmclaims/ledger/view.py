@@ -323,8 +323,14 @@ class LedgerView:
     def _lines_named(self, where: pd.DataFrame) -> tuple[np.ndarray, pa.Table]:
         """The earlier lines of this profile `where` names (line, run_id, month, block_row), read from their
         blocks: the batch's line for each, and the ledger line's usage columns."""
-        if self.store is None or not len(where):
+        if not len(where):
             return np.empty(0, np.int64), _empty(USAGE_COLUMNS)
+        if self.store is None:
+            # A view without the store (a partition of the Dask engine) finds them among the lines it was given.
+            if self.usage is None:
+                return np.empty(0, np.int64), _empty(USAGE_COLUMNS)
+            found = _positions(self.usage, where)
+            return found["line"].to_numpy(np.int64), self.usage.take(pa.array(found["position"].to_numpy(np.int64)))
         table = self.store.lines_at(where[["run_id", "month", "block_row"]], USAGE_COLUMNS)
         here = pd.DataFrame({
             "run_id": table.column("run_id").to_numpy(zero_copy_only=False),
@@ -426,6 +432,22 @@ def _carried(every: pa.Table, active: pa.Table) -> pd.DataFrame:
             break
         carried.update(new)
     return pd.DataFrame({"claim_id": list(carried), "run_id": list(carried.values())}, dtype=object)
+
+
+def _positions(table: pa.Table, wanted: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `table` holding the lines `wanted` names by run_id, month and block_row: line, position."""
+    if not len(wanted) or not table.num_rows:
+        return pd.DataFrame({"line": np.empty(0, np.int64), "position": np.empty(0, np.int64)})
+    maybe = pc.and_(pc.is_in(table.column("run_id"), value_set=pa.array(wanted["run_id"].unique(), pa.string())),
+                    pc.is_in(table.column("month"), value_set=pa.array(wanted["month"].unique(), pa.int64())))
+    rows = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
+    here = pd.DataFrame({
+        "position": rows,
+        "run_id": table.column("run_id").take(rows).to_numpy(zero_copy_only=False),
+        "month": table.column("month").take(rows).to_numpy(),
+        "block_row": table.column("block_row").take(rows).to_numpy(),
+    })
+    return wanted.merge(here, on=["run_id", "month", "block_row"])[["line", "position"]]
 
 
 def _retired_rows(claims: pa.Table, retired: pd.DataFrame) -> pd.DataFrame:

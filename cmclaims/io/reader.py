@@ -54,7 +54,7 @@ class SourceFile:
     sha256: str
     format: str  # "csv" or "parquet"
     encoding: str
-    table: pa.Table  # the file's own columns; CSV columns are all text
+    table: pa.Table  # the file's own columns; CSV columns are all text (strings, or dictionary-encoded strings)
     columns: dict[str, str]  # canonical name -> the file's header for it
     rows: np.ndarray  # 1-based data row of each table row
     bad_rows: list[BadRow] = field(default_factory=list)
@@ -226,14 +226,22 @@ def _unique_names(headers: list[str]) -> list[str]:
 _Source = Path | Buffer
 
 
-def _parse(source: _Source, names: list[str], delimiter: str, threads: bool) -> tuple[pa.Table | None, list[tuple]]:
-    """Parse CSV lines into text columns; (None, []) when the parser loses its place.
+# A column the parser encodes as it reads: distinct values once, and a code per row.
+ENCODED_TEXT = pa.dictionary(pa.int32(), pa.string())
 
-    Raises UnicodeError when the text is not UTF-8, so the caller can transcode.
+
+def _parse(
+    source: _Source, types: dict[str, pa.DataType], delimiter: str, threads: bool
+) -> tuple[pa.Table | None, list[tuple]]:
+    """Parse CSV lines into text columns of `types` (name -> string or ENCODED_TEXT), in that order.
+
+    (None, []) when the parser loses its place. Raises UnicodeError when the
+    text is not UTF-8, so the caller can transcode.
     """
     invalid: list[tuple] = []
+    names = list(types)
     if not isinstance(source, Path) and len(source) == 0:
-        return _empty_table(names), []
+        return _empty_table(types), []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         invalid.append((row.number, row.expected_columns, row.actual_columns))
@@ -248,7 +256,7 @@ def _parse(source: _Source, names: list[str], delimiter: str, threads: bool) -> 
             ),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in names},
+                column_types=types,
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
@@ -264,8 +272,8 @@ def _parse(source: _Source, names: list[str], delimiter: str, threads: bool) -> 
     return table, invalid
 
 
-def _empty_table(names: list[str]) -> pa.Table:
-    return pa.table({name: pa.array([], pa.string()) for name in names})
+def _empty_table(types: dict[str, pa.DataType]) -> pa.Table:
+    return pa.table({name: pa.array([], kind) for name, kind in types.items()})
 
 
 def _number_rows(
@@ -288,7 +296,7 @@ def _number_rows(
 
 
 def _parse_rows(
-    path: Path, body: Buffer | None, data_lines: int, last_odd: bool, names: list[str], delimiter: str
+    path: Path, body: Buffer | None, data_lines: int, last_odd: bool, types: dict[str, pa.DataType], delimiter: str
 ) -> tuple[pa.Table, np.ndarray, list[BadRow]]:
     """Parse the lines after the header: the table, its rows' numbers, and the rows it could not take.
 
@@ -301,19 +309,19 @@ def _parse_rows(
     then, when rows still go missing, every line whose quotes do not balance.
     """
     if data_lines == 0:
-        return _empty_table(names), np.empty(0, dtype=np.int64), []
+        return _empty_table(types), np.empty(0, dtype=np.int64), []
     source: _Source = path if body is None else body
     if not last_odd:
-        table, invalid = _parse(source, names, delimiter, threads=True)
+        table, invalid = _parse(source, types, delimiter, threads=True)
         if table is not None and table.num_rows + len(invalid) == data_lines:
             rows = np.arange(1, data_lines + 1, dtype=np.int64)
-            return _number_rows(table, invalid, rows, lambda: _parse(source, names, delimiter, threads=False))
+            return _number_rows(table, invalid, rows, lambda: _parse(source, types, delimiter, threads=False))
     if body is None:
         with _mapped(path) as data:
             body = bytes(_data_lines(data))
     for all_odd_quotes in (False, True):
         scan = scan_lines(body, all_odd_quotes)
-        table, invalid = _parse(scan.body, names, delimiter, threads=True)
+        table, invalid = _parse(scan.body, types, delimiter, threads=True)
         # Holding back the last line may leave another unbalanced line last, which the
         # parser would again let run to the end: then hold back every unbalanced line.
         last_open = not all_odd_quotes and last_line_quotes_odd(bytes(scan.body[-65536:]), delimiter.encode())
@@ -322,7 +330,7 @@ def _parse_rows(
     else:
         raise pa.ArrowInvalid("its rows cannot be told apart")
     rows = scan.rows if scan.rows is not None else np.arange(1, count_lines(scan.body) + 1, dtype=np.int64)
-    table, rows, ragged = _number_rows(table, invalid, rows, lambda: _parse(scan.body, names, delimiter, False))
+    table, rows, ragged = _number_rows(table, invalid, rows, lambda: _parse(scan.body, types, delimiter, False))
     bad_rows = sorted([*(BadRow(int(r), _UNBALANCED) for r in scan.bad_quote_rows), *ragged], key=lambda b: b.row)
     return table, rows, bad_rows
 
@@ -336,7 +344,9 @@ def _data_lines(data: memoryview) -> memoryview:
     return data[start + newline + 1 :]
 
 
-def _read_csv(path: Path, expected: FileColumns, column_map: ColumnMap | None) -> SourceFile:
+def _read_csv(
+    path: Path, expected: FileColumns, column_map: ColumnMap | None, plain: frozenset[str] | None
+) -> SourceFile:
     print_ = _fingerprint(path)
     head = print_.head
     encoding = "utf-8-sig" if head.startswith(_BOM) else "utf-8"
@@ -364,6 +374,8 @@ def _read_csv(path: Path, expected: FileColumns, column_map: ColumnMap | None) -
     columns = _match_columns(path, headers, expected, column_map)
     names = _unique_names(headers)
     columns = {canonical: names[headers.index(header)] for canonical, header in columns.items()}
+    plain_names = {columns[c] for c in plain if c in columns} if plain is not None else set(names)
+    types = {name: pa.string() if name in plain_names else ENCODED_TEXT for name in names}
 
     data_lines = max(print_.lines - 1, 0)
     try:
@@ -371,7 +383,7 @@ def _read_csv(path: Path, expected: FileColumns, column_map: ColumnMap | None) -
             if header_encoding == "cp1252" or not print_.utf8:
                 raise UnicodeError("the file is not UTF-8")
             last_odd = data_lines > 0 and last_line_quotes_odd(print_.tail, delimiter.encode())
-            table, rows, bad_rows = _parse_rows(path, None, data_lines, last_odd, names, delimiter)
+            table, rows, bad_rows = _parse_rows(path, None, data_lines, last_odd, types, delimiter)
         except UnicodeError:
             with _mapped(path) as data:
                 try:
@@ -382,7 +394,7 @@ def _read_csv(path: Path, expected: FileColumns, column_map: ColumnMap | None) -
                     ) from exc
             encoding = "cp1252"
             table, rows, bad_rows = _parse_rows(
-                path, body, count_lines(body), last_line_quotes_odd(body[-65536:], delimiter.encode()), names,
+                path, body, count_lines(body), last_line_quotes_odd(body[-65536:], delimiter.encode()), types,
                 delimiter
             )
     except pa.ArrowInvalid as exc:
@@ -403,8 +415,18 @@ def _read_parquet(path: Path, expected: FileColumns, column_map: ColumnMap | Non
     return SourceFile(path, print_.sha256, "parquet", "parquet", table, columns, rows)
 
 
-def read_source(path: Path, expected: FileColumns, column_map: ColumnMap | None = None) -> SourceFile:
-    """Read `path` as a file of kind `expected`; every row is in `table` or `bad_rows`."""
+def read_source(
+    path: Path, expected: FileColumns, column_map: ColumnMap | None = None, plain: frozenset[str] | None = None
+) -> SourceFile:
+    """Read `path` as a file of kind `expected`; every row is in `table` or `bad_rows`.
+
+    A CSV's columns are text. With `plain` None they are plain strings; with a
+    set of canonical columns, every other column is parsed straight into a
+    dictionary array (ENCODED_TEXT): the parser finds each block's distinct
+    values on every core while it reads, and the table then weighs a code per
+    row instead of the text. `plain` names the columns whose values nearly all
+    differ (claim ids), where a dictionary would only add its codes.
+    """
     if file_format(path) == "parquet":
         return _read_parquet(path, expected, column_map)
-    return _read_csv(path, expected, column_map)
+    return _read_csv(path, expected, column_map, plain)

@@ -6,6 +6,9 @@ date: they are printed to stderr, which cron mails to whoever runs the job.
 
 from __future__ import annotations
 
+import errno
+import sqlite3
+
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
@@ -59,3 +62,27 @@ class LedgerLocked(CmclaimsError):
     """Another run holds the ledger; nothing was changed."""
 
     exit_code = EXIT_LOCKED
+
+
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def from_environment(exc: BaseException) -> CmclaimsError | None:
+    """The exit code of a failure of the machine rather than of cmclaims: the disk, the OS, SQLite.
+
+    Reading an input is wrapped where it happens (66 or 65, naming the file);
+    what reaches this point is writing (73), a locked ledger (75) or a
+    damaged one (73). Anything else stays a bug (70). Messages carry the
+    OS's words and the file's name, never data.
+    """
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc).lower():
+        return LedgerLocked("the ledger is busy: another process holds it; nothing was changed",
+                            hint="retry later")
+    if isinstance(exc, sqlite3.DatabaseError):
+        return CannotWrite(f"the ledger cannot be used ({type(exc).__name__}: {str(exc)[:120]})",
+                           hint="`cmclaims ledger check` says what is wrong; restore it from a backup")
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        what = "no space left" if exc.errno in _NO_SPACE else (exc.strerror or type(exc).__name__)
+        return CannotWrite(f"{where}cannot be written ({what})")
+    return None

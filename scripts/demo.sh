@@ -46,6 +46,7 @@ for profile in "${profiles[@]}"; do
     echo "=== $profile: cmclaims compliance (findings with member ids in $out/$profile/compliance.xlsx) ==="
     "$bin/cmclaims" compliance --profile "$profile" --from 2026-01-01 --as-of 2026-10-31 --ledger "$ledger" \
         --stays "$data/stays.csv" --staff "$data/staff.csv" --plans "$data/plans.csv" \
+        --enrollment "$data/enrollment.csv" \
         --out "$out/$profile/compliance.xlsx"
     code=$?
     if (( code >= 2 )); then

@@ -39,14 +39,15 @@ def test_old_mac_line_endings_are_a_clear_exit_65(tmp_path: Path, capsys: pytest
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
-def test_a_nested_parquet_column_cannot_become_csv_and_says_so(tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("output", ["csv", "parquet"])
+def test_a_nested_parquet_column_is_refused_by_name(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    output: str) -> None:
     table = pa.table({**{k: [v] for k, v in LINE.items()}, "tags": [["a", "b"]]})
     pq.write_table(table, tmp_path / "export.parquet")
-    assert _validate(tmp_path, tmp_path / "export.parquet", "--format", "csv") == 65
+    assert _validate(tmp_path, tmp_path / "export.parquet", "--format", output) == 65
     err = capsys.readouterr().err
-    assert "tags" in err and "--format parquet" in err
-    assert not list((tmp_path / "out").glob("*.csv"))
+    assert "export.parquet" in err and "'tags'" in err and "no text form" in err
+    assert not list((tmp_path / "out").glob("*.*"))
 
 
 def test_side_file_values_are_never_printed_nor_read_as_markup(tmp_path: Path,
@@ -103,3 +104,19 @@ def test_a_two_digit_birth_year_is_never_in_the_future(tmp_path: Path) -> None:
     export = write_csv(tmp_path / "export.csv", [{**LINE, "member_dob": "3/4/27"}])
     assert _validate(tmp_path, export) == 0
     assert read_csv(tmp_path / "out" / "exceptions.csv") == []
+
+
+def test_a_two_digit_birth_year_is_a_member_of_the_1900s(tmp_path: Path) -> None:
+    """SPEC section 2: a birth date 11/11/11 is 1911. Wraparound case management (TF) ends at
+    age 20: the member of 114 (on a March 2026 service) is held back, the same date with four
+    digits (a 14-year-old) bills."""
+    wraparound = {**LINE, "modifier2": "TF", "program": "111"}
+    export = write_csv(tmp_path / "export.csv", [
+        {**wraparound, "member_dob": "11/11/11"},
+        {**wraparound, "claim_id": "A2", "member_id": "M2", "member_dob": "11/11/2011", "staff_id": "S2"},
+    ])
+    _validate(tmp_path, export)
+    held = {row["claim_id"]: row for row in read_csv(tmp_path / "out" / "exceptions.csv")}
+    assert list(held) == ["A1"]
+    assert held["A1"]["rule"] == "CM501" and "member is 114" in held["A1"]["message"]
+    assert [row["claim_id"] for row in read_csv(tmp_path / "out" / "clean.csv")] == ["A2"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -46,13 +47,27 @@ def test_leap_day_only_in_leap_years() -> None:
     assert parse_date("2025-02-29", TODAY) is None
 
 
-def test_two_digit_years_are_never_more_than_a_year_ahead() -> None:
-    # Run on 2026-11-22: '27' can still be next year, '28' must be 1928 (a birth date).
+def test_two_digit_years_are_never_read_into_the_future() -> None:
+    # Run on 2026-11-22 (SPEC section 2): the most recent reading not after today.
     assert parse_date("3/4/26", TODAY) == dt.date(2026, 3, 4)
-    assert parse_date("3/4/27", TODAY) == dt.date(2027, 3, 4)
-    assert parse_date("3/4/28", TODAY) == dt.date(1928, 3, 4)
+    assert parse_date("11/22/26", TODAY) == dt.date(2026, 11, 22)
+    assert parse_date("11/23/26", TODAY) == dt.date(1926, 11, 23)  # tomorrow is a century ago
+    assert parse_date("3/4/27", TODAY) == dt.date(1927, 3, 4)
     assert parse_date("3/4/61", TODAY) == dt.date(1961, 3, 4)
     assert parse_date("3/4/00", TODAY) == dt.date(2000, 3, 4)
+    assert parse_date("2/29/00", TODAY) == dt.date(2000, 2, 29)
+
+
+def test_a_two_digit_birth_year_is_read_in_the_1900s() -> None:
+    # SPEC section 2: "a birth date 11/11/11 is 1911", whatever the service date.
+    from cmclaims.normalize.parsed import birth_days
+    from cmclaims.normalize.text import factorize
+
+    births = factorize(pa.chunked_array([["11/11/11", "5/6/26", "3/4/27", "2011-11-11", "11/11/2011", "2/29/00"]]), 6)
+    born = [dt.date(1970, 1, 1) + dt.timedelta(days=int(d)) for d in birth_days(births, TODAY)]
+    assert born == [dt.date(1911, 11, 11), dt.date(1926, 5, 6), dt.date(1927, 3, 4),
+                    dt.date(2011, 11, 11), dt.date(2011, 11, 11),  # four digits: never moved
+                    dt.date(2000, 2, 29)]  # 1900 had no 29 February: its only reading
 
 
 def test_day_numbers_count_from_1970() -> None:

@@ -22,7 +22,8 @@ from typer.main import get_command
 
 from cmclaims import __version__
 from cmclaims.cli.help import readable_metavars
-from cmclaims.errors import EXIT_CANNOT_WRITE, EXIT_INTERNAL, CmclaimsError
+from cmclaims.errors import EXIT_CANNOT_WRITE, EXIT_INTERNAL, CmclaimsError, from_environment
+from cmclaims.io.safe_text import printable
 
 app = typer.Typer(
     name="cmclaims",
@@ -62,9 +63,10 @@ from cmclaims.cli import catalog, compliance, ledger, map, remit, report, sample
 
 
 def _print_error(message: str, hint: str | None = None) -> None:
-    print(f"cmclaims: error: {message}", file=sys.stderr)
+    # Messages name files and columns, which come from the user: no control character reaches the terminal.
+    print(f"cmclaims: error: {printable(message)}", file=sys.stderr)
     if hint:
-        print(f"cmclaims: hint: {hint}", file=sys.stderr)
+        print(f"cmclaims: hint: {printable(hint)}", file=sys.stderr)
 
 
 def _internal_error(exc: BaseException) -> int:
@@ -103,8 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         _print_error(exc.message, exc.hint)
         code = exc.exit_code
     except (sqlite3.Error, OSError) as exc:
-        if not _cannot_write(exc):
-            code = _internal_error(exc)
+        known = None if _cannot_write(exc) else from_environment(exc)  # a permission, a path: 73 or 75
+        if known is not None:
+            _print_error(known.message, known.hint)
+            code = known.exit_code
         else:  # the disk or the ledger file failed under us: exit 73, never 70 (SPEC section 6)
             _print_error(f"a file or the ledger cannot be written or read ({type(exc).__name__}: "
                          f"{getattr(exc, 'strerror', None) or exc}); nothing was committed",

@@ -37,6 +37,8 @@ def compliance_command(
     stays: Annotated[Path | None, typer.Option("--stays", help="stays: discharges needing follow-up")] = None,
     plans: Annotated[Path | None, typer.Option("--plans", help="signed plans and reviews")] = None,
     staff: Annotated[Path | None, typer.Option("--staff", help="staff credentials: classifications")] = None,
+    enrollment: Annotated[Path | None, typer.Option("--enrollment", help="dated enrollment episodes: periods a "
+                                                    "member was another program's to serve are not judged")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="FILE.csv or FILE.xlsx: every finding, with member "
                                                            "ids (owner-only file)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document (no member ids)")] = False,
@@ -64,7 +66,8 @@ def compliance_command(
     from cmclaims.compliance.output import summary_document, write_findings
 
     request = ComplianceRequest(profile=profile, as_of=as_of_date, first=_date(first, "--from"),
-                                ledger=ledger_path(ledger), stays=stays, plans=plans, staff=staff)
+                                ledger=ledger_path(ledger), stays=stays, plans=plans, staff=staff,
+                                enrollment=enrollment)
     report = run_compliance(request)
     if out is not None:
         write_findings(report, out)

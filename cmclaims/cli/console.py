@@ -2,6 +2,11 @@
 
 No colour and no progress bar when stderr is not a terminal or NO_COLOR is set
 (rich honours NO_COLOR itself); cron's mail stays plain.
+
+Every string these consoles render (printed text, table cells, titles,
+headings) passes through `printable` first, so no control character from an
+input (an ESC sequence in a staff id, a carriage return in a file name)
+reaches the terminal, whichever command prints it (SPEC section 3).
 """
 
 from __future__ import annotations
@@ -13,10 +18,22 @@ from contextlib import contextmanager
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from cmclaims.io.safe_text import printable
+
+
+class SafeConsole(Console):
+    """A rich console that replaces control characters in every string before rendering it."""
+
+    def render_str(self, text: str, **options: object) -> Text:
+        """Our markup is printable, so cleaning the string before markup is parsed loses nothing of ours."""
+        return super().render_str(printable(text), **options)  # type: ignore[arg-type]
+
 
 # Piped output (cron mail, a file) gets room for the wide tables instead of rich's 80 columns.
-stdout = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
-stderr = Console(stderr=True, highlight=False)
+stdout = SafeConsole(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+stderr = SafeConsole(stderr=True, highlight=False)
 
 
 def show_progress() -> bool:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from cmclaims.cli import app
@@ -84,7 +85,8 @@ def _emit(report, fmt: str, out: Path | None, top: int) -> None:
         console.print(f"wrote {fmt.upper()} report: {where} (readable by you only)")
     if report.verdict is not None:
         style = "bold green" if report.verdict.ok else "bold red"
-        console.print(f"[{style}]{report.verdict.line}[/{style}]", markup=True, highlight=False)
+        console.print(f"[{style}]{escape(report.verdict.line)}[/{style}]", markup=True, highlight=False,
+                      soft_wrap=True)  # one line, whatever its length: cron mail's `tail -1` shows it
 
 
 @report_app.command("run")

@@ -17,7 +17,7 @@ from cmclaims.cli.render import render_summary
 from cmclaims.errors import EXIT_FINDINGS, EXIT_OK, ConfigError
 from cmclaims.ledger import ledger_path
 from cmclaims.ledger.lock import LedgerLock
-from cmclaims.pipeline.request import DEFAULT_MAX_INPUT_ERRORS, ValidateRequest
+from cmclaims.pipeline.request import DEFAULT_MAX_INPUT_ERRORS, ValidateRequest, check_request_files
 
 
 def alarm_line(alarm: dict, lines_in: int, out: str) -> str:
@@ -122,6 +122,7 @@ def validate_command(
         dry_run=dry_run,
         max_input_errors=max_input_errors,
     )
+    check_request_files(request)  # a FIFO or device is refused (66) before the lock is taken
     with ExitStack() as stack:
         if request.ledger_mode == "write":
             # Before the heavy imports: a second run learns in a fraction of a second that it must wait.

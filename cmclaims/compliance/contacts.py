@@ -4,7 +4,8 @@ A member is served from the month of their first billed line to the month of
 their last (the ledger's history up to --as-of): a month in between with no
 line at all is the gap the requirement is about. Months that have not ended,
 and months the member spent wholly in a stay of the stays file, are not
-judged. All (member, month) pairs are built and matched as packed integers.
+judged, nor months wholly under an enrollment the profile bars (`elsewhere.py`).
+All (member, month) pairs are built and matched as packed integers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from cmclaims.compliance.calendar import days_text, month_end, month_start, month_text
+from cmclaims.compliance.elsewhere import Elsewhere
 from cmclaims.compliance.findings import Outcome, findings_frame, text
 from cmclaims.compliance.history import History
 from cmclaims.compliance.window import Window
@@ -40,9 +42,12 @@ def _covered_months(stays: pd.DataFrame | None, members: pd.Index, last_month: i
 
 
 def check_monthly_contact(history: History, window: Window, rule: MonthlyContact,
-                          stays: pd.DataFrame | None) -> Outcome:
+                          stays: pd.DataFrame | None, elsewhere: Elsewhere | None = None) -> Outcome:
     """Members' months in the window, served and without a qualifying contact."""
     outcome = Outcome(RULE, NAME, rule.source, checked_what="member-months")
+    if elsewhere is not None:
+        outcome.notes.append(elsewhere.note)
+        stays = pd.concat([frame for frame in (stays, elsewhere.spans()) if frame is not None], ignore_index=True)
     texts = history.texts
     if rule.places_of_service and not texts["place_of_service"].known.any() and history.size:
         outcome.skipped = "the ledger's lines carry no place_of_service (billed before cmclaims recorded it)"

@@ -4,7 +4,8 @@ Reads what was billed (the ledger, read only) and the side files, runs each
 requirement the profile has, and gathers the findings in one table. A
 requirement whose data is missing (no --stays for the follow-ups, no --staff
 for the staffing figures) is not passed silently: it is listed as skipped,
-with the reason.
+with the reason. The enrollment file, when given, takes out the periods a
+member was another program's to serve (`elsewhere.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cmclaims.compliance.contacts import check_monthly_contact
+from cmclaims.compliance.elsewhere import Elsewhere
 from cmclaims.compliance.findings import Outcome, empty_findings
 from cmclaims.compliance.followups import check_contact_during_stay, check_followup
 from cmclaims.compliance.history import History, read_history
@@ -29,6 +31,7 @@ from cmclaims.io.column_map import ColumnMap
 from cmclaims.ledger.store import SqliteLedger
 from cmclaims.normalize.values import day_number
 from cmclaims.side.common import SideFile
+from cmclaims.side.enrollment import Enrollment, read_enrollment
 from cmclaims.side.plans import Plans, read_plans
 from cmclaims.side.staff import Staff, read_staff
 from cmclaims.side.stays import Stays, read_stays
@@ -46,6 +49,7 @@ class ComplianceRequest:
     stays: Path | None = None
     plans: Path | None = None
     staff: Path | None = None
+    enrollment: Path | None = None
     column_map: ColumnMap | None = None
     today: dt.date = field(default_factory=dt.date.today)
 
@@ -88,9 +92,9 @@ class ComplianceReport:
         return 0 if self.met else 1
 
 
-def _side(request: ComplianceRequest) -> tuple[Stays | None, Staff | None, Plans | None]:
+def _side(request: ComplianceRequest) -> tuple[Stays | None, Staff | None, Plans | None, Enrollment | None]:
     catalog = load_catalog()
-    stays = staff = plans = None
+    stays = staff = plans = enrollment = None
     if request.stays is not None:
         stays = read_stays(request.stays, request.today, catalog.vocabulary("setting"), request.column_map)
     if request.staff is not None:
@@ -98,7 +102,9 @@ def _side(request: ComplianceRequest) -> tuple[Stays | None, Staff | None, Plans
         staff = read_staff(request.staff, request.today, qualifications, request.column_map)
     if request.plans is not None:
         plans = read_plans(request.plans, request.today, catalog.vocabulary("plan_type"), request.column_map)
-    return stays, staff, plans
+    if request.enrollment is not None:
+        enrollment = read_enrollment(request.enrollment, request.today, request.column_map)
+    return stays, staff, plans, enrollment
 
 
 def _history_span(window: Window) -> tuple[int, int]:
@@ -114,8 +120,11 @@ def _skipped(rule: str, name: str, source: str, reason: str) -> Outcome:
 
 
 def check(profile: Profile, history: History, window: Window, stays: Stays | None, staff: Staff | None,
-          plans: Plans | None) -> list[Outcome]:
-    """Run every requirement of the profile over the history; one outcome each, in rule order."""
+          plans: Plans | None, elsewhere: Elsewhere | None = None) -> list[Outcome]:
+    """Run every requirement of the profile over the history; one outcome each, in rule order.
+
+    `elsewhere`: the enrollment file's episodes of enrollments the profile bars (None: no file).
+    """
     rules = profile.compliance
     outcomes: list[Outcome] = []
     for required in rules.plans:
@@ -129,7 +138,7 @@ def check(profile: Profile, history: History, window: Window, stays: Stays | Non
         outcomes += [missing, overdue] if required.reviewed else [missing]
     if rules.monthly_contact is not None:
         outcomes.append(check_monthly_contact(history, window, rules.monthly_contact,
-                                              stays.frame if stays is not None else None))
+                                              stays.frame if stays is not None else None, elsewhere))
     for followup in rules.followups:
         if stays is None:
             outcomes.append(_skipped("CM811", "compliance.discharge_followup", followup.source,
@@ -138,9 +147,9 @@ def check(profile: Profile, history: History, window: Window, stays: Stays | Non
                 outcomes.append(_skipped("CM812", "compliance.contact_during_stay", followup.during_stay_source,
                                          "no --stays file was given"))
             continue
-        outcomes.append(check_followup(history, window, followup, stays.frame))
+        outcomes.append(check_followup(history, window, followup, stays.frame, elsewhere))
         if followup.contact_during_stay:
-            outcomes.append(check_contact_during_stay(history, window, followup, stays.frame))
+            outcomes.append(check_contact_during_stay(history, window, followup, stays.frame, elsewhere))
     classes = rules.staff_classes
     if classes:
         hours = any(c.annual_hours for c in classes)
@@ -173,12 +182,12 @@ def run_compliance(request: ComplianceRequest) -> ComplianceReport:
     if not profile.compliance.any:
         raise ConfigError(f"profile {profile.name} has no requirements over time ([compliance] in its profile)")
     window = request.window
-    stays, staff, plans = _side(request)
+    stays, staff, plans, enrollment = _side(request)
     store = SqliteLedger(request.ledger, read_only=True)
     try:
         history = read_history(store, profile, *_history_span(window))
     finally:
         store.close()
-    outcomes = check(profile, history, window, stays, staff, plans)
-    files = [side.file for side in (stays, staff, plans) if side is not None]
+    outcomes = check(profile, history, window, stays, staff, plans, Elsewhere.of(enrollment, profile))
+    files = [side.file for side in (stays, staff, plans, enrollment) if side is not None]
     return ComplianceReport(profile, window, outcomes, files, history.size, time.perf_counter() - began)

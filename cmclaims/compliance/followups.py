@@ -6,6 +6,8 @@ hospitalization) are one stay: the follow-up is due after the last discharge.
 A contact is a billed line with the member by a contact type the profile
 names (face to face, telephone, video), not marked member_present N.
 Contacts and stays are matched by binary search over (member, minute) keys.
+A discharge on a day an enrollment the profile bars covers is not judged
+(`elsewhere.py`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cmclaims.compliance.calendar import add_business_days, business_days_between, days_text, holidays_between
+from cmclaims.compliance.elsewhere import Elsewhere
 from cmclaims.compliance.findings import Outcome, findings_frame, text
 from cmclaims.compliance.history import History
 from cmclaims.compliance.window import Window
@@ -101,14 +104,24 @@ def _duration(minutes: np.ndarray) -> np.ndarray:
     return np.where(rest == 0, text(hours) + " hours", text(hours) + " h " + text(rest) + " min")
 
 
-def check_followup(history: History, window: Window, rule: Followup, stays: pd.DataFrame) -> Outcome:
+def _ended(stay: Episodes, window: Window, elsewhere: Elsewhere | None, outcome: Outcome) -> np.ndarray:
+    """Stays discharged in the window, less those whose discharge day a barred enrollment covers."""
+    ended = (stay.discharge != MISSING) & (stay.discharge >= window.first) & (stay.discharge <= window.last)
+    if elsewhere is not None:
+        outcome.notes.append(elsewhere.note)
+        ended &= ~elsewhere.covers(stay.member_id, stay.discharge.astype(np.int32))
+    return ended
+
+
+def check_followup(history: History, window: Window, rule: Followup, stays: pd.DataFrame,
+                   elsewhere: Elsewhere | None = None) -> Outcome:
     """Discharges in the window whose first contact came after the deadline, or not at all."""
     outcome = Outcome(FOLLOWUP, FOLLOWUP_NAME, rule.source, checked_what="discharges")
     if rule.contact_types and history.size and not history.texts["contact_type"].known.any():
         outcome.skipped = "the ledger's lines carry no contact_type (billed before cmclaims recorded it)"
         return outcome
     stay = episodes(stays, rule.settings, history.members)
-    ended = (stay.discharge != MISSING) & (stay.discharge >= window.first) & (stay.discharge <= window.last)
+    ended = _ended(stay, window, elsewhere, outcome)
     base = _base(history)
     time_known = stay.discharge_minute != MISSING
     # Without a time, a discharge counts from the start of its day (a contact that day is after it)
@@ -164,14 +177,15 @@ def check_followup(history: History, window: Window, rule: Followup, stays: pd.D
     return outcome
 
 
-def check_contact_during_stay(history: History, window: Window, rule: Followup, stays: pd.DataFrame) -> Outcome:
+def check_contact_during_stay(history: History, window: Window, rule: Followup, stays: pd.DataFrame,
+                              elsewhere: Elsewhere | None = None) -> Outcome:
     """Finished stays in the window with no contact with the member from admission to discharge."""
     outcome = Outcome(DURING, DURING_NAME, rule.during_stay_source, checked_what="stays")
     if rule.contact_types and history.size and not history.texts["contact_type"].known.any():
         outcome.skipped = "the ledger's lines carry no contact_type (billed before cmclaims recorded it)"
         return outcome
     stay = episodes(stays, rule.settings, history.members)
-    ended = (stay.discharge != MISSING) & (stay.discharge >= window.first) & (stay.discharge <= window.last)
+    ended = _ended(stay, window, elsewhere, outcome)
     outcome.checked = int(ended.sum())
     base = _base(history)
     keys = _contact_keys(history, rule)

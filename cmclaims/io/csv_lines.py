@@ -15,8 +15,9 @@ lines; only when rows still go missing does it hold back every unbalanced line.
 Every other line is handed on unchanged, with the map from the parser's row back
 to the row number in the file.
 
-Values spanning several lines inside quotes are not supported: such a value is
-reported as bad quoting on each of its lines, which is what a clerk needs to see.
+A file with a line whose quotes do not balance (a value spanning lines, a
+quote that never closes, a stray quote) is read by the careful reader
+(`csv_records`) instead, which reads RFC 4180 records.
 """
 
 from __future__ import annotations
@@ -77,6 +78,18 @@ def _line_ends_and_quote_parity(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray
         ends.append(np.array([buf.size], dtype=np.int64))  # a last line without a newline
         parity.append(np.array([carry], dtype=np.uint8))
     return np.concatenate(ends), np.concatenate(parity).astype(bool)
+
+
+def has_odd_quote_line(body: Buffer) -> bool:
+    """Whether some line has an odd number of double quotes: a value spanning lines, or a stray quote.
+
+    Either way the fast reader cannot number the rows; the careful reader (csv_records) can.
+    """
+    buf = np.frombuffer(body, dtype=np.uint8)
+    if buf.size == 0:
+        return False
+    _, cumulative_odd = _line_ends_and_quote_parity(buf)
+    return bool((cumulative_odd ^ np.concatenate(([False], cumulative_odd[:-1]))).any())
 
 
 def last_line_quotes_odd(tail: bytes, delimiter: bytes = b",") -> bool:

@@ -28,14 +28,18 @@ import pyarrow.parquet as pq
 
 from cmclaims.errors import InputMissing, InputUnusable
 from cmclaims.io.column_map import ColumnMap
-from cmclaims.io.csv_lines import Buffer, count_lines, last_line_quotes_odd, scan_lines
+from cmclaims.io.csv_lines import Buffer, count_lines, has_odd_quote_line, last_line_quotes_odd, scan_lines
+from cmclaims.io.csv_records import MAX_VALUE_BYTES, mostly_utf8, read_records, undecodable
+from cmclaims.io.paths import require_regular_file
 from cmclaims.schema.columns import FileColumns, header_key
 
 CSV_SUFFIXES = (".csv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _BOM = b"\xef\xbb\xbf"
 _DELIMITERS = (",", "\t", "|", ";")
-_UNBALANCED = "its double quotes do not balance (a quoted value must close on the same line)"
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+# The longest header line read (README, "Limits"): a 10,000-column export's header is a few hundred KiB.
+MAX_HEADER_BYTES = 1 << 20
 
 
 @dataclass
@@ -90,19 +94,24 @@ def file_format(path: Path) -> str:
 
 @dataclass
 class _Fingerprint:
-    """What one streaming pass over a file learns: hash, line count, first and last bytes, UTF-8 or not."""
+    """What one streaming pass over a file learns: hash, lines, first and last bytes, and what needs care."""
 
     sha256: str
     lines: int
-    head: bytes
+    head: bytes  # the first MAX_HEADER_BYTES + 1 bytes: room for the header line
     tail: bytes
     utf8: bool
+    nuls: int  # NUL bytes: binary data, never text
+    quotes: int  # double quotes: without any, no value can span lines
+    longest: int  # the longest line in bytes
 
 
 def _fingerprint(path: Path) -> _Fingerprint:
     """Hash and count lines in 16 MiB reads, so the file's pages are not all held at once."""
     digest = hashlib.sha256()
-    newlines = 0
+    newlines = nuls = quotes = longest = 0
+    line_start = 0  # offset where the current line started
+    offset = 0
     head = b""
     tail = b""
     # Knowing the encoding before parsing keeps a Windows-1252 file away from the
@@ -112,9 +121,18 @@ def _fingerprint(path: Path) -> _Fingerprint:
     with _reading(path) as handle:
         while chunk := handle.read(1 << 24):
             digest.update(chunk)
-            newlines += int(np.count_nonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("\n")))
-            if len(head) < 65536:
-                head += chunk[: 65536 - len(head)]
+            buffer = np.frombuffer(chunk, dtype=np.uint8)
+            ends = np.flatnonzero(buffer == ord("\n")) + offset
+            if ends.size:
+                starts = np.concatenate(([line_start], ends[:-1] + 1))
+                longest = max(longest, int((ends - starts).max()))
+                line_start = int(ends[-1]) + 1
+            newlines += int(ends.size)
+            nuls += int(np.count_nonzero(buffer == 0))
+            quotes += int(np.count_nonzero(buffer == ord('"')))
+            offset += len(chunk)
+            if len(head) <= MAX_HEADER_BYTES:
+                head += chunk[: MAX_HEADER_BYTES + 1 - len(head)]
             tail = (tail + chunk)[-65536:] if len(chunk) < 65536 else chunk[-65536:]
             if utf8 and not (chunk.isascii() and not decoder.getstate()[0]):
                 try:
@@ -126,8 +144,9 @@ def _fingerprint(path: Path) -> _Fingerprint:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
                 utf8 = False
+    longest = max(longest, offset - line_start)
     lines = newlines + (1 if tail and not tail.endswith(b"\n") else 0)
-    return _Fingerprint(digest.hexdigest(), lines, head, tail, utf8)
+    return _Fingerprint(digest.hexdigest(), lines, head, tail, utf8, nuls, quotes, longest)
 
 
 @contextmanager
@@ -202,12 +221,16 @@ def _decode_header(line: bytes, path: Path) -> tuple[str, str]:
 
 
 def _looks_binary(head: bytes) -> str | None:
+    """Why the file's start says it is not CSV text, or None. A NUL further on is a finding on its row."""
     if head.startswith(b"PK\x03\x04"):
         return "it looks like an Excel workbook or a zip file; save it as CSV"
     if head.startswith(b"PAR1"):
         return "it is a Parquet file; give it a .parquet name"
-    if b"\x00" in head:
-        return "it contains binary data, not text"
+    first_line = head.split(b"\n", 1)[0]
+    if first_line.count(b"\x00") * 3 > len(first_line) > 0:
+        return "it looks like UTF-16 text without a byte order mark; save it as UTF-8"
+    if b"\x00" in first_line:
+        return "its header line contains binary data, not text"
     return None
 
 
@@ -222,12 +245,22 @@ def _unique_names(headers: list[str]) -> list[str]:
     return names
 
 
+class _NeedsCare(Exception):
+    """The fast reader cannot tell this file's rows apart; the careful reader (csv_records) reads it."""
+
+
 # Where the parser reads from: the file itself (header skipped), or a buffer of data lines.
 _Source = Path | Buffer
 
 
 # A column the parser encodes as it reads: distinct values once, and a code per row.
 ENCODED_TEXT = pa.dictionary(pa.int32(), pa.string())
+
+
+def _text_types(names: list[str], columns: dict[str, str], plain: frozenset[str] | None) -> dict[str, pa.DataType]:
+    """Each column's type for the fast parser: ENCODED_TEXT, except the `plain` canonical columns (all when None)."""
+    plain_names = {columns[c] for c in plain if c in columns} if plain is not None else set(names)
+    return {name: pa.string() if name in plain_names else ENCODED_TEXT for name in names}
 
 
 def _parse(
@@ -298,15 +331,13 @@ def _number_rows(
 def _parse_rows(
     path: Path, body: Buffer | None, data_lines: int, last_odd: bool, types: dict[str, pa.DataType], delimiter: str
 ) -> tuple[pa.Table, np.ndarray, list[BadRow]]:
-    """Parse the lines after the header: the table, its rows' numbers, and the rows it could not take.
+    """The fast reader: the lines after the header, the table, its rows' numbers and its ragged rows.
 
     The parser first reads the file directly (`body` None) and its row count is
-    checked against the file's lines. When they differ (blank lines, or an
-    unmatched quote that swallowed what followed it), or the last line has an
-    unmatched quote (which the parser lets run to the end of the file), the data
-    lines are loaded, the bad ones held back, and the rest parsed with their row
-    numbers: first holding back only blank lines (and an unbalanced last line),
-    then, when rows still go missing, every line whose quotes do not balance.
+    checked against the file's lines. When they differ (blank lines), the data
+    lines are loaded, blank lines held back, and the rest parsed with their row
+    numbers. When rows still go missing, or the last line leaves a quote open,
+    the file is the careful reader's (_NeedsCare).
     """
     if data_lines == 0:
         return _empty_table(types), np.empty(0, dtype=np.int64), []
@@ -319,20 +350,15 @@ def _parse_rows(
     if body is None:
         with _mapped(path) as data:
             body = bytes(_data_lines(data))
-    for all_odd_quotes in (False, True):
-        scan = scan_lines(body, all_odd_quotes)
-        table, invalid = _parse(scan.body, types, delimiter, threads=True)
-        # Holding back the last line may leave another unbalanced line last, which the
-        # parser would again let run to the end: then hold back every unbalanced line.
-        last_open = not all_odd_quotes and last_line_quotes_odd(bytes(scan.body[-65536:]), delimiter.encode())
-        if table is not None and table.num_rows + len(invalid) == count_lines(scan.body) and not last_open:
-            break
-    else:
-        raise pa.ArrowInvalid("its rows cannot be told apart")
+    scan = scan_lines(body, all_odd_quotes=False)
+    table, invalid = _parse(scan.body, types, delimiter, threads=True)
+    last_open = last_line_quotes_odd(bytes(scan.body[-65536:]), delimiter.encode())
+    if table is None or table.num_rows + len(invalid) != count_lines(scan.body) or last_open or \
+            scan.bad_quote_rows.size:
+        raise _NeedsCare  # a value spans lines or a quote never closes: the careful reader's work
     rows = scan.rows if scan.rows is not None else np.arange(1, count_lines(scan.body) + 1, dtype=np.int64)
     table, rows, ragged = _number_rows(table, invalid, rows, lambda: _parse(scan.body, types, delimiter, False))
-    bad_rows = sorted([*(BadRow(int(r), _UNBALANCED) for r in scan.bad_quote_rows), *ragged], key=lambda b: b.row)
-    return table, rows, bad_rows
+    return table, rows, ragged
 
 
 def _data_lines(data: memoryview) -> memoryview:
@@ -344,13 +370,8 @@ def _data_lines(data: memoryview) -> memoryview:
     return data[start + newline + 1 :]
 
 
-def _read_csv(
-    path: Path, expected: FileColumns, column_map: ColumnMap | None, plain: frozenset[str] | None
-) -> SourceFile:
-    print_ = _fingerprint(path)
-    head = print_.head
-    encoding = "utf-8-sig" if head.startswith(_BOM) else "utf-8"
-    head = head[len(_BOM) :] if encoding == "utf-8-sig" else head
+def _header(head: bytes, path: Path, encoding: str | None) -> tuple[str, str, int]:
+    """The header line's text, its encoding and its length in bytes (without the line end)."""
     if not head.strip():
         raise InputUnusable(f"{path}: the file is empty", hint="an export needs at least its header line")
     if (problem := _looks_binary(head)) is not None:
@@ -361,9 +382,22 @@ def _read_csv(
             f"{path}: its lines end in a carriage return alone (old Mac line endings)",
             hint="save it again as CSV with Windows or Unix line endings",
         )
-    if newline == -1 and len(head) == 65536:
-        raise InputUnusable(f"{path}: the first line is longer than 64 KiB; it is not a CSV header")
-    header_text, header_encoding = _decode_header((head if newline == -1 else head[:newline]).rstrip(b"\r"), path)
+    if newline == -1 and len(head) > MAX_HEADER_BYTES:
+        raise InputUnusable(f"{path}: the first line is longer than 1 MiB, the longest header cmclaims reads",
+                            hint="is this a CSV export? Its first line must be the column names")
+    line = (head if newline == -1 else head[:newline]).rstrip(b"\r")
+    if encoding is None:
+        text, encoding = _decode_header(line, path)
+    else:
+        try:
+            text = line.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise InputUnusable(f"{path}: the header is not {encoding} text") from exc
+    return text, encoding, len(head) if newline == -1 else newline
+
+
+def _columns_of(path: Path, header_text: str, expected: FileColumns,
+                column_map: ColumnMap | None) -> tuple[dict[str, str], list[str], str]:
     if header_text.count('"') % 2:
         raise InputUnusable(f"{path}: the header line has an unmatched double quote")
     delimiter = max(_DELIMITERS, key=header_text.count)
@@ -373,33 +407,83 @@ def _read_csv(
         raise InputUnusable(f"{path}: the header line cannot be read as CSV ({exc})") from exc
     columns = _match_columns(path, headers, expected, column_map)
     names = _unique_names(headers)
-    columns = {canonical: names[headers.index(header)] for canonical, header in columns.items()}
-    plain_names = {columns[c] for c in plain if c in columns} if plain is not None else set(names)
-    types = {name: pa.string() if name in plain_names else ENCODED_TEXT for name in names}
+    return {canonical: names[headers.index(header)] for canonical, header in columns.items()}, names, delimiter
+
+
+def _careful(path: Path, sha256: str, body: bytes, encoding: str, bad_positions: np.ndarray | None,
+             names: list[str], delimiter: str, columns: dict[str, str], label: str) -> SourceFile:
+    """The careful reader (cmclaims.io.csv_records): RFC 4180 records, damage kept to its row."""
+    records = read_records(body, encoding, names, delimiter, bad_positions)
+    bad_rows = [BadRow(row, problem) for row, problem in records.bad]
+    return SourceFile(path, sha256, "csv", label, records.table, columns, records.rows, bad_rows)
+
+
+def _read_utf16(path: Path, sha256: str, expected: FileColumns, column_map: ColumnMap | None) -> SourceFile:
+    """A UTF-16 export (with its byte order mark, as Excel's "Unicode text" writes it), read as text."""
+    with _mapped(path) as data:
+        try:
+            text = bytes(data).decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise InputUnusable(f"{path}: it starts as UTF-16 text but does not decode as UTF-16",
+                                hint="export the file as UTF-8") from exc
+    data_utf8 = text.encode("utf-8", errors="surrogatepass")
+    header_text, _, header_length = _header(data_utf8[:MAX_HEADER_BYTES + 1], path, "utf-8")
+    columns, names, delimiter = _columns_of(path, header_text, expected, column_map)
+    body = data_utf8[header_length + 1:] if len(data_utf8) > header_length else b""
+    return _careful(path, sha256, body, "utf-8", None, names, delimiter, columns, "utf-16")
+
+
+def _read_csv(
+    path: Path, expected: FileColumns, column_map: ColumnMap | None, plain: frozenset[str] | None
+) -> SourceFile:
+    print_ = _fingerprint(path)
+    head = print_.head
+    if head.startswith(_UTF16_BOMS) and not head.startswith(codecs.BOM_UTF32_LE):
+        return _read_utf16(path, print_.sha256, expected, column_map)
+    label = "utf-8-sig" if head.startswith(_BOM) else "utf-8"
+    head = head[len(_BOM) :] if label == "utf-8-sig" else head
+    header_text, header_encoding, _ = _header(head, path, None)
+    columns, names, delimiter = _columns_of(path, header_text, expected, column_map)
+    types = _text_types(names, columns, plain)
 
     data_lines = max(print_.lines - 1, 0)
+    sound = print_.nuls == 0 and print_.longest <= MAX_VALUE_BYTES
     try:
-        try:
-            if header_encoding == "cp1252" or not print_.utf8:
-                raise UnicodeError("the file is not UTF-8")
-            last_odd = data_lines > 0 and last_line_quotes_odd(print_.tail, delimiter.encode())
-            table, rows, bad_rows = _parse_rows(path, None, data_lines, last_odd, types, delimiter)
-        except UnicodeError:
+        if sound and print_.utf8 and header_encoding == "utf-8":
+            # The fast reader, straight from the file, when no value can span lines.
             with _mapped(path) as data:
-                try:
-                    body = bytes(_data_lines(data)).decode("cp1252").encode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise InputUnusable(
-                        f"{path}: the text is neither UTF-8 nor Windows-1252", hint="export the file as UTF-8"
-                    ) from exc
-            encoding = "cp1252"
-            table, rows, bad_rows = _parse_rows(
-                path, body, count_lines(body), last_line_quotes_odd(body[-65536:], delimiter.encode()), types,
-                delimiter
-            )
-    except pa.ArrowInvalid as exc:
-        raise InputUnusable(f"{path}: cannot be parsed as CSV ({exc})") from exc
-    return SourceFile(path, print_.sha256, "csv", encoding, table, columns, rows, bad_rows)
+                spanning = print_.quotes > 0 and has_odd_quote_line(_data_lines(data))
+            if not spanning:
+                last_odd = data_lines > 0 and last_line_quotes_odd(print_.tail, delimiter.encode())
+                table, rows, bad_rows = _parse_rows(path, None, data_lines, last_odd, types, delimiter)
+                return SourceFile(path, print_.sha256, "csv", label, table, columns, rows, bad_rows)
+    except (pa.ArrowInvalid, _NeedsCare):
+        pass  # the fast reader lost its place: the careful one reads the file
+    with _mapped(path) as data:
+        body = bytes(_data_lines(data))
+    encoding, bad_positions = _encoding_of(body, print_.utf8, header_encoding)
+    if sound and bad_positions.size == 0 and encoding == "cp1252":
+        transcoded = body.decode("cp1252").encode("utf-8")
+        if not (print_.quotes and has_odd_quote_line(transcoded)):
+            try:
+                table, rows, bad_rows = _parse_rows(
+                    path, transcoded, count_lines(transcoded),
+                    last_line_quotes_odd(transcoded[-65536:], delimiter.encode()), types, delimiter)
+                return SourceFile(path, print_.sha256, "csv", "cp1252", table, columns, rows, bad_rows)
+            except (pa.ArrowInvalid, _NeedsCare):
+                pass
+    return _careful(path, print_.sha256, body, encoding, bad_positions, names, delimiter, columns,
+                    label if encoding == "utf-8" else encoding)
+
+
+def _encoding_of(body: bytes, utf8: bool, header_encoding: str) -> tuple[str, np.ndarray]:
+    """UTF-8 or Windows-1252 (SPEC section 2), and the offsets of the bytes that do not decode in it."""
+    if utf8 and header_encoding == "utf-8":
+        return "utf-8", np.empty(0, dtype=np.int64)
+    bad = undecodable(body, "utf-8")
+    if header_encoding == "utf-8" and mostly_utf8(body, bad):
+        return "utf-8", bad  # UTF-8 with a few damaged bytes: those rows are findings, the rest keep their text
+    return "cp1252", undecodable(body, "cp1252")
 
 
 def _read_parquet(path: Path, expected: FileColumns, column_map: ColumnMap | None) -> SourceFile:
@@ -408,11 +492,99 @@ def _read_parquet(path: Path, expected: FileColumns, column_map: ColumnMap | Non
         raise InputUnusable(f"{path}: the file is empty")
     try:
         table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputUnusable(f"{path}: not a readable Parquet file ({exc})") from exc
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise InputUnusable(f"{path}: not a readable Parquet file ({_arrow_reason(exc)})") from exc
+    table = table.rename_columns(_unique_names([str(name) for name in table.column_names]))
+    table, bad_rows = parquet_as_readable(path, table)
     columns = _match_columns(path, table.column_names, expected, column_map)
-    rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
-    return SourceFile(path, print_.sha256, "parquet", "parquet", table, columns, rows)
+    rows = np.arange(1, table.num_rows + len(bad_rows) + 1, dtype=np.int64)
+    if bad_rows:
+        bad = np.array([b.row for b in bad_rows], dtype=np.int64)
+        rows = rows[~np.isin(rows, bad)]
+    return SourceFile(path, print_.sha256, "parquet", "parquet", table, columns, rows, bad_rows)
+
+
+def _arrow_reason(exc: BaseException) -> str:
+    """Arrow's reason in a few words; never the text of a value (it could be PHI)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return type(exc).__name__
+
+
+def _is_kept(kind: pa.DataType) -> bool:
+    """Types the outputs carry as they came in, and that read as text."""
+    t = pa.types
+    return (t.is_string(kind) or t.is_large_string(kind) or t.is_boolean(kind) or t.is_integer(kind)
+            or (t.is_floating(kind) and not t.is_float16(kind)) or t.is_decimal(kind) or t.is_date(kind)
+            or t.is_timestamp(kind) or t.is_time(kind))
+
+
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column of any Arrow type that has a text form, as text; raises ArrowException when it has none."""
+    kind = column.type
+    if isinstance(kind, pa.ExtensionType):
+        column = pa.chunked_array([chunk.storage for chunk in column.chunks], type=kind.storage_type)
+        return _as_text(column)
+    if pa.types.is_dictionary(kind):
+        return _as_text(column.cast(kind.value_type))
+    if pa.types.is_float16(kind):
+        column = column.cast(pa.float32())
+    return column.cast(pa.string())
+
+
+def _binary_text(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, np.ndarray]:
+    """A binary column as text, and which rows are not UTF-8 (those become null here and CM0 findings)."""
+    try:
+        return column.cast(pa.string()), np.zeros(len(column), dtype=bool)
+    except pa.ArrowInvalid:
+        pass
+    values = column.cast(pa.large_binary()).to_pylist()  # rare: only a column with bytes that are not text
+    text, bad = [], np.zeros(len(values), dtype=bool)
+    for position, value in enumerate(values):
+        try:
+            text.append(None if value is None else value.decode("utf-8"))
+        except UnicodeDecodeError:
+            text.append(None)
+            bad[position] = True
+    return pa.chunked_array([pa.array(text, pa.string())]), bad
+
+
+def parquet_as_readable(path: Path, table: pa.Table) -> tuple[pa.Table, list[BadRow]]:
+    """Every column in a type the outputs can carry and the checks can read as text.
+
+    Numbers, booleans, decimals, dates, times and timestamps stay as they are;
+    string views, dictionaries, half floats, durations, intervals and extension
+    types become their text. Binary columns become text where they are UTF-8;
+    a row whose bytes are not is a CM0 finding. A column with no text form
+    (list, struct, map, union) makes the file unusable (65), named.
+    """
+    columns, bad = [], np.zeros(table.num_rows, dtype=bool)
+    problems: dict[int, str] = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        kind = column.type
+        if _is_kept(kind):
+            columns.append(column)
+            continue
+        if pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_fixed_size_binary(kind) \
+                or pa.types.is_binary_view(kind):
+            text, not_text = _binary_text(column)
+            for position in np.flatnonzero(not_text & ~bad).tolist():
+                problems[position] = f"{name} holds bytes that are not UTF-8 text"
+            bad |= not_text
+            columns.append(text)
+            continue
+        try:
+            columns.append(_as_text(column))
+        except (pa.ArrowException, ValueError, TypeError) as exc:
+            raise InputUnusable(
+                f"{path}: column '{name}' is of type {kind}, which has no text form cmclaims can check",
+                hint="leave that column out of the export, or export it as text",
+            ) from exc
+    readable = pa.table(columns, names=table.column_names)
+    if not bad.any():
+        return readable, []
+    bad_rows = [BadRow(position + 1, problems[position]) for position in np.flatnonzero(bad).tolist()]
+    return readable.filter(pa.array(~bad)), bad_rows
 
 
 def read_source(
@@ -421,12 +593,15 @@ def read_source(
     """Read `path` as a file of kind `expected`; every row is in `table` or `bad_rows`.
 
     A CSV's columns are text. With `plain` None they are plain strings; with a
-    set of canonical columns, every other column is parsed straight into a
-    dictionary array (ENCODED_TEXT): the parser finds each block's distinct
-    values on every core while it reads, and the table then weighs a code per
-    row instead of the text. `plain` names the columns whose values nearly all
-    differ (claim ids), where a dictionary would only add its codes.
+    set of canonical columns, the fast parser reads every other column straight
+    into a dictionary array (ENCODED_TEXT): it finds each block's distinct
+    values on every core while it parses, and the table weighs a code per row
+    instead of the text. `plain` names the columns whose values nearly all
+    differ (claim ids), where a dictionary would only add its codes. (The
+    careful RFC 4180 reader, for the rare file the fast one cannot number,
+    gives plain strings.)
     """
+    require_regular_file(path)  # never open() a FIFO: it would wait for a writer forever
     if file_format(path) == "parquet":
         return _read_parquet(path, expected, column_map)
     return _read_csv(path, expected, column_map, plain)

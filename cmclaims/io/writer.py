@@ -2,16 +2,25 @@
 
 Each file is written to a temporary file in the same folder, flushed to disk,
 and renamed over the old one, so a run that dies leaves the previous file or
-the new one, never half of either. Files are created with mode 0600: they hold
-PHI. Text cells that a spreadsheet would run as a formula (starting with =, +,
--, @, a tab or a carriage return) get a leading apostrophe in CSV outputs;
-cells that are numbers (-12.50) stay numbers.
+the new one, never half of either. Files are created with mode 0600 and
+folders 0700 whatever the umask (cmclaims.io.private): they hold PHI. A
+temporary file's name carries the id of the process writing it, so the next
+run into the folder removes what a killed run left behind (and never a live
+run's). Every staged file's SHA-256 is known when it is complete, for
+summary.json, so that a folder mixing two runs is found out.
+
+Text cells that a spreadsheet would run as a formula (starting with =, +, -,
+@, a tab or a carriage return) get a leading apostrophe in CSV outputs,
+header cells included; cells that are numbers (-12.50) stay numbers.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,8 +34,11 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from cmclaims.errors import CannotWrite, InputUnusable
+from cmclaims.io.private import FILE_MODE, private_folder
 
-OWNER_ONLY = 0o600
+OWNER_ONLY = FILE_MODE
+PENDING = ".pending-outputs.json"  # the run's output hashes, present only while its renames are under way
+_TEMPORARY = re.compile(r"^\.(?P<target>.+)\.(?P<pid>\d+)-[^.]+\.tmp$")
 _FORMULA_START = np.zeros(256, dtype=bool)  # by first byte: = + - @ tab carriage-return
 _FORMULA_START[np.frombuffer(b"=+-@\t\r", dtype=np.uint8)] = True
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -62,26 +74,72 @@ def escape_formulas(table: pa.Table) -> pa.Table:
     return pa.table(columns, names=table.column_names)
 
 
+def escape_header(name: str) -> str:
+    """A column name as a safe header cell: an apostrophe before a formula-like start, like a data cell."""
+    return f"'{name}" if name and name[0] in "=+-@\t\r" else name
+
+
 def ensure_folder(folder: Path) -> None:
-    """Create the output folder (owner-only when new); exit 73 when that is impossible."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except OSError as exc:
-        raise CannotWrite(f"{folder}: cannot create the output folder ({exc.strerror})") from exc
+    """Create the output folder and its missing parents 0700; exit 73 when that is impossible."""
+    private_folder(folder, "output folder")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise CannotWrite(f"{folder}: the output folder is not writable")
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` still runs (on Windows, where signal 0 would end it, always True)."""
+    if sys.platform == "win32" or pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, owned by someone else
+    return True
+
+
+def remove_leftovers(folder: Path, names: tuple[str, ...]) -> list[Path]:
+    """Remove the temporaries of `names` that a run killed while writing them left in `folder`.
+
+    A temporary is `.<name>.<pid>-<random>.tmp`; one whose process no longer
+    runs is a leftover (it holds PHI and would never be renamed). A stale
+    PENDING note goes too: the run it describes is over.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        stale = match is not None and match["target"] in names and not _alive(int(match["pid"]))
+        if stale or (entry.name == PENDING and not _pending_owner_alive(Path(entry.path))):
+            try:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+            except OSError:
+                continue  # gone already, or not ours to remove: the run goes on
+    return removed
+
+
+def _pending_owner_alive(path: Path) -> bool:
+    try:
+        return _alive(int(json.loads(path.read_text(encoding="utf-8")).get("pid", 0)))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return False
 
 
 @contextmanager
 def temporary_beside(target: Path) -> Iterator[Path]:
     """An owner-only temporary file beside `target`, fsynced when the block ends and deleted on error."""
     try:
-        handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        handle, name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}-", suffix=".tmp", dir=target.parent)
+        os.close(handle)
+        temporary = Path(name)
+        os.chmod(temporary, OWNER_ONLY)
     except OSError as exc:
         raise CannotWrite(f"{target.parent}: cannot write there ({exc.strerror})") from exc
-    os.close(handle)
-    temporary = Path(name)
-    os.chmod(temporary, OWNER_ONLY)
     try:
         yield temporary
         with temporary.open("rb+") as stream:
@@ -116,11 +174,13 @@ def write_batches(schema: pa.Schema, batches: Iterator[pa.RecordBatch], path: Pa
             for batch in batches:
                 parquet.write_batch(batch)
         return
+    # A header is a cell too: an input column named =HYPERLINK(...) is written as text.
+    header = pa.schema([field.with_name(escape_header(field.name)) for field in schema])
     try:
-        with pacsv.CSVWriter(path, schema) as csv:
+        with pacsv.CSVWriter(path, header) as csv:
             for batch in batches:
                 escaped = escape_formulas(pa.Table.from_batches([batch], schema=schema))
-                csv.write_table(escaped)
+                csv.write_table(escaped.rename_columns(header.names))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
         nested = [f.name for f in schema if pa.types.is_nested(f.type)]
         raise InputUnusable(
@@ -134,6 +194,15 @@ def write_json(document: dict, path: Path) -> None:
     path.write_text(json.dumps(document, indent=2, sort_keys=False, allow_nan=False) + "\n", encoding="utf-8")
 
 
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in 16 MiB pieces (hashlib works on them without the GIL)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while piece := stream.read(1 << 24):
+            digest.update(piece)
+    return digest.hexdigest()
+
+
 class StagedOutputs:
     """Outputs written to temporary files first and renamed into place together at the end.
 
@@ -143,20 +212,28 @@ class StagedOutputs:
     file staged in the background keeps its place in that order.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, leftovers: tuple[str, ...] = ()) -> None:
         ensure_folder(folder)
         self.folder = folder
+        self.removed = remove_leftovers(folder, leftovers) if leftovers else []
         self._staged: list[Future[tuple[Path, Path]]] = []
         self._pool: ThreadPoolExecutor | None = None
+        self._digests: dict[str, str] = {}
 
     def _write(self, name: str, write: Callable[[Path], None]) -> tuple[Path, Path]:
         target = self.folder / name
         try:
             with temporary_beside(target) as temporary:
                 write(temporary)
+            self._digests[name] = file_sha256(temporary)
         except OSError as exc:
             raise CannotWrite(f"{target}: cannot be written ({exc.strerror or exc})") from exc
         return temporary, target
+
+    def sha256(self, name: str) -> str:
+        """The SHA-256 of staged file `name` (waiting for it to be complete)."""
+        self.wait()
+        return self._digests[name]
 
     def stage(self, name: str, write: Callable[[Path], None]) -> Path:
         """Write `name` to a temporary file now; it is renamed into place by commit()."""
@@ -181,12 +258,20 @@ class StagedOutputs:
         """Wait for every staged file, then rename each into place in the order staged."""
         files = [future.result() for future in self._staged]
         done = []
+        # While the renames are under way a note beside them says which files belong to this run,
+        # so that a reader of a folder left half renamed by a kill can say "mixed", not "tampered".
+        pending = self.folder / PENDING
+        note = {"pid": os.getpid(), "files": {target.name: self._digests.get(target.name) for _, target in files}}
+        with temporary_beside(pending) as temporary:
+            write_json(note, temporary)
+        commit(temporary, pending)
         for position, (temporary, target) in enumerate(files):
             commit(temporary, target)
             done.append(target)
             self._staged[position] = _nothing()
             if between is not None and position < len(files) - 1:
                 between()
+        pending.unlink(missing_ok=True)
         self._close()
         return done
 

@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from cmclaims.errors import CannotWrite, ConfigError
 from cmclaims.faults import checkpoint
+from cmclaims.io.private import private_folder, tighten
 from cmclaims.ledger.identity import LedgerUnusable, create_hint, require_ledger_file
 from cmclaims.ledger.schema import SCHEMA_VERSION, migrate
 from cmclaims.normalize.values import month_of
@@ -230,6 +231,8 @@ class SqliteLedger(LedgerStore):
         self.real_path = require_ledger_file(path)
         self.read_only = read_only
         try:
+            if not read_only:
+                tighten(self.real_path)  # a ledger copied in with 0644 is owner-only before this run writes PHI
             self._db = self._connect(read_only)
             self._require_identity()
             if read_only:
@@ -266,8 +269,8 @@ class SqliteLedger(LedgerStore):
     @classmethod
     def create(cls, path: Path) -> SqliteLedger:
         """Create a new, empty ledger at `path` (`cmclaims ledger init`); never over an existing file."""
+        private_folder(path.parent, "ledger folder")  # 0700 whatever the umask (cmclaims.io.private)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         except FileExistsError:
             raise LedgerExists(f"{path}: a file is already there; nothing was changed",

@@ -27,6 +27,7 @@ from cmclaims.normalize.parsed import (
     MAX_CHARGE,
     MAX_MINUTES,
     MAX_UNITS,
+    birth_days,
     dates_of,
     numbers_of,
     qualifications_of,
@@ -238,7 +239,7 @@ def build_lines(batch: Batch, catalog: Catalog, today: dt.date, value_maps: Valu
     text["claim_frequency"] = text["claim_frequency"].recoded(_frequency)
 
     service_day = dates_of(text["service_date"], today)
-    dob_day = dates_of(text["member_dob"], today, past=True)
+    dob_day = birth_days(text["member_dob"], today)
     start, placed_end = _place_times(
         service_day, times_of(text["start_time"], today), times_of(text["end_time"], today)
     )

@@ -48,31 +48,42 @@ def _make_date(year: int, month: int, day: int) -> dt.date | None:
         return None
 
 
-def _two_digit_year(year: int, today: dt.date, past: bool) -> int:
-    """`03/04/26` is 2026, `03/04/61` is 1961: never more than a year ahead (for a birth date, never ahead)."""
-    latest = today.year if past else today.year + 1
-    return 2000 + year if 2000 + year <= latest else 1900 + year
+def _two_digit_year(year: int, month: int, day: int, latest: dt.date) -> dt.date | None:
+    """A two-digit year is never read into the future: 20yy when that is not after `latest`, else 19yy."""
+    recent = _make_date(2000 + year, month, day)
+    if recent is not None and recent <= latest:
+        return recent
+    return _make_date(1900 + year, month, day)
 
 
-def parse_date(text: str, today: dt.date, past: bool = False) -> dt.date | None:
+def has_two_digit_year(text: str) -> bool:
+    """Whether a date's text gives its year in two digits (`11/11/11`, `3/4/26 9:15`)."""
+    text = text.strip()
+    if (match := _DATE_TIME_SPLIT.match(text)) is not None:
+        text = match[1].strip()
+    match = _US.fullmatch(text)
+    return match is not None and len(match[3]) == 2
+
+
+def parse_date(text: str, today: dt.date) -> dt.date | None:
     """A calendar date in the formats EHR exports use; None when it is not one.
 
-    `past` says the date cannot be in a later year (a birth date): `3/4/27` read in
-    2026 is then 1927, not 2027.
+    A two-digit year is the most recent reading not after today: `3/4/27` read
+    on 2026-12-01 is 1927. A birth date's two-digit year is read in the 1900s
+    (`parsed.birth_days`, SPEC section 2: `11/11/11` is 1911).
     """
     text = text.strip()
     if match := _ISO.fullmatch(text):
         return _make_date(int(match[1]), int(match[2]), int(match[3]))
     if match := _US.fullmatch(text):
-        year = int(match[3])
         if len(match[3]) == 2:
-            year = _two_digit_year(year, today, past)
-        return _make_date(year, int(match[1]), int(match[2]))
+            return _two_digit_year(int(match[3]), int(match[1]), int(match[2]), today)
+        return _make_date(int(match[3]), int(match[1]), int(match[2]))
     if match := _COMPACT.fullmatch(text):
         return _make_date(int(match[1]), int(match[2]), int(match[3]))
     if (match := _DATE_TIME_SPLIT.match(text)) and parse_time(match[2], today) is not None:
         # A date-time in a date column (a Parquet timestamp, `2026-03-04 00:00:00`): its date.
-        return parse_date(match[1], today, past)
+        return parse_date(match[1], today)
     if not any(c.isalpha() for c in text) or len(text) > 40:
         return None
     # Text months ("Mar 4, 2026", "04-Mar-2026"): parse twice with different

@@ -39,7 +39,7 @@ from cmclaims.pipeline.checks import Outcome, run_checks
 from cmclaims.pipeline.ledger_entries import ledger_lines, retirements, run_record
 from cmclaims.pipeline.outputs import clean_file, exceptions_file
 from cmclaims.pipeline.partition import context_for
-from cmclaims.pipeline.request import ValidateRequest
+from cmclaims.pipeline.request import ValidateRequest, check_request_files
 from cmclaims.pipeline.summary import findings_by_rule, totals
 from cmclaims.rules.context import Context
 from cmclaims.rules.registry import Rule
@@ -49,6 +49,7 @@ from cmclaims.tables import Profile, load_profile
 
 OVER_LIMIT_MODES = ("reject", "cutback")
 FORMATS = ("csv", "parquet")
+OUTPUT_NAMES = (*(f"{stem}.{fmt}" for stem in ("clean", "exceptions") for fmt in FORMATS), "summary.json")
 __all__ = ["ValidateRequest", "ValidateResult", "validate"]
 
 
@@ -70,6 +71,7 @@ def run_id_for(profile: str, input_hashes: list[str]) -> str:
 def _check_request(request: ValidateRequest) -> None:
     if not request.inputs:
         raise ConfigError("give at least one input file")
+    check_request_files(request)
     if request.over_limit not in OVER_LIMIT_MODES:
         raise ConfigError(f"--over-limit must be reject or cutback, not '{request.over_limit}'")
     if request.output_format is not None and request.output_format not in FORMATS:
@@ -143,7 +145,7 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
         alarm = input_alarm(outcome, ctx.lines.size, request.max_input_errors)
         lap("rules")
 
-        staged = StagedOutputs(request.out)
+        staged = StagedOutputs(request.out, leftovers=OUTPUT_NAMES)
         stack.callback(staged.discard)  # whatever was not committed is removed
         background = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmclaims-ledger"))
         clean = clean_file(ctx, batch, outcome)
@@ -179,6 +181,13 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
                                          exceptions.table())
         staged.stage(f"exceptions.{output_format}",
                      lambda p: write_batches(exceptions.schema, exceptions.pieces(), p, output_format))
+        # summary.json vouches for the two files it belongs to: a folder mixing two runs is found out.
+        summary["files"] = {
+            "clean": {"name": clean_path.name, "sha256": staged.sha256(clean_path.name),
+                      "rows": summary["counts"]["lines_clean"]},
+            "exceptions": {"name": f"exceptions.{output_format}",
+                           "sha256": staged.sha256(f"exceptions.{output_format}"), "rows": exceptions.size},
+        }
         lap("write")
         summary["timings"] = timings
         staged.stage("summary.json", lambda p: write_json(summary, p))

@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from cmclaims.errors import ConfigError
+from cmclaims.io.writer import PENDING, file_sha256
 from cmclaims.ledger.store import LedgerStore
 from cmclaims.pipeline.outputs import EXCEPTION_COLUMNS
 
@@ -162,6 +163,45 @@ def read_folder(folder: Path, run: RunFiles) -> None:
             run.exceptions = exceptions_frame(table)
         except (pa.ArrowException, OSError, ValueError) as exc:
             run.problems.append(f"{exceptions_path.name} cannot be read ({_short(exc)})")
+    run.problems.extend(check_files(folder, run.summary))
+
+
+def check_files(folder: Path, summary: dict | None) -> list[str]:
+    """Whether the clean and exceptions files are the ones summary.json vouches for (SHA-256 and rows).
+
+    A run renames its clean file, its exceptions file and summary.json one after
+    the other; a kill between two renames leaves a folder mixing two runs, and
+    the run's note of what it was renaming (PENDING) says so. A file that
+    matches neither was changed after the run.
+    """
+    files = (summary or {}).get("files")
+    if not isinstance(files, dict):
+        return []  # a summary from before cmclaims recorded its files: nothing to check against
+    pending: dict = {}
+    try:
+        pending = json.loads((folder / PENDING).read_text(encoding="utf-8")).get("files") or {}
+    except (OSError, ValueError, AttributeError):
+        pending = {}
+    problems = []
+    for role in ("clean", "exceptions"):
+        expected = files.get(role) or {}
+        name = str(expected.get("name", ""))
+        path = folder / name
+        if not name or "/" in name or not path.is_file():
+            problems.append(f"the {role} file summary.json names ({name or 'none'}) is not in the folder")
+            continue
+        try:
+            actual = file_sha256(path)
+        except OSError as exc:
+            problems.append(f"{name} cannot be read ({exc.strerror or type(exc).__name__})")
+            continue
+        if actual == expected.get("sha256"):
+            continue
+        if pending.get(name) == actual:
+            problems.append(f"mixed folder: {name} is from a later run stopped while renaming (run it again)")
+        else:
+            problems.append(f"{name} is not the file summary.json describes (changed after the run)")
+    return problems
 
 
 def _short(exc: BaseException) -> str:

@@ -56,7 +56,7 @@ def render_terminal(report: Report, console: Console, top: int | None = 20) -> N
     if report.verdict is not None:
         console.print()
         style = "bold green" if report.verdict.ok else "bold red"
-        console.print(f"[{style}]{escape(report.verdict.line)}[/{style}]")
+        console.print(f"[{style}]{escape(report.verdict.line)}[/{style}]", soft_wrap=True)  # one line for `tail -1`
 
 
 def _print_checks(table: ReportTable, console: Console) -> None:

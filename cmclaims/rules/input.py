@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cmclaims.normalize.lines import MISSING
 from cmclaims.normalize.services import BAD_MODIFIER, NO_SERVICE, UNKNOWN_CODE
@@ -36,8 +38,11 @@ def unparseable_row(ctx: Context) -> Flags:
 
     What it checks:
         Rows with a different number of values than the header has (a stray
-        comma, a missing column), or a double quote that does not close on its
-        line. The rest of the file is validated as usual.
+        comma, a missing column), a double quote that never closes (reported
+        once, on the row where it opens), a NUL byte, bytes that are not text
+        in the file's encoding, or a value longer than 1 MiB. A quoted value
+        spanning lines is one row (RFC 4180). The rest of the file is
+        validated as usual.
     Why it matters:
         Nothing in such a row can be trusted to sit in its column, so nothing
         in it can be billed. It is kept, with its row number, so that no line
@@ -113,7 +118,7 @@ _DATE_COLUMNS = (("service_date", "service_day"), ("member_dob", "dob_day"))
     "input.bad_date",
     severity="error",
     stage="input",
-    message="{column} '{value}' is not a date",
+    message="{column} {value} is not a date",
 )
 def bad_date(ctx: Context) -> Flags:
     """A date that is not a real calendar date.
@@ -126,13 +131,24 @@ def bad_date(ctx: Context) -> Flags:
         Limits count by day, month and year, and eligibility by age on the
         date of service; a wrong date bills against the wrong period.
     Example:
-        service_date '2026-13-04'.
+        service_date '2026-13-04'. A birth date is PHI: its message shows
+        only its shape (member_dob shaped 9999-99-99), never its digits.
     How to fix:
         Correct the date in the EHR and re-export.
     Source:
-        SPEC section 2 (member_dob, service_date).
+        SPEC section 2 (member_dob, service_date); SPEC section 3 (no birth
+        date in a message).
     """
-    return _unparsed(ctx, _DATE_COLUMNS)
+    flags = _unparsed(ctx, _DATE_COLUMNS)
+    values = pa.array(flags.fields["value"], pa.string())
+    # A value's shape without its content: digits as 9, letters as A (`2010-05-32` -> `9999-99-99`).
+    shape = pc.utf8_slice_codeunits(
+        pc.replace_substring_regex(pc.replace_substring_regex(values, r"\d", "9"), r"\pL", "A"), 0, 40)
+    quoted = pc.binary_join_element_wise("'", values, "'", "")
+    shaped = pc.binary_join_element_wise("shaped '", shape, "'", "")
+    is_birth = pa.array(flags.fields["column"] == "member_dob", pa.bool_())
+    flags.fields["value"] = np.asarray(pc.if_else(is_birth, shaped, quoted).to_pylist(), dtype=object)
+    return flags
 
 
 def _unparsed(ctx: Context, columns: tuple[tuple[str, str], ...]) -> Flags:

@@ -14,7 +14,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from cmclaims.errors import ConfigError
-from cmclaims.io.writer import commit, temporary_beside
+from cmclaims.io.writer import commit, ensure_folder, temporary_beside
 
 CSV_SUFFIXES = (".csv", ".txt")
 PARQUET_SUFFIXES = (".parquet",)
@@ -45,7 +45,7 @@ def write_sample_table(table: pa.Table, path: Path) -> None:
     """Write `table` to `path` (format from its suffix), replacing the file only when complete."""
     check_output_path(path)
     if path.parent != Path():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_folder(path.parent)
     with temporary_beside(path) as temporary:
         if path.suffix.lower() in PARQUET_SUFFIXES:
             pq.write_table(_plain(table), temporary)

@@ -95,12 +95,17 @@ def encode(column: pa.ChunkedArray | pa.Array, many_distinct: bool = False) -> t
 
     A column the reader already dictionary-encoded (chunk by chunk) only has its
     chunks' dictionaries unified; plain text is encoded chunk by chunk the same
-    way, with no copy of the whole column. pandas hashes near-unique columns
-    (`many_distinct`) faster than Arrow.
+    way, with no copy of the whole column. A near-unique column
+    (`many_distinct`: claim ids) is encoded in one piece instead, by Arrow: a
+    third less CPU than pandas' factorize, and no Python object per value.
     """
     if column.null_count == len(column):
         return np.full(len(column), -1, dtype=np.int8), pa.array([], type=pa.string())
     if many_distinct and not pa.types.is_dictionary(column.type):
+        if column.nbytes < 1 << 31:  # one string array holds up to 2 GiB of text
+            whole = (column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column).dictionary_encode()
+            codes = np.array(whole.indices.fill_null(-1).to_numpy(zero_copy_only=False))  # writable
+            return narrow(codes, len(whole.dictionary)), whole.dictionary
         codes, uniques = pd.factorize(column.to_pandas(), use_na_sentinel=True)
         return narrow(np.asarray(codes), len(uniques)), pa.array(uniques, type=pa.string())
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]

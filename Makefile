@@ -10,9 +10,10 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum |
 DEMO_OUT ?= demo-out
 BENCH_OUT ?= bench-out
 SOAK_EXAMPLES ?= 2000
+BENCH_LOCK ?=# a file to flock while benchmarking, on a machine shared with others' benchmarks
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test check lint bench soak docs clean
+.PHONY: help install demo test check lint bench bench-dask soak docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -46,6 +47,9 @@ bench: install ## cmclaims vs an I/O floor and a DuckDB query, realistic and ter
 
 soak: install ## long property runs: thousands of random multi-night ledger histories against the model (SOAK_EXAMPLES)
 	CMCLAIMS_SOAK_EXAMPLES=$(SOAK_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider --hypothesis-show-statistics tests/ledger/test_model.py
+
+bench-dask: install ## validate 5M, 20M and 50M lines of Parquet with --engine dask on a LocalCluster (long)
+	$(if $(BENCH_LOCK),flock $(BENCH_LOCK) )$(BIN)/python scripts/bench_dask.py --out $(BENCH_OUT)/dask
 
 docs: install ## regenerate docs/rules.md from the rule registry
 	$(BIN)/python -m cmclaims.docs > docs/rules.md

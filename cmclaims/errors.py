@@ -58,6 +58,12 @@ class CannotWrite(CmclaimsError):
     exit_code = EXIT_CANNOT_WRITE
 
 
+class ClusterFailed(CmclaimsError):
+    """The Dask cluster lost a worker or its scheduler mid-run; nothing was written or committed."""
+
+    exit_code = EXIT_LOCKED  # a temporary failure (EX_TEMPFAIL): run again when the cluster is back
+
+
 class LedgerLocked(CmclaimsError):
     """Another run holds the ledger; nothing was changed."""
 

@@ -79,6 +79,10 @@ def validate_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON document")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="print nothing but errors")] = False,
+    engine: Annotated[str, typer.Option("--engine", help="local (this process) or dask (a cluster)")] = "local",
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="with --engine dask: a scheduler address (tcp://host:8786); default a local cluster"
+    )] = None,
     exit_zero: Annotated[
         bool,
         typer.Option("--exit-zero", help="exit 0 even when lines were rejected (never when the night is broken: 65)"),
@@ -120,6 +124,8 @@ def validate_command(
         output_format=output_format,
         ledger=None if no_ledger else ledger_path(ledger),
         dry_run=dry_run,
+        engine=engine,
+        scheduler=scheduler,
         max_input_errors=max_input_errors,
     )
     check_request_files(request)  # a FIFO or device is refused (66) before the lock is taken
@@ -128,12 +134,12 @@ def validate_command(
             # Before the heavy imports: a second run learns in a fraction of a second that it must wait.
             stack.enter_context(LedgerLock(request.ledger))  # type: ignore[arg-type]
             request.ledger_locked = True
+        from cmclaims.engine import run
         from cmclaims.io.memory import use_returning_allocator
-        from cmclaims.pipeline.validate import validate
 
         use_returning_allocator()
         with stage_progress(("read", "normalise", "rules", "write"), show_progress() and not quiet) as advance:
-            result = validate(request, on_stage=advance)  # type: ignore[arg-type]
+            result = run(request, on_stage=advance)  # type: ignore[arg-type]
     summary = result.summary
     alarm = summary["input_alarm"]
     if alarm["triggered"]:

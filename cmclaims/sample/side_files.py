@@ -242,6 +242,8 @@ def followup_stays_table(seed: int, lines: Encounters, plan: ServicePlan, member
     ids = np.char.add("M", np.char.zfill(members.number[served].astype(str), 7))
     taken = np.isin(ids, np.asarray(stays.column("member_id").to_pylist(), dtype=object).astype(str))
     chosen = np.flatnonzero(~taken & (rng.random(served.size) < FOLLOWUP_STAY_SHARE) & (last - first > 20))
+    if chosen.size == 0:  # a small night: no member to follow up (numpy's zfill fails on no value)
+        return pa.table({c: pa.array([], pa.string()) for c in columns})
     settings = np.array([s for f in followups for s in f.settings], dtype=object)
     setting = settings[rng.integers(0, settings.size, chosen.size)]
     admit = first[chosen] + rng.integers(0, np.maximum(last[chosen] - first[chosen] - 10, 1))

@@ -104,24 +104,32 @@ def _duration(minutes: np.ndarray) -> np.ndarray:
     return np.where(rest == 0, text(hours) + " hours", text(hours) + " h " + text(rest) + " min")
 
 
-def _ended(stay: Episodes, window: Window, elsewhere: Elsewhere | None, outcome: Outcome) -> np.ndarray:
-    """Stays discharged in the window, less those whose discharge day a barred enrollment covers."""
+def _stays_to_judge(history: History, window: Window, rule: Followup, stays: pd.DataFrame,
+                    elsewhere: Elsewhere | None, outcome: Outcome) -> tuple[Episodes, np.ndarray] | None:
+    """The requirement's stays, and which of them ended in the window and are judged.
+
+    None, with the outcome marked skipped, when the ledger's lines cannot say
+    which were contacts. A stay whose discharge day a barred enrollment covers
+    is not judged (the member was another program's to serve).
+    """
+    if rule.contact_types and history.size and not history.texts["contact_type"].known.any():
+        outcome.skipped = "the ledger's lines carry no contact_type (billed before cmclaims recorded it)"
+        return None
+    stay = episodes(stays, rule.settings, history.members)
     ended = (stay.discharge != MISSING) & (stay.discharge >= window.first) & (stay.discharge <= window.last)
     if elsewhere is not None:
         outcome.notes.append(elsewhere.note)
         ended &= ~elsewhere.covers(stay.member_id, stay.discharge.astype(np.int32))
-    return ended
+    return stay, ended
 
 
 def check_followup(history: History, window: Window, rule: Followup, stays: pd.DataFrame,
                    elsewhere: Elsewhere | None = None) -> Outcome:
     """Discharges in the window whose first contact came after the deadline, or not at all."""
     outcome = Outcome(FOLLOWUP, FOLLOWUP_NAME, rule.source, checked_what="discharges")
-    if rule.contact_types and history.size and not history.texts["contact_type"].known.any():
-        outcome.skipped = "the ledger's lines carry no contact_type (billed before cmclaims recorded it)"
+    if (judged := _stays_to_judge(history, window, rule, stays, elsewhere, outcome)) is None:
         return outcome
-    stay = episodes(stays, rule.settings, history.members)
-    ended = _ended(stay, window, elsewhere, outcome)
+    stay, ended = judged
     base = _base(history)
     time_known = stay.discharge_minute != MISSING
     # Without a time, a discharge counts from the start of its day (a contact that day is after it)
@@ -181,11 +189,9 @@ def check_contact_during_stay(history: History, window: Window, rule: Followup, 
                               elsewhere: Elsewhere | None = None) -> Outcome:
     """Finished stays in the window with no contact with the member from admission to discharge."""
     outcome = Outcome(DURING, DURING_NAME, rule.during_stay_source, checked_what="stays")
-    if rule.contact_types and history.size and not history.texts["contact_type"].known.any():
-        outcome.skipped = "the ledger's lines carry no contact_type (billed before cmclaims recorded it)"
+    if (judged := _stays_to_judge(history, window, rule, stays, elsewhere, outcome)) is None:
         return outcome
-    stay = episodes(stays, rule.settings, history.members)
-    ended = _ended(stay, window, elsewhere, outcome)
+    stay, ended = judged
     outcome.checked = int(ended.sum())
     base = _base(history)
     keys = _contact_keys(history, rule)

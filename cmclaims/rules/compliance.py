@@ -178,7 +178,8 @@ requirement(
         have ended) must hold at least one qualifying contact: under
         ok-soonercare a face-to-face line at home or in the community (the
         places of service in `[compliance.monthly_contact]`). A month the
-        member spent wholly in a stay on the stays file is not counted.
+        member spent wholly in a stay on the stays file is not counted, nor
+        (with --enrollment) one spent wholly in an enrollment the profile bars.
     Why it matters:
         The payer requires community/home based case management not less than
         once a month; a month without it is a gap in the service the payer
@@ -214,6 +215,8 @@ requirement(
         day, so a contact the next day is in time); pa-performcare 2
         business days after discharge from inpatient or partial
         hospitalization (weekends and US federal holidays do not count).
+        With --enrollment, a discharge on a day an enrollment the profile
+        bars covers (pa MA_FFS, az FES/ALTCS) is not judged.
         Stays that follow one another without a gap count as one stay.
     Why it matters:
         The days after a discharge are when members are most at risk; the
@@ -245,7 +248,9 @@ requirement(
         for contact during the stay (pa-performcare: inpatient, php) and whose
         discharge falls within --from and --as-of, at least one contact with
         the member (face to face, telephone or video) billed from the
-        admission day to the discharge day.
+        admission day to the discharge day. With --enrollment, a stay
+        discharged while an enrollment the profile bars covers the member
+        (pa MA_FFS) is not judged.
     Why it matters:
         The case manager is to take part in discharge planning; no contact
         during the stay means the member leaves hospital without it.

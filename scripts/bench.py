@@ -28,6 +28,7 @@ A case is a function from (sizes, Setup) to rows of figures; CASES lists them.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -42,7 +43,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = Path(__file__).resolve().parent
-PROFILE = "ok-soonercare"  # the ledger case's payer (it has daily and monthly limits)
+PROFILE = "ok-soonercare"  # the default payer of the data cases (it has daily and monthly limits)
 NIGHT_PROFILE = "mi-dwihn"  # the nights' payer: Michigan codes
 SEED = 2026
 DEFAULT_SIZES = (1_000_000, 5_000_000, 20_000_000)
@@ -58,7 +59,13 @@ TARGETS = {
     "terrible_peak_gib": 3.0,
     "largest_peak_gib": 8.0,  # the largest night of the growth series (20M lines) within 8 GiB
 }
-MAX_LEDGER_SLOWDOWN = 0.30  # a ledger of earlier runs may slow a night by at most 30% (issue 8)
+# Issue 8's targets for the ledger case: a 1M-line night against a 5M-line ledger at most this much slower
+# than the same night with --no-ledger, per payer (id-optum reads its annual cap's running totals).
+LEDGER_TARGETS = {
+    "id-optum": 0.15,
+    "ok-soonercare": 0.10,
+}
+OTHER_LEDGER_TARGET = 0.30  # a payer the issue names no target for
 
 
 @dataclass
@@ -80,6 +87,7 @@ class Setup:
     cmclaims: list[str]
     repeat: int = 1
     reference: int = REFERENCE
+    ledger_profiles: tuple[str, ...] = tuple(LEDGER_TARGETS)  # the ledger case's payers
 
 
 def run_measured(command: list[str], log: Path) -> Measurement:
@@ -267,10 +275,10 @@ def ledger_case(size: int, setup: Setup) -> dict[str, object]:
     One export of 6 x `size` lines is split by service date: the earlier 5/6 are
     loaded into a fresh ledger with `cmclaims ledger import` (timed, not judged),
     the latest 1/6 are tonight's batch, so members and months overlap as they
-    do night after night. Target: with the ledger at most 30% slower.
+    do night after night. Target: with the ledger at most LEDGER_TARGETS[payer] slower.
     """
     export, _ = export_for(size * (EARLIER_NIGHTS + 1), setup)
-    folder = setup.out / f"ledger-{size}"
+    folder = setup.out / f"ledger-{setup.profile}-{size}"
     folder.mkdir(parents=True, exist_ok=True)
     history, batch = folder / "history.csv", folder / "batch.csv"
     if not history.exists() or not batch.exists() or history.stat().st_mtime < export.stat().st_mtime:
@@ -294,8 +302,10 @@ def ledger_case(size: int, setup: Setup) -> dict[str, object]:
         if measured.exit_code != 0:
             raise SystemExit(f"bench: validate ({name}) failed (exit {measured.exit_code}); see the log in {folder}")
     slower = with_ledger.seconds / without.seconds - 1
+    target = LEDGER_TARGETS.get(setup.profile, OTHER_LEDGER_TARGET)
     return {
         "case": "ledger",
+        "profile": setup.profile,
         "lines": size,
         "ledger_lines": size * EARLIER_NIGHTS,
         "import_seconds": round(imported.seconds, 2),
@@ -304,7 +314,8 @@ def ledger_case(size: int, setup: Setup) -> dict[str, object]:
         "slower_by": round(slower, 3),
         "no_ledger_peak_rss_gib": round(without.peak_rss_bytes / GIB, 2),
         "ledger_peak_rss_gib": round(with_ledger.peak_rss_bytes / GIB, 2),
-        "target_met": slower <= MAX_LEDGER_SLOWDOWN,
+        "target": target,
+        "target_met": slower <= target,
     }
 
 
@@ -325,7 +336,8 @@ def comparison(sizes: list[int], setup: Setup) -> list[dict[str, object]]:
 
 CASES: dict[str, Callable[[list[int], Setup], list[dict[str, object]]]] = {
     "night": comparison,
-    "ledger": lambda sizes, setup: [ledger_case(size, setup) for size in sizes],
+    "ledger": lambda sizes, setup: [ledger_case(size, dataclasses.replace(setup, profile=profile))
+                                    for profile in setup.ledger_profiles for size in sizes],
 }
 
 
@@ -398,15 +410,15 @@ def print_report(rows: list[dict[str, object]], judged: dict[str, object], setup
                   f"{g['gib_per_million']:>10.3f}")
     ledger = [r for r in rows if r["case"] == "ledger"]
     if ledger:
-        header = (f"{'batch':>10} {'ledger lines':>12} {'no ledger s':>11} {'ledger s':>9} {'slower':>7} "
-                  f"{'peak RSS GiB':>12} {'<=30%':>6}")
+        header = (f"{'payer':<14} {'batch':>10} {'ledger lines':>12} {'no ledger s':>11} {'ledger s':>9} "
+                  f"{'slower':>7} {'at most':>7} {'peak RSS GiB':>12} {'met':>4}")
         print()
         print(header)
         print("-" * len(header))
         for row in ledger:
-            print(f"{row['lines']:>10,} {row['ledger_lines']:>12,} {row['no_ledger_seconds']:>11.2f} "
-                  f"{row['ledger_seconds']:>9.2f} {row['slower_by']:>7.1%} {row['ledger_peak_rss_gib']:>12.2f} "
-                  f"{_yes(row['target_met']):>6}")
+            print(f"{row['profile']:<14} {row['lines']:>10,} {row['ledger_lines']:>12,} "
+                  f"{row['no_ledger_seconds']:>11.2f} {row['ledger_seconds']:>9.2f} {row['slower_by']:>7.1%} "
+                  f"{row['target']:>7.0%} {row['ledger_peak_rss_gib']:>12.2f} {_yes(row['target_met']):>4}")
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -431,7 +443,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="batch sizes for the ledger case (its ledger holds 5 times as many lines)")
     parser.add_argument("--cases", default="night,ledger", help=f"comma-separated, from: {', '.join(CASES)}")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement; the median is reported")
-    parser.add_argument("--profile", default=PROFILE, help="the ledger case's payer profile")
+    parser.add_argument("--profile", default=",".join(LEDGER_TARGETS),
+                        help="the ledger case's payer profile(s), comma-separated (default: each with a target)")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--floor", nargs=2, type=Path, metavar=("CSV", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -441,8 +454,9 @@ def main(argv: list[str] | None = None) -> int:
 
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    setup = Setup(out=out, profile=args.profile, seed=args.seed, cmclaims=cmclaims_command(),
-                  repeat=max(1, args.repeat), reference=args.reference)
+    ledger_profiles = tuple(p.strip() for p in args.profile.split(",") if p.strip())
+    setup = Setup(out=out, profile=ledger_profiles[0], seed=args.seed, cmclaims=cmclaims_command(),
+                  repeat=max(1, args.repeat), reference=args.reference, ledger_profiles=ledger_profiles)
     cases = [c.strip() for c in args.cases.split(",")]
     unknown = [c for c in cases if c not in CASES]
     if unknown:
@@ -455,7 +469,8 @@ def main(argv: list[str] | None = None) -> int:
     print_report(rows, judged, setup)
     report = {
         "night_profile": NIGHT_PROFILE,
-        "ledger_profile": setup.profile,
+        "ledger_profiles": list(setup.ledger_profiles),
+        "ledger_targets": LEDGER_TARGETS,
         "seed": setup.seed,
         "repeat": setup.repeat,
         "targets": TARGETS,

@@ -59,6 +59,7 @@ class LedgerShare:
     previous_executions: int
     run_dates: dict[str, str]
     changed_later: pd.DataFrame  # this run's own lines that later runs voided or replaced
+    year_totals: pa.Table | None = None  # the annual caps' running totals of the batch's years (ledger/totals.py)
 
 
 class PartitionLedgerView(LedgerView):
@@ -128,6 +129,8 @@ def _view(plan: PartitionPlan, usage: pa.Table | None) -> LedgerView | None:
     view = PartitionLedgerView(None, share.run_id, share.mode, usage, share.claims, share.retired, share.months,
                                plan.profile_name, share.previous_executions, share.changed_later)
     view.shared_run_dates = share.run_dates  # type: ignore[misc]  # this view's own, set once
+    if share.year_totals is not None:
+        view.year_totals = share.year_totals
     return view
 
 

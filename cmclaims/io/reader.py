@@ -58,7 +58,7 @@ class SourceFile:
     sha256: str
     format: str  # "csv" or "parquet"
     encoding: str
-    table: pa.Table  # the file's own columns; CSV columns are all text
+    table: pa.Table  # the file's own columns; CSV columns are all text (strings, or dictionary-encoded strings)
     columns: dict[str, str]  # canonical name -> the file's header for it
     rows: np.ndarray  # 1-based data row of each table row
     bad_rows: list[BadRow] = field(default_factory=list)
@@ -253,14 +253,28 @@ class _NeedsCare(Exception):
 _Source = Path | Buffer
 
 
-def _parse(source: _Source, names: list[str], delimiter: str, threads: bool) -> tuple[pa.Table | None, list[tuple]]:
-    """Parse CSV lines into text columns; (None, []) when the parser loses its place.
+# A column the parser encodes as it reads: distinct values once, and a code per row.
+ENCODED_TEXT = pa.dictionary(pa.int32(), pa.string())
 
-    Raises UnicodeError when the text is not UTF-8, so the caller can transcode.
+
+def _text_types(names: list[str], columns: dict[str, str], plain: frozenset[str] | None) -> dict[str, pa.DataType]:
+    """Each column's type for the fast parser: ENCODED_TEXT, except the `plain` canonical columns (all when None)."""
+    plain_names = {columns[c] for c in plain if c in columns} if plain is not None else set(names)
+    return {name: pa.string() if name in plain_names else ENCODED_TEXT for name in names}
+
+
+def _parse(
+    source: _Source, types: dict[str, pa.DataType], delimiter: str, threads: bool
+) -> tuple[pa.Table | None, list[tuple]]:
+    """Parse CSV lines into text columns of `types` (name -> string or ENCODED_TEXT), in that order.
+
+    (None, []) when the parser loses its place. Raises UnicodeError when the
+    text is not UTF-8, so the caller can transcode.
     """
     invalid: list[tuple] = []
+    names = list(types)
     if not isinstance(source, Path) and len(source) == 0:
-        return _empty_table(names), []
+        return _empty_table(types), []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         invalid.append((row.number, row.expected_columns, row.actual_columns))
@@ -275,7 +289,7 @@ def _parse(source: _Source, names: list[str], delimiter: str, threads: bool) -> 
             ),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in names},
+                column_types=types,
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
@@ -291,8 +305,8 @@ def _parse(source: _Source, names: list[str], delimiter: str, threads: bool) -> 
     return table, invalid
 
 
-def _empty_table(names: list[str]) -> pa.Table:
-    return pa.table({name: pa.array([], pa.string()) for name in names})
+def _empty_table(types: dict[str, pa.DataType]) -> pa.Table:
+    return pa.table({name: pa.array([], kind) for name, kind in types.items()})
 
 
 def _number_rows(
@@ -315,7 +329,7 @@ def _number_rows(
 
 
 def _parse_rows(
-    path: Path, body: Buffer | None, data_lines: int, last_odd: bool, names: list[str], delimiter: str
+    path: Path, body: Buffer | None, data_lines: int, last_odd: bool, types: dict[str, pa.DataType], delimiter: str
 ) -> tuple[pa.Table, np.ndarray, list[BadRow]]:
     """The fast reader: the lines after the header, the table, its rows' numbers and its ragged rows.
 
@@ -326,24 +340,24 @@ def _parse_rows(
     the file is the careful reader's (_NeedsCare).
     """
     if data_lines == 0:
-        return _empty_table(names), np.empty(0, dtype=np.int64), []
+        return _empty_table(types), np.empty(0, dtype=np.int64), []
     source: _Source = path if body is None else body
     if not last_odd:
-        table, invalid = _parse(source, names, delimiter, threads=True)
+        table, invalid = _parse(source, types, delimiter, threads=True)
         if table is not None and table.num_rows + len(invalid) == data_lines:
             rows = np.arange(1, data_lines + 1, dtype=np.int64)
-            return _number_rows(table, invalid, rows, lambda: _parse(source, names, delimiter, threads=False))
+            return _number_rows(table, invalid, rows, lambda: _parse(source, types, delimiter, threads=False))
     if body is None:
         with _mapped(path) as data:
             body = bytes(_data_lines(data))
     scan = scan_lines(body, all_odd_quotes=False)
-    table, invalid = _parse(scan.body, names, delimiter, threads=True)
+    table, invalid = _parse(scan.body, types, delimiter, threads=True)
     last_open = last_line_quotes_odd(bytes(scan.body[-65536:]), delimiter.encode())
     if table is None or table.num_rows + len(invalid) != count_lines(scan.body) or last_open or \
             scan.bad_quote_rows.size:
         raise _NeedsCare  # a value spans lines or a quote never closes: the careful reader's work
     rows = scan.rows if scan.rows is not None else np.arange(1, count_lines(scan.body) + 1, dtype=np.int64)
-    table, rows, ragged = _number_rows(table, invalid, rows, lambda: _parse(scan.body, names, delimiter, False))
+    table, rows, ragged = _number_rows(table, invalid, rows, lambda: _parse(scan.body, types, delimiter, False))
     return table, rows, ragged
 
 
@@ -419,7 +433,9 @@ def _read_utf16(path: Path, sha256: str, expected: FileColumns, column_map: Colu
     return _careful(path, sha256, body, "utf-8", None, names, delimiter, columns, "utf-16")
 
 
-def _read_csv(path: Path, expected: FileColumns, column_map: ColumnMap | None) -> SourceFile:
+def _read_csv(
+    path: Path, expected: FileColumns, column_map: ColumnMap | None, plain: frozenset[str] | None
+) -> SourceFile:
     print_ = _fingerprint(path)
     head = print_.head
     if head.startswith(_UTF16_BOMS) and not head.startswith(codecs.BOM_UTF32_LE):
@@ -428,6 +444,7 @@ def _read_csv(path: Path, expected: FileColumns, column_map: ColumnMap | None) -
     head = head[len(_BOM) :] if label == "utf-8-sig" else head
     header_text, header_encoding, _ = _header(head, path, None)
     columns, names, delimiter = _columns_of(path, header_text, expected, column_map)
+    types = _text_types(names, columns, plain)
 
     data_lines = max(print_.lines - 1, 0)
     sound = print_.nuls == 0 and print_.longest <= MAX_VALUE_BYTES
@@ -438,7 +455,7 @@ def _read_csv(path: Path, expected: FileColumns, column_map: ColumnMap | None) -
                 spanning = print_.quotes > 0 and has_odd_quote_line(_data_lines(data))
             if not spanning:
                 last_odd = data_lines > 0 and last_line_quotes_odd(print_.tail, delimiter.encode())
-                table, rows, bad_rows = _parse_rows(path, None, data_lines, last_odd, names, delimiter)
+                table, rows, bad_rows = _parse_rows(path, None, data_lines, last_odd, types, delimiter)
                 return SourceFile(path, print_.sha256, "csv", label, table, columns, rows, bad_rows)
     except (pa.ArrowInvalid, _NeedsCare):
         pass  # the fast reader lost its place: the careful one reads the file
@@ -451,7 +468,7 @@ def _read_csv(path: Path, expected: FileColumns, column_map: ColumnMap | None) -
             try:
                 table, rows, bad_rows = _parse_rows(
                     path, transcoded, count_lines(transcoded),
-                    last_line_quotes_odd(transcoded[-65536:], delimiter.encode()), names, delimiter)
+                    last_line_quotes_odd(transcoded[-65536:], delimiter.encode()), types, delimiter)
                 return SourceFile(path, print_.sha256, "csv", "cp1252", table, columns, rows, bad_rows)
             except (pa.ArrowInvalid, _NeedsCare):
                 pass
@@ -570,9 +587,21 @@ def parquet_as_readable(path: Path, table: pa.Table) -> tuple[pa.Table, list[Bad
     return readable.filter(pa.array(~bad)), bad_rows
 
 
-def read_source(path: Path, expected: FileColumns, column_map: ColumnMap | None = None) -> SourceFile:
-    """Read `path` as a file of kind `expected`; every row is in `table` or `bad_rows`."""
+def read_source(
+    path: Path, expected: FileColumns, column_map: ColumnMap | None = None, plain: frozenset[str] | None = None
+) -> SourceFile:
+    """Read `path` as a file of kind `expected`; every row is in `table` or `bad_rows`.
+
+    A CSV's columns are text. With `plain` None they are plain strings; with a
+    set of canonical columns, the fast parser reads every other column straight
+    into a dictionary array (ENCODED_TEXT): it finds each block's distinct
+    values on every core while it parses, and the table weighs a code per row
+    instead of the text. `plain` names the columns whose values nearly all
+    differ (claim ids), where a dictionary would only add its codes. (The
+    careful RFC 4180 reader, for the rare file the fast one cannot number,
+    gives plain strings.)
+    """
     require_regular_file(path)  # never open() a FIFO: it would wait for a writer forever
     if file_format(path) == "parquet":
         return _read_parquet(path, expected, column_map)
-    return _read_csv(path, expected, column_map)
+    return _read_csv(path, expected, column_map, plain)

@@ -98,6 +98,8 @@ def _invariant_problems(store: LedgerStore) -> list[str]:
     repeated = billing["claim_id"][billing["claim_id"].duplicated()]
     problems += [f"claim {claim} is billed twice" for claim in repeated.unique()[:20]]
     problems += _over_limits(lines)
+    # The running totals the annual caps read, against the lines (cmclaims/ledger/totals.py).
+    problems += store.total_problems()
     return problems
 
 

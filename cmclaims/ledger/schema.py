@@ -8,6 +8,13 @@ took out of the usage; `finding_blocks` keeps each run's exceptions for
 finance's reports; `writeoffs` records what finance wrote off. `meta` holds
 the ledger's identity: its id, when it was created, its schema version.
 
+Version 3 keeps each retirement's units (the original's), and version 4 the
+running totals per member, code and calendar year, one Parquet block per
+profile and year (`total_blocks`, cmclaims/ledger/totals.py): the annual caps
+read them instead of a year of lines. An older ledger is upgraded in place,
+its totals computed from its lines. (A version 3 ledger of this session's
+first step kept them as rows, `usage_totals`: version 4 replaces that table.)
+
 Version 2 gives every ledger its identity (PRAGMA application_id "CMCL" and a
 ledger_id): a ledger is created only by `cmclaims ledger init`, and a file
 that is not one is refused (cmclaims/ledger/identity.py). A version 1 ledger
@@ -19,11 +26,13 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import uuid
+from collections.abc import Callable
 
 from cmclaims.errors import ConfigError
+from cmclaims.ledger import totals
 from cmclaims.ledger.identity import APPLICATION_ID
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 
 _VERSION_1 = [
     """CREATE TABLE meta (
@@ -103,8 +112,15 @@ def _identity() -> list[str]:
     ]
 
 
-# version -> statements that bring a ledger from version - 1 to it
-MIGRATIONS: dict[int, list[str] | None] = {1: _VERSION_1, 2: None}  # None: built when applied
+_VERSION_3 = [
+    "ALTER TABLE retired ADD COLUMN units INTEGER NOT NULL DEFAULT 0",  # the original's units when retired
+]
+_VERSION_4 = ["DROP TABLE IF EXISTS usage_totals", totals.TOTAL_BLOCKS]
+
+# version -> statements that bring a ledger from version - 1 to it (None: built when applied)
+MIGRATIONS: dict[int, list[str] | None] = {1: _VERSION_1, 2: None, 3: _VERSION_3, 4: _VERSION_4}
+# version -> work done after its statements, in the same transaction (computed from the ledger's contents)
+FILLS: dict[int, Callable[[sqlite3.Connection], None]] = {3: totals.fill_retired_units, 4: totals.fill_totals}
 
 
 def _statements(version: int) -> list[str]:
@@ -127,6 +143,8 @@ def migrate(connection: sqlite3.Connection) -> None:
         try:
             for statement in _statements(version):
                 connection.execute(statement)
+            if version in FILLS:
+                FILLS[version](connection)
             connection.execute(f"PRAGMA user_version = {version}")
             connection.execute("COMMIT")
         except BaseException:

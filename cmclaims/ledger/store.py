@@ -14,7 +14,6 @@ import contextlib
 import datetime as dt
 import functools
 import hashlib
-import io
 import json
 import os
 import sqlite3
@@ -27,45 +26,18 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from cmclaims.errors import CannotWrite, ConfigError
 from cmclaims.faults import checkpoint
 from cmclaims.io.private import private_folder, tighten
+from cmclaims.ledger import totals
+from cmclaims.ledger.blocks import DICTIONARY_COLUMNS, LINE_SCHEMA, from_parquet, to_parquet
 from cmclaims.ledger.identity import LedgerUnusable, create_hint, require_ledger_file
 from cmclaims.ledger.schema import SCHEMA_VERSION, migrate
 from cmclaims.normalize.values import month_of
+from cmclaims.schema.columns import VOID
 
 T = TypeVar("T")
-DICTIONARY_COLUMNS = ("member_id", "service", "hcpcs", "authorization_id", "frequency", "staff_id", "program",
-                      "contact_type", "place_of_service", "member_present", "activity")
-
-# The columns of a ledger line, as stored in each month's Parquet block.
-LINE_SCHEMA = pa.schema(
-    [
-        ("claim_id", pa.string()),
-        ("member_id", pa.string()),
-        ("service", pa.string()),
-        ("hcpcs", pa.string()),
-        ("service_day", pa.int32()),
-        ("units", pa.int32()),
-        ("charge", pa.float64()),
-        ("authorization_id", pa.string()),
-        ("auth_units", pa.int32()),
-        ("frequency", pa.string()),
-        ("original_claim_id", pa.string()),
-        ("staff_id", pa.string()),
-        ("program", pa.string()),
-        # How and when the contact happened, for the requirements over time (cmclaims/compliance/).
-        # Blocks written before these columns read them as null.
-        ("start_minute", pa.int16()),
-        ("contact_type", pa.string()),
-        ("place_of_service", pa.string()),
-        ("member_present", pa.string()),
-        ("activity", pa.string()),
-    ]
-)
-
 RUN_FIELDS = (
     "run_id", "sequence", "kind", "status", "profile", "code_table_version", "started_at", "finished_at", "executions",
     "inputs", "options", "out_dir", "lines_in", "lines_clean", "lines_rejected", "lines_adjusted", "lines_warned",
@@ -74,43 +46,18 @@ RUN_FIELDS = (
 )  # fmt: skip
 
 
-def to_parquet(table: pa.Table) -> bytes:
-    """A table as lz4-compressed Parquet bytes, for a ledger block."""
-    sink = io.BytesIO()
-    pq.write_table(table, sink, compression="lz4")  # fast to write and read; the blobs stay small
-    return sink.getvalue()
-
-
-def from_parquet(data: bytes, columns: list[str] | None = None, dictionary: list[str] | None = None) -> pa.Table:
-    """A ledger block back as a table; a damaged block is reported, not crashed on."""
-    try:
-        if columns is None:
-            return pq.read_table(pa.BufferReader(data), read_dictionary=dictionary)
-        # A block written before a column was added lacks it: it is read as nulls.
-        present = set(pq.read_schema(pa.BufferReader(data)).names)
-        table = pq.read_table(pa.BufferReader(data), columns=[c for c in columns if c in present],
-                              read_dictionary=dictionary)
-        for name in (c for c in columns if c not in present):
-            kind = LINE_SCHEMA.field(name).type
-            kind = pa.dictionary(pa.int32(), kind) if dictionary and name in dictionary else kind
-            table = table.append_column(pa.field(name, kind), pa.nulls(table.num_rows, kind))
-        return table.select(columns)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise CannotWrite(
-            "a block of the ledger cannot be read; it was damaged outside cmclaims",
-            hint="run `cmclaims ledger check` and restore the ledger from its backup",
-        ) from exc
-
-
 @dataclass
 class PreparedRun:
-    """A run ready to record: its record, its line blocks by month, its retirements, its findings."""
+    """A run ready to record: its record, its line blocks by month, its retirements, its findings, and what its
+    lines add to the running totals (cmclaims/ledger/totals.py)."""
 
     run: dict
     blocks: list[tuple[int, int, int, str, bytes]]  # month, rows, units, sha256, Parquet
     retired: list[tuple[str, int, str, str]]  # claim_id, month, original run, how
     findings: bytes | None
     finding_rows: int
+    lines: pa.Table  # the columns the totals need
+    totals: pa.Table  # totals.summed(lines)
 
 
 class LedgerExists(ConfigError):
@@ -165,6 +112,15 @@ class LedgerStore(abc.ABC):
         """Undo a committed run's lines and retirements; its record stays, marked rolled_back."""
 
     @abc.abstractmethod
+    def totals(self, profile: str, years: list[int]) -> pa.Table:
+        """The running totals of `profile`'s active lines in `years` (cmclaims/ledger/totals.py): profile, year,
+        member_id, hcpcs, authorization_id, units, auth_units."""
+
+    @abc.abstractmethod
+    def lines_at(self, where: pd.DataFrame, columns: list[str]) -> pa.Table:
+        """The recorded lines named by run_id, month and block_row (as `lines` numbers them), with `columns`."""
+
+    @abc.abstractmethod
     def findings(self, run_ids: list[str] | None = None) -> pa.Table:
         """The exceptions rows kept for runs (all committed runs by default), with run_id."""
 
@@ -179,6 +135,10 @@ class LedgerStore(abc.ABC):
     @abc.abstractmethod
     def integrity_problems(self, *, quick: bool = False) -> list[str]:
         """What the database's own integrity check and the ledger's bookkeeping report (empty when sound)."""
+
+    @abc.abstractmethod
+    def total_problems(self) -> list[str]:
+        """Every running total (and retired original's units) that differs from the lines (`ledger check`)."""
 
     @abc.abstractmethod
     def verify_before_commit(self, *, own_connection: bool = False) -> None:
@@ -395,6 +355,23 @@ class SqliteLedger(LedgerStore):
         )
 
     @_guarded
+    def totals(self, profile: str, years: list[int]) -> pa.Table:
+        """As LedgerStore says."""
+        return totals.read(self._db, profile, years) if years else totals.empty()
+
+    @_guarded
+    def lines_at(self, where: pd.DataFrame, columns: list[str]) -> pa.Table:
+        """As LedgerStore says."""
+        found = []
+        for (run_id, month), group in where.groupby(["run_id", "month"]):
+            block = self.lines([int(month)], columns, [str(run_id)])
+            rows = pa.array(np.unique(group["block_row"].to_numpy(np.int64)))
+            found.append(block.take(rows))
+        if found:
+            return pa.concat_tables(found, promote_options="permissive")
+        return self.lines([], columns)
+
+    @_guarded
     def findings(self, run_ids: list[str] | None = None) -> pa.Table:
         """As LedgerStore says."""
         query = "SELECT f.run_id, f.data FROM finding_blocks f JOIN runs r USING (run_id) " \
@@ -457,7 +434,12 @@ class SqliteLedger(LedgerStore):
             problems.append(f"{orphans} blocks of lines belong to runs that were rolled back")
         if db.execute("SELECT COUNT(*) FROM meta WHERE key = 'created_at'").fetchone()[0] != 1:
             problems.append("the ledger's identity (its meta table) is incomplete")
-        return problems
+        return problems + totals.sum_problems(db)
+
+    @_guarded
+    def total_problems(self) -> list[str]:
+        """As LedgerStore says."""
+        return totals.total_problems(self._db)
 
     def verify_before_commit(self, *, own_connection: bool = False) -> None:
         """LedgerDamaged (exit 73) unless the ledger is sound enough to be written: SQLite's quick_check
@@ -496,7 +478,9 @@ class SqliteLedger(LedgerStore):
         retirements = list(zip(retired["claim_id"], retired["month"].astype(int).tolist(), retired["original_run"],
                                retired["how"], strict=True))
         encoded = to_parquet(findings) if findings.num_rows else None
-        return PreparedRun(run, blocks, retirements, encoded, findings.num_rows)
+        counted = lines.select(totals.LINE_COLUMNS)
+        return PreparedRun(run, blocks, retirements, encoded, findings.num_rows, counted,
+                           totals.summed(counted, run["profile"]))
 
     @_guarded
     def record_run(self, prepared: PreparedRun) -> int:
@@ -507,6 +491,9 @@ class SqliteLedger(LedgerStore):
             previous = db.execute("SELECT executions FROM runs WHERE run_id = ?", (run["run_id"],)).fetchone()
             executions = (previous[0] if previous else 0) + 1
             sequence = db.execute("SELECT COALESCE(MAX(sequence), 0) + 1 FROM runs").fetchone()[0]
+            retiring = pd.DataFrame(prepared.retired, columns=["claim_id", "month", "original_run", "how"])
+            delta, retired_units = totals.run_change(db, run["run_id"], run["profile"], prepared.lines,
+                                                     prepared.totals, retiring)
             # A run executed again replaces everything its earlier execution recorded.
             for table, column in (("line_blocks", "run_id"), ("finding_blocks", "run_id"), ("retired", "retired_by")):
                 db.execute(f"DELETE FROM {table} WHERE {column} = ?", (run["run_id"],))
@@ -525,10 +512,12 @@ class SqliteLedger(LedgerStore):
                 [(run["run_id"], run["profile"], *block) for block in prepared.blocks],
             )
             db.executemany(
-                "INSERT OR REPLACE INTO retired (claim_id, month, original_run, how, retired_by) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(*retirement, run["run_id"]) for retirement in prepared.retired],
+                "INSERT OR REPLACE INTO retired (claim_id, month, original_run, how, retired_by, units) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(*retirement, run["run_id"], units)
+                 for retirement, units in zip(prepared.retired, retired_units, strict=True)],
             )
+            totals.add(db, delta)  # the running totals change in the same transaction as the lines
             if prepared.findings is not None:
                 db.execute(
                     "INSERT INTO finding_blocks (run_id, part, rows, data) VALUES (?, 0, ?, ?)",
@@ -557,12 +546,38 @@ class SqliteLedger(LedgerStore):
                     f"later run(s) {later} voided or replaced lines of {run_id}",
                     hint="roll those back first",
                 )
+            nothing = pd.DataFrame({"claim_id": [], "month": [], "original_run": []})
+            delta, _ = totals.run_change(db, run_id, run["profile"], None, None, nothing)
+            billed_again = self._billed_again(run_id)
+            if billed_again:
+                raise ConfigError(
+                    f"claims that run {run_id} voided or replaced were billed again since, by run(s) "
+                    f"{', '.join(billed_again)}: rolling it back would bill them twice",
+                    hint="roll those back first",
+                )
             for table, column in (("line_blocks", "run_id"), ("finding_blocks", "run_id"), ("retired", "retired_by")):
                 db.execute(f"DELETE FROM {table} WHERE {column} = ?", (run_id,))
             db.execute("UPDATE runs SET status = 'rolled_back' WHERE run_id = ?", (run_id,))
+            totals.add(db, delta)
             return {**run, "status": "rolled_back"}
 
         return self._transaction(work)
+
+    def _billed_again(self, run_id: str) -> list[str]:
+        """Runs (other than the originals' own) whose active lines bill a claim that `run_id` took out."""
+        taken = self._db.execute(
+            "SELECT claim_id, original_run FROM retired WHERE retired_by = ? AND original_run != ?", (run_id, run_id)
+        ).fetchall()
+        if not taken:
+            return []
+        lines = self.lines(None, ["claim_id", "frequency"]).to_pandas()
+        lines = lines[lines["claim_id"].isin({claim for claim, _ in taken}) & (lines["frequency"] != VOID)]
+        retired = self.retired()
+        gone = pd.MultiIndex.from_frame(retired[["claim_id", "original_run"]])
+        lines = lines[~pd.MultiIndex.from_frame(lines[["claim_id", "run_id"]]).isin(gone)]
+        own = pd.MultiIndex.from_tuples(taken)
+        again = lines[(lines["run_id"] != run_id) & ~pd.MultiIndex.from_frame(lines[["claim_id", "run_id"]]).isin(own)]
+        return sorted(set(again["run_id"]))
 
     @_guarded
     def write_off(self, claim_id: str, reason: str) -> None:

@@ -3,8 +3,12 @@
 A claim's identity is not month-scoped: the claim ids, service dates and
 states of every earlier line, in every month, are read for CM402 and CM405
 (a claim billed in April and re-sent with a July date is still billed). For
-the limits only the months the batch's lines fall in are read (whole years
-when the profile has an annual cap), and only the columns they need. Ids are
+the daily and monthly limits only the months the batch's lines fall in are
+read, and only the columns they need. An annual cap reads the ledger's
+running totals of the batch's years (cmclaims/ledger/totals.py), not a year
+of lines; the few lines the totals cannot answer for are read one by one: the
+originals of tonight's voids and replacements (in any month), and on a
+re-run, the run's own earlier lines and the originals it retired. Ids are
 matched in Arrow (one hash table per lookup).
 
 The run's own earlier execution is ignored (a re-run replaces it), and so is
@@ -23,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cmclaims.ledger import totals as running
 from cmclaims.ledger.lookup import dictionary_positions, first_positions, positions_in
 from cmclaims.ledger.store import LINE_SCHEMA, LedgerStore
 from cmclaims.limits.groups import sum_by
@@ -86,9 +91,12 @@ class Billed:
 class LedgerView:
     """The ledger as one run sees it. `store` is None for a dry run without a ledger file yet.
 
-    `usage` holds this profile's earlier lines of the months the limits need;
-    `claims` every profile's earlier lines, all months. Neither holds this
-    run's own earlier execution, nor originals another run voided or replaced.
+    `usage` holds this profile's earlier lines of the batch's months;
+    `claims` every profile's earlier lines, all months; `year_totals` this
+    profile's running totals of the batch's years (annual caps only). None
+    holds this run's own earlier execution, nor originals another run voided
+    or replaced (but originals this run itself retired before do count: the
+    re-run retires them again).
     `changed_later` lists this run's own lines that later runs voided or
     replaced (claim_id, retired_by, how): a re-run leaves them as they are.
     """
@@ -105,25 +113,36 @@ class LedgerView:
     changed_later: pd.DataFrame = field(default_factory=no_retirements)
     carried: pd.DataFrame = field(default_factory=lambda: pd.DataFrame({"claim_id": [], "run_id": []}))
     own_retired: pd.DataFrame = field(default_factory=no_retirements)  # what this run retired when it ran before
+    year_totals: pa.Table = field(default_factory=running.empty)
     size: int = field(init=False)  # earlier lines loaded for the limits
     prior: PriorUsage | None = field(default=None, init=False)
     _billed: pa.ChunkedArray | None = field(default=None, init=False, repr=False)
+    # The batch's claim ids and original ids, each with the row in `claims` billing it (-1 none): the
+    # ledger's ids are probed once for all of them, not once per question the rules ask.
+    _expected: pa.Array | None = field(default=None, init=False, repr=False)
+    _expected_at: np.ndarray | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def load(cls, store: LedgerStore | None, ctx: Context, run_id: str, mode: str) -> LedgerView:
         """Load what this batch needs from the ledger: the months it falls in, not the whole ledger."""
-        return cls.load_for_days(store, ctx.column("service_day"), ctx.profile, run_id, mode)
+        view = cls.load_for_days(store, ctx.column("service_day"), ctx.profile, run_id, mode)
+        view.expect(pa.concat_arrays([ctx.lines.text["claim_id"].values.cast(pa.string()),
+                                      ctx.lines.text["original_claim_id"].values.cast(pa.string())]))
+        return view
+
+    def expect(self, claim_ids: pa.Array) -> None:
+        """Look up these claim ids in the ledger once, for every later `billed_position` of them."""
+        distinct = pc.unique(claim_ids.drop_null())
+        self._expected = distinct
+        self._expected_at = first_positions(self.billed_claims(), distinct)
 
     @classmethod
     def load_for_days(cls, store: LedgerStore | None, days: np.ndarray, profile: Profile, run_id: str,
                       mode: str) -> LedgerView:
         """Load what lines of these service days need (an engine that never holds the whole batch)."""
         known = days[days != MISSING]
-        batch_months = sorted(set(month_of(np.unique(known)).tolist())) if known.size else []
-        months = batch_months
-        if profile.annual_caps and months:
-            years = sorted({m // 12 for m in months})
-            months = [y * 12 + m for y in years for m in range(12)]
+        months = sorted(set(month_of(np.unique(known)).tolist())) if known.size else []
+        years = sorted({m // 12 + 1970 for m in months}) if profile.annual_caps else []
         if store is None:
             return cls(None, run_id, mode, _empty(USAGE_COLUMNS), _empty(CLAIM_COLUMNS), no_retirements(), months,
                        profile.name, 0)
@@ -136,9 +155,13 @@ class LedgerView:
         gone = _retired_rows(claims, retired)
         run = store.run(run_id)
         active = _without(claims, gone)
+        year_totals = running.empty()
+        if years:
+            year_totals = _year_totals(store, profile.name, years, run_id if run else None,
+                                       every[every["original_run"] == run_id], _retired_rows(claims, own_retired))
         return cls(store, run_id, mode, _without(usage, gone), active, retired, months,
                    profile.name, run["executions"] if run else 0, changed_later.reset_index(drop=True),
-                   _carried(claims, active), own_retired.reset_index(drop=True))
+                   _carried(claims, active), own_retired.reset_index(drop=True), year_totals)
 
     def __post_init__(self) -> None:
         self.size = self.usage.num_rows if self.usage is not None else 0
@@ -160,7 +183,14 @@ class LedgerView:
 
     def billed_position(self, claim_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Per claim id: the row in `claims` of the earlier line billing it, -1 when none does."""
-        return first_positions(self.billed_claims(), claim_ids)
+        if self._expected is None or self._expected_at is None:
+            return first_positions(self.billed_claims(), claim_ids)
+        at = positions_in(self._expected, claim_ids)
+        where = np.where(at >= 0, self._expected_at[np.maximum(at, 0)], -1)
+        unexpected = np.flatnonzero((at < 0) & pc.is_valid(claim_ids).to_numpy(zero_copy_only=False))
+        if unexpected.size:  # ids the batch did not announce (none in a validate run): looked up directly
+            where[unexpected] = first_positions(self.billed_claims(), pc.take(claim_ids, pa.array(unexpected)))
+        return where
 
     def original_position(self, claim_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Per original claim id a void or replacement of this batch names: the row in `claims` of the line
@@ -259,42 +289,87 @@ class LedgerView:
         if self.prior is not None:
             return self.prior
         assert self.usage is not None
-        usage = _without(self.usage, self.originals_of(ctx, VOID))
-        replaced = _positions(usage, self.originals_of(ctx, REPLACEMENT))
+        voided = self.originals_of(ctx, VOID)
+        usage = _without(self.usage, voided)
+        members = ctx.lines.text["member_id"].values
+        codes = pa.array(list(ctx.services.codes))
+        services = pa.array([s.key for s in ctx.profile.services])
         # Each earlier line's member code is its member's position among the batch's members;
         # lines of other members are dropped, column by column (numpy, not an Arrow table filter).
-        member_all = dictionary_positions(ctx.lines.text["member_id"].values, usage.column("member_id"))
-        code_all = dictionary_positions(pa.array(list(ctx.services.codes)), usage.column("hcpcs"))
-        service_all = dictionary_positions(pa.array([s.key for s in ctx.profile.services]), usage.column("service"))
-        units_all = usage.column("units").to_numpy()
-        day_all = usage.column("service_day").to_numpy().astype(np.int64)
-        at = replaced["position"].to_numpy(np.int64)
-        releases = pd.DataFrame({"line": replaced["line"].to_numpy(np.int64), "member": member_all[at],
-                                 "service": service_all[at], "code": code_all[at], "day": day_all[at],
-                                 "units": units_all[at].astype(np.int64)})
-        mine = member_all >= 0
-        member, code, service = member_all[mine], code_all[mine], service_all[mine]
-        units = units_all[mine]
-        month = usage.column("month").to_numpy()[mine]
-        day = day_all[mine]
-        days = ctx.column("service_day")
-        in_batch_months = np.isin(month, month_of(np.unique(days[days != MISSING])))
-        # Days matter only in the batch's own months (daily, monthly, per diem); years for the annual caps.
-        by_day = sum_by({"member": member[in_batch_months], "service": service[in_batch_months],
-                         "code": code[in_batch_months], "day": day[in_batch_months]}, units[in_batch_months], "units")
-        year = month // 12 + 1970  # months count from 1970-01
-        by_year = sum_by({"member": member, "code": code, "year": year}, units, "units")
-        auth_units = usage.column("auth_units").to_numpy()
-        authorized = mine & (auth_units > 0)
-        authorizations = pd.DataFrame({
-            "authorization_id": usage.column("authorization_id").filter(pa.array(authorized)).cast(pa.string())
-            .to_numpy(zero_copy_only=False),
-            "units": auth_units[authorized].astype(np.int64),
-        }).groupby("authorization_id", as_index=False)["units"].sum()
+        member = dictionary_positions(members, usage.column("member_id"))
+        mine = member >= 0
+        code = dictionary_positions(codes, usage.column("hcpcs"))[mine]
+        service = dictionary_positions(services, usage.column("service"))[mine]
+        # Days matter only in the batch's own months (daily, monthly, per diem), the months `usage` holds.
+        by_day = sum_by({"member": member[mine], "service": service, "code": code,
+                         "day": usage.column("service_day").to_numpy()[mine].astype(np.int64)},
+                        usage.column("units").to_numpy()[mine], "units")
+        # The originals of the batch's voids and replacements, wherever they are (any month).
+        _, void_lines = self._lines_named(voided)
+        replaced_line, replaced = self._lines_named(self.originals_of(ctx, REPLACEMENT))
+        at = dictionary_positions(members, replaced.column("member_id"))
+        releases = pd.DataFrame({"line": replaced_line, "member": at,
+                                 "service": dictionary_positions(services, replaced.column("service")),
+                                 "code": dictionary_positions(codes, replaced.column("hcpcs")),
+                                 "day": replaced.column("service_day").to_numpy().astype(np.int64),
+                                 "units": replaced.column("units").to_numpy().astype(np.int64)})
+        # The annual caps: the running totals of the batch's years, less the originals voided tonight.
+        by_year, authorizations = self._annual(ctx, members, codes, void_lines)
         self.prior = PriorUsage(by_day=by_day, by_year=by_year, authorizations=authorizations,
                                 releases=releases[releases["member"] >= 0].reset_index(drop=True))
         self.usage = None
         return self.prior
+
+    def _lines_named(self, where: pd.DataFrame) -> tuple[np.ndarray, pa.Table]:
+        """The earlier lines of this profile `where` names (line, run_id, month, block_row), read from their
+        blocks: the batch's line for each, and the ledger line's usage columns."""
+        if not len(where):
+            return np.empty(0, np.int64), _empty(USAGE_COLUMNS)
+        if self.store is None:
+            # A view without the store (a partition of the Dask engine) finds them among the lines it was given.
+            if self.usage is None:
+                return np.empty(0, np.int64), _empty(USAGE_COLUMNS)
+            found = _positions(self.usage, where)
+            return found["line"].to_numpy(np.int64), self.usage.take(pa.array(found["position"].to_numpy(np.int64)))
+        table = self.store.lines_at(where[["run_id", "month", "block_row"]], USAGE_COLUMNS)
+        here = pd.DataFrame({
+            "run_id": table.column("run_id").to_numpy(zero_copy_only=False),
+            "month": table.column("month").to_numpy(),
+            "block_row": table.column("block_row").to_numpy(),
+            "profile": table.column("profile").to_numpy(zero_copy_only=False),
+            "position": np.arange(table.num_rows),
+        })
+        found = where.merge(here, on=["run_id", "month", "block_row"])
+        found = found[found["profile"] == self.profile]
+        return found["line"].to_numpy(np.int64), table.take(pa.array(found["position"].to_numpy(np.int64)))
+
+    def _annual(self, ctx: Context, members: pa.Array, codes: pa.Array,
+                voided: pa.Table) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """by_year (member, code, year, units) and authorizations (authorization_id, units) for the annual caps:
+        the running totals of the batch's members, less the originals the batch's accepted voids take out."""
+        if not ctx.profile.annual_caps:
+            none = PriorUsage.none()
+            return none.by_year, none.authorizations
+        years = pa.array(sorted({month // 12 + 1970 for month in self.months}), pa.int64())
+        out = running.summed(voided, self.profile)
+        out = out.filter(pc.is_in(out.column("year"), value_set=years))
+        base = self.year_totals  # the batch's members' totals only: the year's are many more
+        base = base.filter(pa.array(positions_in(members, base.column("member_id")) >= 0))
+        totals = running.combined([(base, +1), (out, -1)])
+        member = positions_in(members, totals.column("member_id"))
+        code = positions_in(codes, totals.column("hcpcs"))
+        mine = member >= 0
+        units = totals.column("units").to_numpy()
+        by_year = sum_by({"member": member[mine], "code": code[mine],
+                          "year": totals.column("year").to_numpy()[mine]}, units[mine], "units")
+        auth_units = totals.column("auth_units").to_numpy()
+        billed_against = mine & (auth_units > 0)
+        authorizations = pd.DataFrame({
+            "authorization_id": totals.column("authorization_id").to_numpy(zero_copy_only=False)[billed_against]
+            .astype(str),
+            "units": auth_units[billed_against].astype(np.int64),
+        }).groupby("authorization_id", as_index=False)["units"].sum()
+        return by_year, authorizations
 
     def describe(self) -> dict[str, object]:
         """The ledger part of summary.json."""
@@ -303,8 +378,32 @@ class LedgerView:
             "path": str(self.store.path) if self.store is not None else None,
             "months_loaded": len(self.months),
             "earlier_lines_loaded": self.size,
+            "annual_totals_loaded": self.year_totals.num_rows,
             "previous_executions_of_this_run": self.previous_executions,
         }
+
+
+def _year_totals(store: LedgerStore, profile: str, years: list[int], rerun: str | None,
+                 own_lines_retired: pd.DataFrame, own_retired_rows: pd.DataFrame) -> pa.Table:
+    """The running totals of `profile` in `years`, as this run sees the ledger.
+
+    The totals count the ledger's active lines. A re-run (`rerun` is its run id) does not count its own
+    earlier execution, and counts the originals that execution retired (it retires them again); the totals
+    cannot tell those lines apart, so they are read from their blocks: the run's own lines of those
+    years (as many as the night it re-runs) and the few originals it retired.
+    """
+    base = store.totals(profile, years)
+    if rerun is None:
+        return base
+    months = [(year - 1970) * 12 + m for year in years for m in range(12)]
+    own = store.lines(months, running.LINE_COLUMNS, [rerun], profile=profile)
+    active = pc.invert(pc.is_in(own.column("claim_id"),
+                                value_set=pa.array(own_lines_retired["claim_id"].unique(), pa.string())))
+    retired = store.lines_at(own_retired_rows, running.LINE_COLUMNS) if len(own_retired_rows) else \
+        _empty(running.LINE_COLUMNS)
+    retired = retired.filter(pc.and_(pc.equal(retired.column("profile"), profile),
+                                     pc.is_in(retired.column("month"), value_set=pa.array(months, pa.int64()))))
+    return running.combined([(base, +1), (running.summed(own.filter(active)), -1), (running.summed(retired), +1)])
 
 
 def _carried(every: pa.Table, active: pa.Table) -> pd.DataFrame:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from cmclaims.io.batch import Batch
+from cmclaims.io.batch import NEARLY_UNIQUE, Batch
 from cmclaims.io.column_map import ValueMaps
 from cmclaims.normalize.parsed import (
     MAX_CHARGE,
@@ -33,7 +33,7 @@ from cmclaims.normalize.parsed import (
     qualifications_of,
     times_of,
 )
-from cmclaims.normalize.text import Case, Factorized, factorize
+from cmclaims.normalize.text import Case, Factorized, encode, factorize_codes
 from cmclaims.normalize.value_maps import ValueMapReport, apply_value_maps
 from cmclaims.normalize.values import MISSING
 from cmclaims.schema.columns import ENCOUNTER, MODIFIER_COLUMNS
@@ -68,7 +68,6 @@ TEXT_CASE: dict[str, Case] = {
     "duration_minutes": None,
     "charge": None,
 }
-_MANY_DISTINCT = frozenset({"claim_id", "original_claim_id"})
 
 _YES = {"Y", "YES", "TRUE", "T", "1"}
 _NO = {"N", "NO", "FALSE", "F", "0"}
@@ -212,12 +211,14 @@ def build_lines(batch: Batch, catalog: Catalog, today: dt.date, value_maps: Valu
     jobs.update(dict.fromkeys(MODIFIER_COLUMNS, "upper"))
     if split_modifiers:
         jobs["modifiers"] = "upper"
+    def factorized(name: str, case: Case) -> Factorized:
+        codes, raw = encode(batch.text_column(name), name in NEARLY_UNIQUE)
+        batch.keep_encoded(name, codes, raw)  # the batch's text, from now on held as these codes
+        return factorize_codes(codes, raw, n, case, name in NEARLY_UNIQUE)
+
     # Arrow's hashing releases the GIL: factorize the columns on every core.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        futures = {
-            name: pool.submit(factorize, batch.text_column(name), n, case, name in _MANY_DISTINCT)
-            for name, case in jobs.items()
-        }
+        futures = {name: pool.submit(factorized, name, case) for name, case in jobs.items()}
         text = {name: future.result() for name, future in futures.items()}
     maps = value_maps or {}
     report = ValueMapReport()

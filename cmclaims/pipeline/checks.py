@@ -179,6 +179,7 @@ def run_checks(ctx: Context, given: Given | None = None, chosen: Callable[[Rule]
         for rule, rows, fields in found
     ]
     charge_allowed = _charge_allowed(ctx.column("charge_amount"), ctx.units.billed, billable, rejected)
+    ctx.release_rule_state()
     return Outcome(findings, disposition, billable, charge_allowed, applied, skipped)
 
 

@@ -63,10 +63,12 @@ def clean_file(ctx: Context, batch: Batch, outcome: Outcome) -> CleanFile:
     types: dict[str, pa.DataType] = {}
     for names, source in zip(renamed, batch.files, strict=True):
         for name, field in zip(names, source.table.schema, strict=True):
+            # Text the reader or the normaliser holds dictionary-encoded is written as the text it is.
+            kind = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
             if name not in types:
                 order.append(name)
-                types[name] = field.type
-            elif types[name] != field.type:
+                types[name] = kind
+            elif types[name] != kind:
                 types[name] = pa.string()  # the files disagree: carry the column as text
     added = [
         pa.field("billable_minutes", pa.int32()),

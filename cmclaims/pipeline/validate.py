@@ -28,6 +28,7 @@ from cmclaims.errors import EXIT_FINDINGS, EXIT_INPUT_UNUSABLE, EXIT_OK, ConfigE
 from cmclaims.faults import checkpoint
 from cmclaims.io.batch import Batch, read_batch
 from cmclaims.io.column_map import ExportMap, load_export_map
+from cmclaims.io.memory import give_back_freed
 from cmclaims.io.reader import SourceFile, file_format
 from cmclaims.io.writer import StagedOutputs, write_batches, write_json
 from cmclaims.ledger.lock import LedgerLock
@@ -139,10 +140,12 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
         if request.ledger_mode != "off":
             view = LedgerView.load(store, ctx, run_id, request.ledger_mode)
             ctx.ledger = view
+        give_back_freed()  # the parser's blocks and the text they held, before the rules run
         lap("normalise")
 
         outcome = run_checks(ctx)
         alarm = input_alarm(outcome, ctx.lines.size, request.max_input_errors)
+        give_back_freed()  # the rules' temporaries, before the outputs are built
         lap("rules")
 
         staged = StagedOutputs(request.out, leftovers=OUTPUT_NAMES)

@@ -53,6 +53,15 @@ class Context:
             self.cache[key] = compute()
         return cast(T, self.cache[key])
 
+    def release_rule_state(self) -> None:
+        """Forget what only the rules read (shared results, the side files joined per line) once they all ran.
+
+        The sessions, timelines and limit report weigh hundreds of MB on a large
+        night; the outputs need none of them, and a rule run again recomputes them.
+        """
+        self.cache.clear()
+        self.__dict__.pop("side_lines", None)
+
     def column(self, name: str) -> np.ndarray:
         """A typed column of the lines frame as a numpy array."""
         return self.lines.frame[name].to_numpy()

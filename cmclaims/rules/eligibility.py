@@ -201,7 +201,7 @@ def enrollment(ctx: Context) -> Flags:
     barred = ctx.profile.eligibility.barred_enrollments
     episode = ctx.side_lines.enrolled(tuple(barred))
     rows = np.flatnonzero(ctx.checkable & episode.found)
-    names = episode.enrollment[rows]
+    names = episode.enrollment(rows)
     reason = np.array([barred.get(str(n), "") for n in names.tolist()], dtype=object)
     return Flags(rows, {"enrollment": names, "date": iso_date(ctx.column("service_day")[rows]),
                         "where": _episode_text(episode, rows), "reason": reason})
@@ -217,7 +217,7 @@ def _episode_text(episode: EpisodeMatch, rows: np.ndarray) -> np.ndarray:
         ", from " + iso_date(np.where(dated, start, 0)).astype(object) + " to "
         + iso_date(np.where(end == MISSING, 0, end)).astype(object),
     )
-    return (episode.where[rows] + np.where(dated, span, "")).astype(object)
+    return (episode.where(rows) + np.where(dated, span, "")).astype(object)
 
 
 @rule(

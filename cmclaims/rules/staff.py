@@ -363,10 +363,8 @@ def enrollment_credential(ctx: Context) -> Flags:
     """
     lines = ctx.lines
     flagged = np.zeros(lines.size, dtype=bool)
-    program = np.full(lines.size, "", dtype=object)
-    wanted = np.full(lines.size, "", dtype=object)
-    enrollment = np.full(lines.size, "", dtype=object)
-    where = np.full(lines.size, "", dtype=object)
+    # Per policy, its flagged lines and their words: text is built for flagged lines only.
+    found: list[tuple[np.ndarray, str, str, np.ndarray, np.ndarray]] = []
     for policy in ctx.profile.staff.by_enrollment:
         episode = ctx.side_lines.enrolled(policy.enrollments)
         scoped = ctx.services.code_of(policy.codes) if policy.codes else np.ones(lines.size, dtype=bool)
@@ -374,18 +372,22 @@ def enrollment_credential(ctx: Context) -> Flags:
         wrong &= ~flagged
         at = np.flatnonzero(wrong)
         flagged |= wrong
-        program[at], wanted[at] = policy.name, " or ".join(policy.credentials)
-        enrollment[at], where[at] = episode.enrollment[at], _episode_where(episode, at)
+        found.append((at, policy.name, " or ".join(policy.credentials), episode.enrollment(at),
+                      _episode_where(episode, at)))
     rows = np.flatnonzero(flagged)
-    return Flags(rows, {"enrollment": enrollment[rows], "date": iso_date(ctx.column("service_day")[rows]),
-                        "where": where[rows], "service": ctx.service_text(rows), "program": program[rows],
-                        "wanted": wanted[rows], "staff": _staff_id(ctx, rows), "held": _held(ctx, rows)})
+    program, wanted, enrollment, where = (np.empty(rows.size, dtype=object) for _ in range(4))
+    for at, name, credentials, names, places in found:
+        put = np.searchsorted(rows, at)
+        program[put], wanted[put], enrollment[put], where[put] = name, credentials, names, places
+    return Flags(rows, {"enrollment": enrollment, "date": iso_date(ctx.column("service_day")[rows]),
+                        "where": where, "service": ctx.service_text(rows), "program": program,
+                        "wanted": wanted, "staff": _staff_id(ctx, rows), "held": _held(ctx, rows)})
 
 
 def _episode_where(episode: EpisodeMatch, rows: np.ndarray) -> np.ndarray:
     start = episode.start_day[rows]
     dated = start != MISSING
-    return (episode.where[rows] + np.where(dated, ", from " + iso_date(np.where(dated, start, 0)).astype(object),
+    return (episode.where(rows) + np.where(dated, ", from " + iso_date(np.where(dated, start, 0)).astype(object),
                                            "")).astype(object)
 
 

@@ -71,13 +71,31 @@ class StayMatch:
 
 @dataclass
 class EpisodeMatch:
-    """Per line, the enrollment episode covering its date, from the enrollment file or the line itself."""
+    """Per line, the enrollment episode covering its date, from the enrollment file or the line itself.
+
+    What the episode is called and where it was found are words only a flagged
+    line's message needs: they are kept once per episode (`_names`, `_file_rows`)
+    and written out for the rows asked for, never as a string per line.
+    """
 
     found: np.ndarray  # bool
-    enrollment: np.ndarray  # object: the enrollment ("" where none)
     start_day: np.ndarray  # int32, MISSING where none or from the line
     end_day: np.ndarray  # int32, MISSING where none, open, or from the line
-    where: np.ndarray  # object: "enrollment file row 4" or "enrollment on the line"
+    _episode: np.ndarray  # per line: index into _names (and _file_rows), -1 where none
+    _names: np.ndarray  # object: each episode's enrollment
+    _file_rows: np.ndarray | None  # int64: each episode's row in the enrollment file; None when from the lines
+
+    def enrollment(self, rows: np.ndarray) -> np.ndarray:
+        """The enrollment of these lines' episodes, as an object array ("" where none)."""
+        return np.append(self._names, np.array([""], dtype=object))[self._episode[rows]]
+
+    def where(self, rows: np.ndarray) -> np.ndarray:
+        """Where these lines' episodes were found: "enrollment file row 4" or "enrollment on the line"."""
+        found = self._episode[rows] >= 0
+        if self._file_rows is None:
+            return np.where(found, "enrollment on the line", "").astype(object)
+        row = np.append(self._file_rows, 0)[self._episode[rows]].astype(str).astype(object)
+        return np.where(found, "enrollment file row " + row, "").astype(object)
 
 
 @dataclass
@@ -189,17 +207,15 @@ class LineSide:
         names = [e.upper() for e in enrollments]
         if self._enrollment is None:
             line = self._line_enrollment
+            none = np.full(n, MISSING, np.int32)
             if line is None:
-                found = np.zeros(n, dtype=bool)
-                value = np.full(n, "", dtype=object)
-            else:
-                found = line.isin(names)
-                # Each distinct enrollment written once: no Python string per line.
-                distinct = np.asarray([*line.values.to_pylist(), ""], dtype=object)
-                value = np.where(found, distinct[line.codes], "")
-            return EpisodeMatch(found, value.astype(object), np.full(n, MISSING, np.int32),
-                                np.full(n, MISSING, np.int32),
-                                np.where(found, "enrollment on the line", "").astype(object))
+                return EpisodeMatch(np.zeros(n, dtype=bool), none, none, np.full(n, -1, np.int8),
+                                    np.empty(0, dtype=object), None)
+            found = line.isin(names)
+            # An episode per distinct enrollment on the lines: the line's own code is its episode.
+            episode = np.where(found, line.codes, -1).astype(line.codes.dtype)
+            return EpisodeMatch(found, none, none.copy(), episode,
+                                np.asarray(line.values.to_pylist(), dtype=object), None)
         assert self._member_index is not None
         frame = self._enrollment.frame
         index = self._enrollment.covering_codes(self._member_index, self._member, self._day, names)
@@ -208,11 +224,9 @@ class LineSide:
             values = frame[column].to_numpy()
             return np.append(values, np.array([none], dtype=values.dtype))[index].astype(dtype)
 
-        found = index >= 0
-        row = pick("row", 0, np.int64).astype(str).astype(object)
-        return EpisodeMatch(found, pick("enrollment", "", object), pick("start_day", MISSING, np.int32),
-                            pick("end_day", MISSING, np.int32),
-                            np.where(found, "enrollment file row " + row, "").astype(object))
+        return EpisodeMatch(index >= 0, pick("start_day", MISSING, np.int32), pick("end_day", MISSING, np.int32),
+                            index, frame["enrollment"].to_numpy(dtype=object),
+                            frame["row"].to_numpy().astype(np.int64))
 
     def staff_first_day_with(self, rows: np.ndarray, bits: int) -> np.ndarray:
         """Per line of `rows`, the first start_date after its date of a staff file row of its staff holding `bits`.

@@ -1,7 +1,9 @@
 """A plain model of the ledger, written from SPEC sections 5 and 6 (not from the code), for the property test.
 
-One payer service is modelled: Oklahoma T1017 HE TF, 16 units a member a day
-and 56 a calendar month. A night is a list of lines; its run is its content
+One payer service is modelled at a time, with its limits: Oklahoma T1017 HE TF,
+16 units a member a day and 56 a calendar month (SOONER), or Idaho T1017, 240
+units a member a calendar year (OPTUM's annual cap, section 5: it counts every
+line of the year, in every month). A night is a list of lines; its run is its content
 (the same input is the same run). The model keeps, per run, the lines it
 recorded, and the originals that voids and replacements retired.
 
@@ -31,7 +33,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-DAILY, MONTHLY = 16, 56
+DAILY, MONTHLY, ANNUAL = 16, 56, 240
+# A payer's limits: (period, units a member may bill in one), the period being "day", "month" or "year".
+SOONER = (("day", DAILY), ("month", MONTHLY))
+OPTUM = (("year", ANNUAL),)
+
+
+def period(kind: str, day: str) -> str:
+    """The day, month or year an ISO date falls in."""
+    return {"day": day, "month": day[:7], "year": day[:4]}[kind]
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,7 @@ class Ledger:
     order: list[tuple[Line, ...]] = field(default_factory=list)
     # (claim, run that billed it) -> (run that retired it, "void" | "replace")
     retired: dict[tuple[str, tuple[Line, ...]], tuple[tuple[Line, ...], str]] = field(default_factory=dict)
+    limits: tuple[tuple[str, int], ...] = SOONER
 
     def active(self, excluding: tuple[Line, ...] | None = None) -> list[tuple[tuple[Line, ...], Recorded]]:
         """Recorded lines of committed runs (but `excluding`) that no void or replacement (of another run
@@ -141,11 +152,12 @@ class Ledger:
 
         # The limits: earlier usage (less the originals of accepted voids), then the night in order.
         voided = {line.original for line in accepted if line.frequency == "8"}
-        used: dict[tuple[str, str], int] = {}
+        used: dict[tuple[str, str, str], int] = {}
 
         def add(member: str, day: str, units: int) -> None:
-            used[(member, day)] = used.get((member, day), 0) + units
-            used[(member, day[:7])] = used.get((member, day[:7]), 0) + units
+            for kind, _ in self.limits:
+                key = (member, kind, period(kind, day))
+                used[key] = used.get(key, 0) + units
 
         taken_out = [original(claim)[1] for claim in voided]
         for _, recorded in self.active(me):
@@ -157,11 +169,10 @@ class Ledger:
                 continue
             freed = original(line.original)[1] if line.frequency == "7" and line.original else None
             room = []
-            for period in (line.day, line.month):
-                limit = DAILY if period == line.day else MONTHLY
-                in_use = used.get((line.member, period), 0)
-                if freed is not None and (freed.line.member, freed.line.day if period == line.day
-                                          else freed.line.month) == (line.member, period):
+            for kind, limit in self.limits:
+                when = period(kind, line.day)
+                in_use = used.get((line.member, kind, when), 0)
+                if freed is not None and (freed.line.member, period(kind, freed.line.day)) == (line.member, when):
                     in_use -= freed.units
                 room.append(max(limit - in_use, 0))
             take = line.units if min(room) >= line.units else (min(room) if cutback else 0)
@@ -192,18 +203,24 @@ class Ledger:
         return fate
 
     def rollback(self, night: tuple[Line, ...]) -> bool:
-        """Undo a committed run; False (nothing changes) when a later run voided or replaced its lines."""
+        """Undo a committed run; False (nothing changes) when a later run voided or replaced its lines, or when
+        another run billed again a claim this run took out (the original would come back: billed twice)."""
         if any(run == night and by != night for (_, run), (by, _) in self.retired.items()):
             return False
+        for (claim, run), (by, _) in self.retired.items():
+            if by == night and run != night and any(
+                    key not in (night, run) and r.line.claim == claim and r.line.frequency != "8"
+                    for key, r in self.active()):
+                return False
         self.runs[night].committed = False
         self.runs[night].lines = []
         self.retired = {k: v for k, v in self.retired.items() if v[0] != night}
         return True
 
-    def usage(self) -> dict[tuple[str, str], int]:
-        """Active units per (member, day): what the ledger must hold."""
+    def usage(self, kind: str = "day") -> dict[tuple[str, str], int]:
+        """Active units per member and day (or month, or year): what the ledger must hold."""
         totals: dict[tuple[str, str], int] = {}
         for _, recorded in self.active():
-            key = (recorded.line.member, recorded.line.day)
+            key = (recorded.line.member, period(kind, recorded.line.day))
             totals[key] = totals.get(key, 0) + recorded.units
         return {k: v for k, v in totals.items() if v}

@@ -16,6 +16,7 @@ import pytest
 
 from cmclaims.cli import main
 from cmclaims.ledger.identity import APPLICATION_ID
+from cmclaims.ledger.schema import SCHEMA_VERSION
 from tests.helpers import write_csv
 from tests.ledger.support import optum_line
 
@@ -88,7 +89,7 @@ def test_init_creates_a_ledger_with_its_identity_readable_by_its_owner_only(
     ledger = tmp_path / "billing" / "cmclaims-ledger.sqlite3"
     assert main(["ledger", "init", "--ledger", str(ledger), "--json"]) == 0
     identity = json.loads(capsys.readouterr().out)
-    assert identity["ledger"] == str(ledger) and identity["schema_version"] == "2"
+    assert identity["ledger"] == str(ledger) and identity["schema_version"] == str(SCHEMA_VERSION)
     assert len(identity["ledger_id"]) == 36 and identity["created_at"].startswith("20")
     assert stat.S_IMODE(ledger.stat().st_mode) == 0o600
     db = sqlite3.connect(ledger)

@@ -9,12 +9,15 @@ and `ledger check` must say what is wrong without ever exiting 70.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sqlite3
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from cmclaims.cli import main
@@ -32,10 +35,14 @@ def _validate(folder: Path, ledger: Path, lines: list[dict]) -> int:
 
 
 def _billed_ledger(folder: Path) -> Path:
-    """A ledger with two nights in it, its WAL folded into the file (as after the last run ended)."""
+    """A ledger with two nights in it (the second voids a line of the first), its WAL folded into the file (as
+    after the last run ended)."""
     ledger = new_ledger(folder / "ledger.sqlite3")
     for night, (claim, date) in enumerate((("A", "2026-03-04"), ("B", "2026-03-05"))):
         lines = [sooner_line(f"{claim}{i}", f"M{i}", date, 4, staff=f"S{i}") for i in range(40)]
+        if night == 1:
+            lines.append(sooner_line("V0", "M0", "2026-03-04", 4, start="13:00", staff="S0", claim_frequency="8",
+                                     original_claim_id="A0"))
         assert _validate(folder / f"n{night + 1}", ledger, lines) == 0
     db = sqlite3.connect(ledger)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -62,12 +69,32 @@ def _overwrite_pages(ledger: Path) -> None:
     ledger.write_bytes(bytes(data))
 
 
+def _edit_totals(ledger: Path) -> None:
+    """A member's running total raised by 4, its block re-encoded with a SHA-256 that matches: only the sums differ."""
+    db = sqlite3.connect(ledger, isolation_level=None)
+    profile, year, data = db.execute("SELECT profile, year, data FROM total_blocks").fetchone()
+    totals = pq.read_table(pa.BufferReader(data))
+    units = totals.column("units").to_numpy().copy()
+    units[0] += 4
+    edited = totals.set_column(totals.schema.get_field_index("units"), "units", pa.array(units))
+    sink = pa.BufferOutputStream()
+    pq.write_table(edited, sink)
+    blob = sink.getvalue().to_pybytes()
+    db.execute("UPDATE total_blocks SET data = ?, sha256 = ? WHERE profile = ? AND year = ?",
+               (blob, hashlib.sha256(blob).hexdigest(), profile, year))
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+
+
 DAMAGE = {
     "bytes of its pages overwritten": _overwrite_pages,
     "the blocks table dropped": _sql("DROP TABLE line_blocks"),
     "the retired table dropped": _sql("DROP TABLE retired"),
     "a run's total edited": _sql("UPDATE runs SET units_ledgered = units_ledgered - 4 WHERE sequence = 1"),
     "a block's total edited": _sql("UPDATE line_blocks SET units = units + 8"),
+    "a block of running totals edited": _edit_totals,
+    "a block of running totals' sum edited": _sql("UPDATE total_blocks SET units = units + 4"),
+    "a retired original's units edited": _sql("UPDATE retired SET units = units + 1"),
     "its identity removed": _sql("DELETE FROM meta"),
 }
 

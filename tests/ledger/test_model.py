@@ -5,7 +5,13 @@ claim ids re-sent under another month, voids and replacements (accepted or
 rejected), re-runs of any earlier night, and rollbacks. After every step:
 each line's disposition and units equal the model's; the ledger holds exactly
 the model's units per member and day; no member is over a limit; no claim is
-billed twice (`ledger check` finds nothing).
+billed twice (`ledger check` finds nothing, its running totals included); the
+ledger's running totals per member and year equal the model's.
+
+Two payers: Oklahoma's daily and monthly limits (T1017 HE TF), and Idaho's
+annual cap of 240 units (id-optum), whose nights fall in two years and several
+months, so that the cap counts lines of other months than the night's own
+(the running totals, cmclaims/ledger/totals.py).
 
 `make test` runs a small budget; `make soak` runs thousands of histories
 (CMCLAIMS_SOAK_EXAMPLES sets how many).
@@ -13,6 +19,7 @@ billed twice (`ledger check` finds nothing).
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import os
 import shutil
@@ -24,42 +31,61 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from cmclaims.errors import ConfigError
-from cmclaims.ledger.admin import active_lines, check_ledger
+from cmclaims.ledger.admin import active_lines, check_ledger, import_history
 from cmclaims.ledger.lock import LedgerLock
 from cmclaims.ledger.store import SqliteLedger
-from tests.helpers import new_ledger, run_lines
-from tests.ledger.model import DAILY, MONTHLY, Ledger, Line
+from tests.helpers import new_ledger, run_lines, write_csv
+from tests.ledger.model import ANNUAL, DAILY, MONTHLY, OPTUM, SOONER, Ledger, Line, Recorded, Run
+from tests.ledger.support import OPTUM as OPTUM_LINE
 from tests.ledger.support import SOONER_TF
 
 SOAK = int(os.environ.get("CMCLAIMS_SOAK_EXAMPLES", "0"))
-MEMBERS = ("M1", "M2")
-DAYS = ("2026-03-30", "2026-03-31", "2026-04-01", "2026-04-02")  # two months, so re-sends cross months
-SLOT_MINUTES = 200  # a slot holds up to 12 units (180 minutes): lines of one member and day never overlap
-
-
-def _export_line(line: Line) -> dict:
-    start = 6 * 60 + line.slot * SLOT_MINUTES
-    end = start + line.units * 15
-    return {**SOONER_TF, "claim_id": line.claim, "member_id": line.member, "service_date": line.day,
-            "start_time": f"{start // 60:02d}:{start % 60:02d}", "end_time": f"{end // 60:02d}:{end % 60:02d}",
-            "units": line.units, "staff_id": f"S-{line.claim}", "claim_frequency": line.frequency,
-            "original_claim_id": line.original or ""}
 
 
 class LedgerMachine(RuleBasedStateMachine):
-    """One ledger file and its model, driven night by night."""
+    """One ledger file and its model, driven night by night (Oklahoma: daily and monthly limits)."""
+
+    PROFILE = "ok-soonercare"
+    LIMITS = SOONER
+    LINE = SOONER_TF
+    DAYS = ("2026-03-30", "2026-03-31", "2026-04-01", "2026-04-02")  # two months, so re-sends cross months
+    UNITS = (1, 12)
+    MEMBERS = ("M1", "M2")
+    HISTORY: tuple[tuple[str, str, str, int], ...] = ()  # claim, member, day, units billed before the first night
+    SLOTS = (6 * 60, 200, 99)  # first start, minutes a slot holds, slots a day: lines of one member and day
+    # never overlap (a slot holds up to 12 units, 180 minutes)
 
     def __init__(self) -> None:
         super().__init__()
         self.folder = Path(tempfile.mkdtemp(prefix="cmclaims-model-"))
         self.ledger = new_ledger(self.folder / "ledger.sqlite3")
-        self.model = Ledger()
+        self.model = Ledger(limits=self.LIMITS)
         self.nights: list[tuple[Line, ...]] = []
         self.run_ids: dict[tuple[Line, ...], str] = {}
         self.claims = itertools.count(1)
         self.known: list[Line] = []  # every line any night sent
         self.steps = itertools.count()
         self.cutback = False
+        if self.HISTORY:
+            self._import_history()
+
+    def _import_history(self) -> None:
+        """Seed the ledger with a billing history (`ledger import`): an earlier run, in months no night falls in."""
+        history = tuple(Line(claim, member, day, 0, units) for claim, member, day, units in self.HISTORY)
+        path = write_csv(self.folder / "history.csv", [
+            {"claim_id": line.claim, "member_id": line.member, "service_date": line.day, "hcpcs": self.LINE["hcpcs"],
+             "units": line.units} for line in history])
+        with LedgerLock(self.ledger):
+            store = SqliteLedger(self.ledger)
+            try:
+                imported = import_history(store, [path], self.PROFILE, None, dt.date(2026, 12, 1))
+            finally:
+                store.close()
+        assert imported["imported"] == len(history)
+        self.model.runs[history] = Run(history, [Recorded(line, line.units) for line in history])
+        self.model.order.append(history)
+        self.run_ids[history] = str(imported["run_id"])
+        self.known.extend(history)
 
     @initialize(cutback=st.booleans())
     def mode(self, cutback: bool) -> None:
@@ -71,11 +97,20 @@ class LedgerMachine(RuleBasedStateMachine):
     def _claim(self) -> str:
         return f"C{next(self.claims):04d}"
 
+    def _export_line(self, line: Line) -> dict:
+        first, minutes, _ = self.SLOTS
+        start = first + line.slot * minutes
+        end = start + line.units * 15
+        return {**self.LINE, "claim_id": line.claim, "member_id": line.member, "service_date": line.day,
+                "start_time": f"{start // 60:02d}:{start % 60:02d}", "end_time": f"{end // 60:02d}:{end % 60:02d}",
+                "units": line.units, "staff_id": f"S-{line.claim}", "claim_frequency": line.frequency,
+                "original_claim_id": line.original or ""}
+
     def _run(self, night: tuple[Line, ...]) -> None:
         expected = self.model.validate(night, self.cutback)
         options = {"over_limit": "cutback"} if self.cutback else {}
-        run = run_lines(self.folder / f"step-{next(self.steps)}", [_export_line(line) for line in night],
-                        "ok-soonercare", ledger=self.ledger, **options)
+        run = run_lines(self.folder / f"step-{next(self.steps)}", [self._export_line(line) for line in night],
+                        self.PROFILE, ledger=self.ledger, **options)
         clean = {row["claim_id"]: (row["disposition"], int(row["billable_units"])) for row in run.clean}
         got = {claim: clean.get(claim, (fate, 0)) for claim, fate in run.dispositions().items()}
         assert got == expected, (night, got, expected)
@@ -97,9 +132,9 @@ class LedgerMachine(RuleBasedStateMachine):
             original = data.draw(st.sampled_from(self.known)) if kind != "new" else None
             if original is not None and (original.claim in used_claims or original.claim in changed):
                 kind, original = "new", None
-            member = original.member if original is not None else data.draw(st.sampled_from(MEMBERS))
-            day = data.draw(st.sampled_from(DAYS))
-            units = data.draw(st.integers(1, 12))
+            member = original.member if original is not None else data.draw(st.sampled_from(self.MEMBERS))
+            day = data.draw(st.sampled_from(self.DAYS))
+            units = data.draw(st.integers(*self.UNITS))
             if kind == "new":
                 claim, frequency, named = self._claim(), "1", None
             elif kind == "resent":
@@ -114,6 +149,8 @@ class LedgerMachine(RuleBasedStateMachine):
             if claim in used_claims or claim in changed - {named}:
                 continue
             slot = slots.get((member, day), 0)
+            if slot >= self.SLOTS[2]:
+                continue  # the member's day is full
             slots[(member, day)] = slot + 1
             used_claims.add(claim)
             lines.append(Line(claim, member, day, slot, units, frequency, named))
@@ -126,11 +163,12 @@ class LedgerMachine(RuleBasedStateMachine):
         """Any earlier night, validated again with the same input."""
         self._run(data.draw(st.sampled_from(self.nights)))
 
-    @precondition(lambda self: any(run.committed for run in self.model.runs.values()))
+    @precondition(lambda self: any(self.model.runs[night].committed for night in self.nights))
     @rule(data=st.data())
     def rollback(self, data: st.DataObject) -> None:
         """Roll back a committed run; refused when a later run voided or replaced its lines."""
-        committed = [night for night in self.model.order if self.model.runs[night].committed]
+        # The imported history stays (the annual cap binds through it); the nights are rolled back.
+        committed = [night for night in self.nights if self.model.runs[night].committed]
         night = data.draw(st.sampled_from(committed))
         allowed = self.model.rollback(night)
         run_id = self.run_ids[night]
@@ -149,7 +187,8 @@ class LedgerMachine(RuleBasedStateMachine):
     def ledger_matches_the_model(self) -> None:
         store = SqliteLedger(self.ledger, read_only=True)
         try:
-            assert check_ledger(store) == []
+            problems = check_ledger(store)
+            assert problems == [], problems
             lines = active_lines(store, ["member_id", "service_day", "units"])
         finally:
             store.close()
@@ -157,12 +196,38 @@ class LedgerMachine(RuleBasedStateMachine):
         held = lines.groupby(["member_id", "day"])["units"].sum()
         held = {key: int(units) for key, units in held.items() if units}
         assert held == self.model.usage()
-        assert all(units <= DAILY for units in held.values())
-        months: dict[tuple[str, str], int] = {}
-        for (member, day), units in held.items():
-            months[(member, day[:7])] = months.get((member, day[:7]), 0) + units
-        assert all(units <= MONTHLY for units in months.values())
+        for kind, limit in self.LIMITS:
+            assert all(units <= limit for units in self.model.usage(kind).values())
+        # The running totals the annual caps read: exactly the model's units per member and year.
+        store = SqliteLedger(self.ledger, read_only=True)
+        try:
+            totals = store.totals(self.PROFILE, [2025, 2026]).to_pandas()
+        finally:
+            store.close()
+        totals = totals.groupby(["member_id", "year"])["units"].sum()
+        totals = [(member, str(year), int(units)) for (member, year), units in totals.items() if units]
+        assert {(member, year): units for member, year, units in totals} == self.model.usage("year")
 
+
+class AnnualCapMachine(LedgerMachine):
+    """The same, for Idaho's annual cap of 240 units a member a calendar year (id-optum: no daily or monthly
+    limit), over two years and several months, with lines long enough to reach the cap in a few nights."""
+
+    PROFILE = "id-optum"
+    LIMITS = OPTUM
+    LINE = OPTUM_LINE
+    DAYS = ("2025-12-30", "2026-01-05", "2026-02-11", "2026-03-02")
+    UNITS = (8, 44)
+    MEMBERS = ("M1", "M2")
+    # Most of each member's year billed before, in months no night falls in: only the running totals know it.
+    HISTORY = (("H1", "M1", "2026-06-10", 40), ("H2", "M1", "2026-06-11", 40), ("H3", "M1", "2026-07-01", 40),
+               ("H4", "M1", "2026-08-03", 40), ("H5", "M1", "2026-09-07", 30),
+               ("H6", "M2", "2025-10-06", 40), ("H7", "M2", "2025-10-07", 40), ("H8", "M2", "2025-11-04", 40),
+               ("H9", "M2", "2025-11-05", 40), ("H10", "M2", "2025-12-01", 40))
+    SLOTS = (30, 720, 2)  # 00:30 and 12:30, up to 11 hours each
+
+
+assert DAILY == 16 and MONTHLY == 56 and ANNUAL == 240  # the profiles' limits the model is written for
 
 LedgerMachine.TestCase.settings = settings(
     max_examples=SOAK or 8,
@@ -172,3 +237,11 @@ LedgerMachine.TestCase.settings = settings(
     derandomize=not SOAK,
 )
 TestLedgerAgainstTheModel = LedgerMachine.TestCase
+AnnualCapMachine.TestCase.settings = settings(
+    max_examples=SOAK or 6,
+    stateful_step_count=8 if not SOAK else 14,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=not SOAK,
+)
+TestAnnualCapAgainstTheModel = AnnualCapMachine.TestCase

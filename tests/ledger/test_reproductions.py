@@ -189,3 +189,22 @@ def test_optum_cap_holds_across_nights_with_replacements(tmp_path: Path, capsys:
     assert night2["fates"]["R0"] == ("rejected", 0)
     assert night2["fates"]["B1"] == ("pass", 8)  # A0 still counts: 238
     assert _check(ledger, capsys)["ok"]
+
+
+def test_a_void_is_not_rolled_back_once_its_claim_was_billed_again(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
+    _night(tmp_path / "n1", ledger, [sooner_line("C1", "M1", "2026-04-07", 4)])
+    voided = _night(tmp_path / "n2", ledger, [sooner_line("C1", "M1", "2026-04-07", 4, claim_frequency="8",
+                                                          original_claim_id="C1")])
+    assert voided["fates"]["C1"] == ("pass", 4)
+    billed_again = _night(tmp_path / "n3", ledger, [sooner_line("C1", "M1", "2026-04-08", 4)])
+    assert billed_again["fates"]["C1"] == ("pass", 4)  # a voided claim may be billed again
+    # Rolling the void back would bring the first C1 back beside the new one: billed twice. Refused.
+    capsys.readouterr()
+    assert main(["ledger", "rollback", voided["run_id"], "--yes", "--ledger", str(ledger)]) == 2
+    assert "billed again" in capsys.readouterr().err
+    assert _check(ledger, capsys)["ok"]
+    assert main(["ledger", "rollback", billed_again["run_id"], "--yes", "--ledger", str(ledger)]) == 0
+    assert main(["ledger", "rollback", voided["run_id"], "--yes", "--ledger", str(ledger)]) == 0
+    assert _check(ledger, capsys)["ok"]

@@ -1,0 +1,344 @@
+"""Running totals: each member's units per code and calendar year, kept up to date (table `total_blocks`).
+
+An annual cap (Idaho: 240 units a client a calendar year) counts every unit
+the member billed in the year, in every month. Summing a year of lines each
+night costs more the longer the ledger runs; the ledger keeps the sums
+instead, per profile, member, code, calendar year and authorization (units
+billed beyond a cap against an authorization: `authorization_id` is '' for
+the others), and the limit pass reads the totals of the night's years.
+
+Like the lines, the totals are kept as one Parquet block per profile and year
+(member_id, hcpcs, authorization_id, units, auth_units), with its units and
+SHA-256 beside it: a night rewrites a few blobs instead of updating hundreds
+of thousands of rows, and reading a year's totals is one blob.
+
+The totals hold exactly the units of the ledger's *active* lines: lines of
+committed runs that no void or replacement took out (the same lines
+`ledger check` and the model count). They change only in the transaction that
+changes the lines, by a delta computed from what that change touches: the
+run's earlier lines (a re-run replaces them), its new lines, and the
+originals its voids and replacements retire, or retired in the execution
+being replaced or rolled back. Nothing else changes whether a line is active.
+
+Each retirement also keeps the units of the original it took out
+(`retired.units`), so that the check before every commit can compare, per
+profile and year, the totals' units with the line blocks' units less the
+retired units (cheap SQL, no line block read); `ledger check` recomputes every
+total from the lines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cmclaims.ledger.blocks import LINE_SCHEMA, from_parquet, to_parquet
+from cmclaims.normalize.values import year_of
+
+TOTAL_BLOCKS = """CREATE TABLE total_blocks (
+    profile TEXT NOT NULL,
+    year INTEGER NOT NULL,             -- calendar year of the service dates
+    rows INTEGER NOT NULL,
+    units INTEGER NOT NULL,            -- the block's units, summed (checked before every commit)
+    sha256 TEXT NOT NULL,
+    data BLOB NOT NULL,                -- Parquet: member_id, hcpcs, authorization_id, units, auth_units
+    PRIMARY KEY (profile, year)
+)"""
+
+# A total: profile, year, member, code, and the authorization its units were billed against beyond a cap ('').
+KEY = ["profile", "year", "member_id", "hcpcs", "authorization_id"]
+SCHEMA = pa.schema([("profile", pa.string()), ("year", pa.int64()), ("member_id", pa.string()),
+                    ("hcpcs", pa.string()), ("authorization_id", pa.string()), ("units", pa.int64()),
+                    ("auth_units", pa.int64())])
+_IN_BLOCK = ["member_id", "hcpcs", "authorization_id", "units", "auth_units"]
+BLOCK_SCHEMA = pa.schema([SCHEMA.field(name) for name in _IN_BLOCK])
+# What the totals need of a recorded line.
+LINE_COLUMNS = ["claim_id", "member_id", "hcpcs", "service_day", "units", "authorization_id", "auth_units"]
+
+
+def empty() -> pa.Table:
+    """No totals."""
+    return SCHEMA.empty_table()
+
+
+def _column(value: object, rows: int, kind: pa.DataType) -> pa.Array:
+    """`value` repeated `rows` times."""
+    return pa.repeat(pa.scalar(value, kind), rows)
+
+
+def summed(lines: pa.Table, profile: str | None = None) -> pa.Table:
+    """The lines' units per total; `profile` when `lines` has no profile column."""
+    if lines.num_rows == 0:
+        return empty()
+    auth_units = pc.fill_null(lines.column("auth_units").cast(pa.int64()), 0)
+    authorization = pc.if_else(pc.greater(auth_units, 0),
+                               pc.fill_null(lines.column("authorization_id").cast(pa.string()), ""), "")
+    table = pa.table({
+        "profile": lines.column("profile").cast(pa.string()) if profile is None else
+        _column(profile, lines.num_rows, pa.string()),
+        "year": pa.array(year_of(lines.column("service_day").to_numpy(zero_copy_only=False)), pa.int64()),
+        "member_id": pc.fill_null(lines.column("member_id").cast(pa.string()), ""),
+        "hcpcs": pc.fill_null(lines.column("hcpcs").cast(pa.string()), ""),
+        "authorization_id": authorization,
+        "units": pc.fill_null(lines.column("units").cast(pa.int64()), 0),
+        "auth_units": auth_units,
+    })
+    return _grouped(table)
+
+
+def _grouped(table: pa.Table, key: list[str] = KEY) -> pa.Table:
+    """Rows with the same key summed; rows that come to nothing dropped."""
+    grouped = table.group_by(key, use_threads=False).aggregate([("units", "sum"), ("auth_units", "sum")])
+    grouped = grouped.rename_columns([*key, "units", "auth_units"])
+    grouped = grouped.filter(pc.or_(pc.not_equal(grouped.column("units"), 0),
+                                    pc.not_equal(grouped.column("auth_units"), 0)))
+    return grouped.select(SCHEMA.names).cast(SCHEMA) if key == KEY else grouped
+
+
+def combined(parts: list[tuple[pa.Table, int]]) -> pa.Table:
+    """Signed sum of several totals (+1 added, -1 taken out)."""
+    tables = []
+    for table, sign in parts:
+        if table.num_rows:
+            if sign != 1:
+                table = table.set_column(table.schema.get_field_index("units"), "units",
+                                         pc.multiply(table.column("units"), sign))
+                table = table.set_column(table.schema.get_field_index("auth_units"), "auth_units",
+                                         pc.multiply(table.column("auth_units"), sign))
+            tables.append(table.select(SCHEMA.names).cast(SCHEMA))
+    if not tables:
+        return empty()
+    return _grouped(pa.concat_tables(tables)) if len(tables) > 1 else tables[0]
+
+
+def _with_key(table: pa.Table, profile: str, year: int) -> pa.Table:
+    rows = table.num_rows
+    return table.append_column("profile", _column(profile, rows, pa.string())) \
+        .append_column("year", pa.array(np.full(rows, year, np.int64))).select(SCHEMA.names).cast(SCHEMA)
+
+
+def read(db: sqlite3.Connection, profile: str | None = None, years: list[int] | None = None) -> pa.Table:
+    """The totals of `profile` (every profile by default) in `years` (every year by default)."""
+    query = "SELECT profile, year, CAST(data AS BLOB) FROM total_blocks WHERE 1"
+    params: list[object] = []
+    if profile is not None:
+        query += " AND profile = ?"
+        params.append(profile)
+    if years is not None:
+        query += f" AND year IN ({', '.join('?' * len(years))})"
+        params.extend(years)
+    tables = [_with_key(from_parquet(data, _IN_BLOCK), block_profile, year)
+              for block_profile, year, data in db.execute(query, params)]
+    return pa.concat_tables(tables) if tables else empty()
+
+
+def add(db: sqlite3.Connection, delta: pa.Table) -> None:
+    """Add a delta to the totals (inside the caller's transaction): each (profile, year) block it touches is read,
+    summed with it and written back whole (or removed when nothing is left)."""
+    if not delta.num_rows:
+        return
+    pairs = delta.group_by(["profile", "year"], use_threads=False).aggregate([]).to_pylist()
+    for pair in pairs:
+        profile, year = pair["profile"], int(pair["year"])
+        mine = delta.filter(pc.and_(pc.equal(delta.column("profile"), profile), pc.equal(delta.column("year"), year)))
+        row = db.execute("SELECT CAST(data AS BLOB) FROM total_blocks WHERE profile = ? AND year = ?",
+                         (profile, year)).fetchone()
+        parts = [mine.select(_IN_BLOCK)] + ([from_parquet(row[0], _IN_BLOCK)] if row else [])
+        # Within one block only member, code and authorization tell totals apart.
+        total = _grouped(pa.concat_tables(parts), _IN_BLOCK[:3]) if len(parts) > 1 else parts[0]
+        if not total.num_rows:
+            db.execute("DELETE FROM total_blocks WHERE profile = ? AND year = ?", (profile, year))
+            continue
+        data = to_parquet(total.select(_IN_BLOCK).cast(BLOCK_SCHEMA))
+        db.execute(
+            "INSERT OR REPLACE INTO total_blocks (profile, year, rows, units, sha256, data) VALUES (?, ?, ?, ?, ?, ?)",
+            (profile, year, total.num_rows, int(pc.sum(total.column("units")).as_py() or 0),
+             hashlib.sha256(data).hexdigest(), data),
+        )
+
+
+def committed_lines(db: sqlite3.Connection, where: str, params: list[object],
+                    columns: list[str] = LINE_COLUMNS) -> pa.Table:
+    """Lines of committed runs' blocks matching `where` (on line_blocks b), with run_id and profile."""
+    tables = []
+    query = "SELECT b.run_id, b.profile, CAST(b.data AS BLOB) FROM line_blocks b JOIN runs r USING (run_id) " \
+            f"WHERE r.status = 'committed' AND {where}"
+    for run_id, profile, data in db.execute(query, params):
+        table = from_parquet(data, columns)
+        tables.append(table.append_column("run_id", _column(run_id, table.num_rows, pa.string()))
+                      .append_column("profile", _column(profile, table.num_rows, pa.string())))
+    if not tables:
+        schema = pa.schema([*(LINE_SCHEMA.field(c) for c in columns), ("run_id", pa.string()),
+                            ("profile", pa.string())])
+        return schema.empty_table()
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+def _keyed(lines: pa.Table) -> pd.Index:
+    """Each line's identity as retirements name it: (claim_id, run_id)."""
+    return pd.MultiIndex.from_arrays([lines.column("claim_id").to_numpy(zero_copy_only=False),
+                                      lines.column("run_id").to_numpy(zero_copy_only=False)])
+
+
+def _originals(db: sqlite3.Connection, wanted: pd.DataFrame) -> pa.Table:
+    """The recorded lines of committed runs named by (claim_id, original_run, month)."""
+    found = []
+    for (run_id, month), group in wanted.groupby(["original_run", "month"]):
+        block = committed_lines(db, "b.run_id = ? AND b.month = ?", [str(run_id), int(month)])
+        hit = pc.is_in(block.column("claim_id"), value_set=pa.array(group["claim_id"].unique(), pa.string()))
+        found.append(block.filter(hit))
+    return pa.concat_tables(found) if found else committed_lines(db, "0", [])
+
+
+def _taken_out(lines: pa.Table, claims: set[str]) -> pa.Array:
+    """Per line of one run: whether a retirement of that run names its claim."""
+    if not claims or not lines.num_rows:
+        return pa.array(np.zeros(lines.num_rows, dtype=bool))
+    return pc.fill_null(pc.is_in(lines.column("claim_id"), value_set=pa.array(sorted(claims), pa.string())), False)
+
+
+def run_change(db: sqlite3.Connection, run_id: str, profile: str, new_lines: pa.Table | None,
+               new_totals: pa.Table | None, new_retired: pd.DataFrame) -> tuple[pa.Table, list[int]]:
+    """What recording (new lines and retirements) or rolling back (None, nothing) run `run_id` changes in the
+    totals, read before the run's old entries are replaced; and each new retirement's units.
+
+    `new_retired`: claim_id, month, original_run (the run's voids' and replacements' originals);
+    `new_totals`: `summed(new_lines)`, computed beforehand (off the transaction).
+    """
+    retired = pd.DataFrame(db.execute("SELECT claim_id, original_run, retired_by, month FROM retired").fetchall(),
+                           columns=["claim_id", "original_run", "retired_by", "month"])
+    kept = retired[retired["retired_by"] != run_id]
+    before = pd.MultiIndex.from_frame(retired[["claim_id", "original_run"]])
+    after = pd.MultiIndex.from_frame(pd.concat([kept[["claim_id", "original_run"]],
+                                                new_retired[["claim_id", "original_run"]]]))
+    # The run's own lines taken out before and after the change (by another run, or by its own voids).
+    mine_before = set(retired.loc[retired["original_run"] == run_id, "claim_id"])
+    mine_after = set(kept.loc[kept["original_run"] == run_id, "claim_id"]) | \
+        set(new_retired.loc[new_retired["original_run"] == run_id, "claim_id"])
+    parts: list[tuple[pa.Table, int]] = []
+
+    old = committed_lines(db, "b.run_id = ?", [run_id])  # the run's earlier execution, if any
+    if old.num_rows:
+        parts.append((summed(old.filter(pc.invert(_taken_out(old, mine_before)))), -1))
+    if new_lines is not None and new_totals is not None:
+        parts.append((new_totals, +1))
+        out = _taken_out(new_lines, mine_after)
+        if pc.any(out).as_py():
+            parts.append((summed(new_lines.filter(out), profile), -1))
+
+    # Originals of other runs whose state the change may flip: retired by the old execution, or now.
+    touched = pd.concat([retired.loc[retired["retired_by"] == run_id, ["claim_id", "original_run", "month"]],
+                         new_retired[["claim_id", "original_run", "month"]]])
+    touched = touched[touched["original_run"] != run_id].drop_duplicates()
+    originals = _originals(db, touched) if len(touched) else committed_lines(db, "0", [])
+    if originals.num_rows:
+        keys = _keyed(originals)
+        parts.append((summed(originals.filter(pa.array(~keys.isin(before)))), -1))
+        parts.append((summed(originals.filter(pa.array(~keys.isin(after)))), +1))
+
+    # Each new retirement's units: what its original (another run's line, or one of this run's) bills.
+    units: dict[tuple[str, str], int] = {}
+    sources = [originals]
+    if new_lines is not None and len(new_retired):
+        named = _taken_out(new_lines, set(new_retired["claim_id"]))
+        sources.append(new_lines.filter(named).select(["claim_id", "units"]).append_column(
+            "run_id", _column(run_id, int(pc.sum(named).as_py() or 0), pa.string())))
+    for source in sources:
+        if source.num_rows:
+            frame = pd.DataFrame({"claim_id": source.column("claim_id").to_numpy(zero_copy_only=False),
+                                  "run_id": source.column("run_id").to_numpy(zero_copy_only=False),
+                                  "units": source.column("units").to_numpy(zero_copy_only=False)})
+            for (claim, run), value in frame.groupby(["claim_id", "run_id"])["units"].sum().items():
+                units[(claim, run)] = units.get((claim, run), 0) + int(value)
+    retired_units = [units.get((c, r), 0) for c, r in zip(new_retired["claim_id"], new_retired["original_run"],
+                                                          strict=True)]
+    return combined(parts), retired_units
+
+
+def from_lines(db: sqlite3.Connection) -> tuple[pa.Table, pd.DataFrame]:
+    """The totals and the retired originals' units as the lines say they must be (migrations, `ledger check`)."""
+    lines = committed_lines(db, "1", [])
+    retired = pd.DataFrame(db.execute("SELECT claim_id, original_run FROM retired").fetchall(),
+                           columns=["claim_id", "original_run"])
+    keys = _keyed(lines)
+    gone = np.asarray(keys.isin(pd.MultiIndex.from_frame(retired))) if len(retired) else \
+        np.zeros(lines.num_rows, bool)
+    totals = summed(lines.filter(pa.array(~gone)))
+    if not len(retired):
+        return totals, pd.DataFrame({"claim_id": [], "original_run": [], "units": np.empty(0, np.int64)})
+    frame = pd.DataFrame({"claim_id": keys.get_level_values(0), "original_run": keys.get_level_values(1),
+                          "units": lines.column("units").to_numpy(zero_copy_only=False)})[gone]
+    units = retired.merge(frame.groupby(["claim_id", "original_run"], as_index=False)["units"].sum(),
+                          how="left", on=["claim_id", "original_run"]).fillna({"units": 0})
+    return totals, units.astype({"units": np.int64})
+
+
+def fill_retired_units(db: sqlite3.Connection) -> None:
+    """A migration: each retired original's units, from its lines."""
+    _, units = from_lines(db)
+    db.executemany("UPDATE retired SET units = ? WHERE claim_id = ? AND original_run = ?",
+                   zip(units["units"].tolist(), units["claim_id"], units["original_run"], strict=True))
+
+
+def fill_totals(db: sqlite3.Connection) -> None:
+    """A migration: the running totals, from the lines."""
+    totals, _ = from_lines(db)
+    add(db, totals)
+
+
+def sum_problems(db: sqlite3.Connection) -> list[str]:
+    """The quick check: each block of totals whole (its SHA-256) and adding up to its recorded sum, and per
+    profile and year that sum against the line blocks' units less the retired originals'."""
+    problems = []
+    rows = db.execute("SELECT profile, year, units, sha256, CAST(data AS BLOB) FROM total_blocks")
+    for profile, year, units, sha, data in rows:
+        if hashlib.sha256(data).hexdigest() != sha:
+            problems.append(f"the running totals of {profile} for {year} were altered outside cmclaims")
+        elif (pc.sum(from_parquet(data, ["units"]).column("units")).as_py() or 0) != units:
+            problems.append(f"the running totals of {profile} for {year} do not add up to their recorded sum")
+    blocks = db.execute(
+        "SELECT b.profile, b.month / 12 + 1970, SUM(b.units) FROM line_blocks b JOIN runs r USING (run_id) "
+        "WHERE r.status = 'committed' GROUP BY 1, 2").fetchall()
+    retired = db.execute(
+        "SELECT r.profile, t.month / 12 + 1970, SUM(t.units) FROM retired t JOIN runs r ON r.run_id = t.original_run "
+        "WHERE r.status = 'committed' GROUP BY 1, 2").fetchall()
+    totals = db.execute("SELECT profile, year, units FROM total_blocks").fetchall()
+    expected: dict[tuple[str, int], int] = {}
+    for profile, year, units in blocks:
+        expected[(profile, year)] = expected.get((profile, year), 0) + units
+    for profile, year, units in retired:
+        expected[(profile, year)] = expected.get((profile, year), 0) - units
+    held = {(profile, year): units for profile, year, units in totals}
+    for key in sorted(set(expected) | set(held)):
+        if expected.get(key, 0) != held.get(key, 0):
+            problems.append(f"the running totals of {key[0]} for {key[1]} hold {held.get(key, 0)} units, its lines "
+                            f"{expected.get(key, 0)}")
+    return problems
+
+
+def total_problems(db: sqlite3.Connection) -> list[str]:
+    """`ledger check`: every total and every retired original's units against the lines (no member named)."""
+    totals, units = from_lines(db)
+    held = read(db).rename_columns([*KEY, "units_held", "auth_units_held"])
+    both = totals.join(held, keys=KEY, join_type="full outer", use_threads=False)
+    differs = pc.or_(pc.not_equal(pc.fill_null(both.column("units"), 0), pc.fill_null(both.column("units_held"), 0)),
+                     pc.not_equal(pc.fill_null(both.column("auth_units"), 0),
+                                  pc.fill_null(both.column("auth_units_held"), 0)))
+    wrong = both.filter(differs).select(["profile", "year"])
+    counted = wrong.group_by(["profile", "year"], use_threads=False).aggregate([([], "count_all")]).to_pylist() \
+        if wrong.num_rows else []
+    problems = [f"{row['count_all']} running totals of {row['profile']} for {row['year']} differ from its lines"
+                for row in sorted(counted, key=lambda r: (r["profile"], r["year"]))]
+    stored = pd.DataFrame(db.execute("SELECT claim_id, original_run, units FROM retired").fetchall(),
+                          columns=["claim_id", "original_run", "units_held"])
+    if len(stored):
+        off = int((stored.merge(units, on=["claim_id", "original_run"])
+                   .pipe(lambda f: f["units"] != f["units_held"])).sum())
+        if off:
+            problems.append(f"{off} retired originals record other units than their lines")
+    return problems

@@ -1,0 +1,121 @@
+"""The running totals the annual caps read (cmclaims/ledger/totals.py): an older ledger gets them computed from its
+lines, and `ledger check` compares every one with the lines, naming no member.
+
+That they stay exact through nights, voids, replacements, re-runs and rollbacks is the model test's
+(tests/ledger/test_model.py, the annual cap machine); a total edited by hand is in test_damage.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from cmclaims.cli import main
+from cmclaims.ledger import totals
+from cmclaims.ledger.admin import check_ledger
+from cmclaims.ledger.schema import SCHEMA_VERSION
+from cmclaims.ledger.store import SqliteLedger
+from tests.helpers import new_ledger, run_lines
+from tests.ledger.support import optum_line
+
+RETIRED = "SELECT claim_id, original_run, units FROM retired ORDER BY 1, 2"
+
+
+def _nights(folder: Path) -> Path:
+    """Three Idaho nights over two years: lines, a void and a replacement of earlier lines, a re-run."""
+    ledger = new_ledger(folder / "ledger.sqlite3")
+    first = [optum_line(f"A{i}", f"M{i % 3}", f"2025-12-{10 + i}", 20 + i) for i in range(9)]
+    run_lines(folder / "n1", first, "id-optum", ledger=ledger)
+    second = [optum_line(f"B{i}", f"M{i % 3}", f"2026-02-{10 + i}", 30) for i in range(6)] + [
+        optum_line("V1", "M1", "2025-12-11", 21, start="14:00", claim_frequency="8", original_claim_id="A1"),
+        optum_line("R2", "M2", "2025-12-12", 12, start="14:00", claim_frequency="7", original_claim_id="A2"),
+    ]
+    run_lines(folder / "n2", second, "id-optum", ledger=ledger)
+    run_lines(folder / "n1-again", first, "id-optum", ledger=ledger)
+    return ledger
+
+
+def _read(ledger: Path, query: str) -> list[tuple]:
+    db = sqlite3.connect(ledger)
+    try:
+        return db.execute(query).fetchall()
+    finally:
+        db.close()
+
+
+def _totals(ledger: Path) -> list[dict]:
+    db = sqlite3.connect(ledger)
+    try:
+        return sorted(totals.read(db).to_pylist(), key=lambda row: tuple(row.values()))
+    finally:
+        db.close()
+
+
+def _rewrite_totals(ledger: Path, edit: Callable[[pa.Table], pa.Table]) -> None:
+    """Edit a block of running totals outside cmclaims, its SHA-256 made to match (only the figures are wrong)."""
+    db = sqlite3.connect(ledger, isolation_level=None)
+    for profile, year, data in db.execute("SELECT profile, year, data FROM total_blocks").fetchall():
+        sink = pa.BufferOutputStream()
+        pq.write_table(edit(pq.read_table(pa.BufferReader(data))), sink)
+        blob = sink.getvalue().to_pybytes()
+        db.execute("UPDATE total_blocks SET data = ?, sha256 = ? WHERE profile = ? AND year = ?",
+                   (blob, hashlib.sha256(blob).hexdigest(), profile, year))
+    db.close()
+
+
+OLDER = {
+    # schema 2: no running totals, no retired units
+    2: ["DROP TABLE total_blocks", "ALTER TABLE retired DROP COLUMN units"],
+    # schema 3 as this issue's first step kept the totals: as rows (usage_totals)
+    3: ["DROP TABLE total_blocks", "CREATE TABLE usage_totals (profile TEXT, member_id TEXT, hcpcs TEXT, year INTEGER, "
+        "authorization_id TEXT, units INTEGER, auth_units INTEGER)"],
+}
+
+
+@pytest.mark.parametrize("version", sorted(OLDER))
+def test_an_older_ledger_gets_its_totals_from_its_lines(version: int, tmp_path: Path) -> None:
+    ledger = _nights(tmp_path)
+    held, retired = _totals(ledger), _read(ledger, RETIRED)
+    assert held and any(units for *_, units in retired)  # the nights did record totals and a retired original
+    db = sqlite3.connect(ledger, isolation_level=None)
+    for statement in OLDER[version]:
+        db.execute(statement)
+    db.execute(f"UPDATE meta SET value = '{version}' WHERE key = 'schema_version'")
+    db.execute(f"PRAGMA user_version = {version}")
+    db.close()
+    store = SqliteLedger(ledger)  # opened to write: upgraded in place
+    try:
+        assert check_ledger(store) == []
+        assert store.identity()["schema_version"] == str(SCHEMA_VERSION)
+    finally:
+        store.close()
+    assert _totals(ledger) == held
+    assert _read(ledger, RETIRED) == retired
+    assert not _read(ledger, "SELECT name FROM sqlite_master WHERE name = 'usage_totals'")
+
+
+def test_ledger_check_finds_a_moved_total_and_names_no_member(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    ledger = _nights(tmp_path)
+    assert main(["ledger", "check", "--ledger", str(ledger)]) == 0
+    # Units moved from one member's total to another's: every sum and checksum still agrees, the totals do not.
+    def moved(block: pa.Table) -> pa.Table:
+        units = block.column("units").to_numpy().copy()
+        units[0] -= 5
+        units[1] += 5
+        return block.set_column(block.schema.get_field_index("units"), "units", pa.array(units))
+
+    _rewrite_totals(ledger, moved)
+    capsys.readouterr()
+    assert main(["ledger", "check", "--ledger", str(ledger)]) == 1
+    captured = capsys.readouterr()
+    shown = captured.out + captured.err
+    assert "2 running totals of id-optum for 2025 differ from its lines" in shown
+    assert "2 running totals of id-optum for 2026 differ from its lines" in shown
+    assert "M0" not in shown and "M1" not in shown  # PHI stays in the files

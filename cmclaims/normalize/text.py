@@ -113,8 +113,8 @@ def encode(column: pa.ChunkedArray | pa.Array, many_distinct: bool = False) -> t
     encoded = pa.chunked_array(chunks).unify_dictionaries()
     values = encoded.chunk(0).dictionary
     kind = narrow(np.empty(0, np.int32), len(values)).dtype
-    codes = [chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(kind) for chunk in encoded.chunks]
-    return np.concatenate(codes), values
+    pieces = [chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(kind) for chunk in encoded.chunks]
+    return np.concatenate(pieces), values
 
 
 def factorize(column: pa.ChunkedArray, length: int, case: Case = None, many_distinct: bool = False) -> Factorized:

@@ -15,6 +15,24 @@ import numpy as np
 import pyarrow as pa
 
 from cmclaims.pipeline.checks import Outcome
+from cmclaims.rules.registry import Rule
+
+
+def _rejects_input(rule: Rule) -> bool:
+    """Whether the rule's findings are input (CM0) errors that reject their lines."""
+    return rule.stage == "input" and rule.severity == "error" and rule.effect == "reject"
+
+
+def _alarm(line_count: int, count: int, per_rule: Counter[str], names: dict[str, str], threshold: float) -> dict:
+    share = count / line_count if line_count else 0.0
+    top = [{"rule": code, "name": names[code], "lines": lines} for code, lines in per_rule.most_common(3)]
+    return {
+        "triggered": bool(line_count) and share > threshold,
+        "lines_rejected_by_input_checks": count,
+        "share": round(share, 4),
+        "max_input_errors": threshold,
+        "top_rules": top,
+    }
 
 
 def input_alarm(outcome: Outcome, line_count: int, threshold: float) -> dict:
@@ -24,43 +42,25 @@ def input_alarm(outcome: Outcome, line_count: int, threshold: float) -> dict:
     names: dict[str, str] = {}
     for finding in outcome.findings:
         rule = finding.rule
-        if rule.stage == "input" and rule.severity == "error" and rule.effect == "reject":
+        if _rejects_input(rule):
             rejected_by_input[finding.rows] = True
             per_rule[rule.code] += int(finding.rows.size)
             names[rule.code] = rule.name
-    count = int(rejected_by_input.sum())
-    share = count / line_count if line_count else 0.0
-    top = [{"rule": code, "name": names[code], "lines": lines} for code, lines in per_rule.most_common(3)]
-    return {
-        "triggered": bool(line_count) and share > threshold,
-        "lines_rejected_by_input_checks": count,
-        "share": round(share, 4),
-        "max_input_errors": threshold,
-        "top_rules": top,
-    }
+    return _alarm(line_count, int(rejected_by_input.sum()), per_rule, names, threshold)
 
 
 def input_alarm_of_counts(line_count: int, count: int, findings: list[pa.Table], threshold: float) -> dict:
     """input_alarm from partitions' counts: lines rejected by input checks, and findings per rule."""
     from cmclaims.rules import rules_in_order
 
-    per_rule: Counter[str] = Counter()
-    names: dict[str, str] = {}
-    by_code = {r.code: r for r in rules_in_order()}
-    totals: dict[str, int] = {}
+    totals: Counter[str] = Counter()
     for table in findings:
         for code, found in zip(table.column("rule").to_pylist(), table.column("findings").to_pylist(), strict=True):
-            totals[code] = totals.get(code, 0) + int(found)
+            totals[code] += int(found)
+    per_rule: Counter[str] = Counter()
+    names: dict[str, str] = {}
     for rule in rules_in_order():  # the order a run finds them in, for ties
-        if rule.code in totals and rule.stage == "input" and rule.severity == "error" and rule.effect == "reject":
-            per_rule[rule.code] += totals[rule.code]
-            names[rule.code] = by_code[rule.code].name
-    share = count / line_count if line_count else 0.0
-    top = [{"rule": code, "name": names[code], "lines": lines} for code, lines in per_rule.most_common(3)]
-    return {
-        "triggered": bool(line_count) and share > threshold,
-        "lines_rejected_by_input_checks": count,
-        "share": round(share, 4),
-        "max_input_errors": threshold,
-        "top_rules": top,
-    }
+        if rule.code in totals and _rejects_input(rule):
+            per_rule[rule.code] = totals[rule.code]
+            names[rule.code] = rule.name
+    return _alarm(line_count, count, per_rule, names, threshold)

@@ -1,7 +1,7 @@
 """`make bench`: cmclaims against an I/O floor and a DuckDB query, on realistic and terrible nights.
 
 On the same generated files, in one run, each measured in a fresh process
-(wall time, and the child's own peak RSS from os.wait4):
+(wall time, and the command's own peak RSS from os.wait4, through a small launcher):
 
 - the I/O floor: pyarrow reads the CSV as text, writes every row to clean.csv
   and one row in ten to an exceptions CSV;
@@ -36,7 +36,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,17 +89,25 @@ class Setup:
     ledger_profiles: tuple[str, ...] = tuple(LEDGER_TARGETS)  # the ledger case's payers
 
 
+# Linux keeps a process's peak RSS across fork and exec: a command this process started itself would
+# report at least this process's own peak (gigabytes, after it split an export). A small launcher starts
+# the command instead and reports the command's own wait4 figures (ru_maxrss in KiB) on its stdout.
+_LAUNCHER = """
+import os, subprocess, sys, time
+started = time.perf_counter()
+with open(sys.argv[1], "wb") as sink:
+    child = subprocess.Popen(sys.argv[2:], stdout=sink, stderr=subprocess.STDOUT)
+    _, status, usage = os.wait4(child.pid, 0)
+print(time.perf_counter() - started, usage.ru_maxrss * 1024, os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_measured(command: list[str], log: Path) -> Measurement:
-    """Run `command` in a fresh process; its stdout and stderr go to `log`."""
-    with log.open("wb") as sink:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT)
-        # wait4 reports this child's own rusage (ru_maxrss in KiB on Linux), unlike
-        # RUSAGE_CHILDREN, which keeps the largest of every child waited for so far.
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return Measurement(seconds, usage.ru_maxrss * 1024, process.returncode)
+    """Run `command` in a fresh process; its stdout and stderr go to `log`; its own wall time and peak RSS."""
+    launched = subprocess.run([sys.executable, "-c", _LAUNCHER, str(log), *command], cwd=ROOT,
+                              capture_output=True, text=True, check=True)
+    seconds, peak, exit_code = launched.stdout.split()
+    return Measurement(float(seconds), int(peak), int(exit_code))
 
 
 def run_repeated(name: str, command: list[str], log: Path, setup: Setup) -> dict[str, object]:

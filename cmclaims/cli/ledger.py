@@ -141,7 +141,7 @@ def rollback_command(
     Example:
       cmclaims ledger rollback run-1a2b3c4d5e6f
     """
-    from cmclaims.ledger.admin import require_run
+    from cmclaims.ledger.admin import require_run, rollback_run
     from cmclaims.ledger.store import SqliteLedger
 
     path = ledger_path(ledger)
@@ -154,7 +154,7 @@ def rollback_command(
                 f"{run['finished_at'][:16]})? Only do this if its clean file was never submitted",
                 abort=True, err=True,
             )
-        result = store.rollback(run_id)
+        result = rollback_run(store, run_id)
         store.close()
     if as_json:
         _print_json(result)

@@ -104,31 +104,78 @@ def _invariant_problems(store: LedgerStore) -> list[str]:
 
 
 def _over_limits(lines: pd.DataFrame) -> list[str]:
-    """Members whose recorded units exceed a daily, monthly or annual limit of their payer."""
-    problems: list[str] = []
+    """Members whose recorded units exceed a daily, monthly or annual limit of their payer (counted per limit)."""
+    over = limit_excess(lines)
+    counts = over.groupby(["kind", "limit"], sort=False).size()
+    return [f"{count} member-{kind} totals exceed the {limit}" for (kind, limit), count in counts.items()]
+
+
+EXCESS_COLUMNS = ["kind", "limit", "member_id", "period", "excess", "runs"]
+
+
+def limit_excess(lines: pd.DataFrame) -> pd.DataFrame:
+    """Each member total of `lines` (active ledger lines) over a daily, monthly or annual limit of its payer:
+    kind (daily, monthly, annual), limit (its words, no member id), member_id, period, excess (units over),
+    and the runs whose lines make up that total."""
+    found: list[pd.DataFrame] = []
     lines = lines.assign(month=month_of(lines["service_day"].to_numpy(np.int64)),
                          year=year_of(lines["service_day"].to_numpy(np.int64)))
     for profile_name, group in lines.groupby("profile"):
         profile = load_profile(str(profile_name))
         for service in profile.services:
             mine = group[group["service"] == service.key]
-            for limit, keys, label in ((service.daily_units, ["member_id", "service_day"], "daily"),
-                                       (service.monthly_units, ["member_id", "month"], "monthly")):
-                if not limit or mine.empty:
-                    continue
-                totals = mine.groupby(keys)["units"].sum()
-                over = int((totals > limit).sum())
-                if over:
-                    problems.append(f"{over} member-{label} totals of {service.label} exceed its {label} "
-                                    f"limit of {limit} ({profile_name})")
+            for limit, period, kind in ((service.daily_units, "service_day", "daily"),
+                                        (service.monthly_units, "month", "monthly")):
+                if limit and not mine.empty:
+                    found.append(_over(mine, period, mine["units"], limit, kind,
+                                       f"{kind} limit of {limit} units of {service.label} ({profile_name})"))
         for cap in profile.annual_caps:
             mine = group[group["hcpcs"].isin(cap.codes)]
-            totals = mine.groupby(["member_id", "year"])[["units", "auth_units"]].sum()
-            over = int((totals["units"] - totals["auth_units"] > cap.units).sum())
-            if over:
-                problems.append(f"{over} member-years exceed the annual cap of {cap.units} units "
-                                f"without authorization ({profile_name})")
-    return problems
+            if not mine.empty:  # authorized units are allowed beyond the cap (SPEC section 5)
+                found.append(_over(mine, "year", mine["units"] - mine["auth_units"], cap.units, "annual",
+                                   f"annual cap of {cap.units} units without authorization ({profile_name})"))
+    over = pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=EXCESS_COLUMNS)
+    return over[EXCESS_COLUMNS]
+
+
+def _over(lines: pd.DataFrame, period: str, counted: pd.Series, limit: int, kind: str, words: str) -> pd.DataFrame:
+    key = ["member_id", period]
+    lines = lines.assign(counted=counted)
+    totals = lines.groupby(key, observed=True)["counted"].sum()
+    totals = totals[totals > limit].rename("total").reset_index()
+    # The runs are gathered for the few totals over a limit only.
+    runs = lines.merge(totals[key], on=key).groupby(key, observed=True)["run_id"] \
+        .agg(lambda ids: tuple(sorted(set(ids)))).rename("runs").reset_index()
+    totals = totals.merge(runs, on=key, how="left")
+    return pd.DataFrame({"kind": kind, "limit": words, "member_id": totals["member_id"],
+                         "period": totals[period].astype(str), "excess": totals["total"] - limit,
+                         "runs": totals["runs"]})
+
+
+def rollback_run(store: LedgerStore, run_id: str) -> dict:
+    """Undo a committed run (`cmclaims ledger rollback`).
+
+    Its voids and replacements' originals count again, so the rollback is refused
+    when they would take a member further over a limit: a replacement that billed
+    fewer units freed room that a later run may have billed (SPEC section 5: no
+    limit is exceeded, whatever the order of nights, re-runs and rollbacks).
+    """
+    return store.rollback(run_id, lambda originals: _excess_of_members(store, originals))
+
+
+# What a member total's limit check reads of the ledger.
+_LIMIT_COLUMNS = ["member_id", "service", "service_day", "hcpcs", "units", "auth_units", "profile", "run_id"]
+
+
+def _excess_of_members(store: LedgerStore, originals: pd.DataFrame) -> pd.DataFrame:
+    """limit_excess over the members of `originals` (claim_id, original_run, month: lines of the ledger)."""
+    if originals.empty:
+        return pd.DataFrame(columns=EXCESS_COLUMNS)
+    named = store.lines(sorted({int(m) for m in originals["month"]}), ["claim_id", "member_id"],
+                        sorted(set(originals["original_run"]))).to_pandas()
+    members = set(named.loc[named["claim_id"].isin(set(originals["claim_id"])), "member_id"])
+    lines = active_lines(store, _LIMIT_COLUMNS)
+    return limit_excess(lines[lines["member_id"].isin(members)])
 
 
 def import_history(

@@ -108,8 +108,14 @@ class LedgerStore(abc.ABC):
         same run recorded; returns how many times the run has now been executed."""
 
     @abc.abstractmethod
-    def rollback(self, run_id: str) -> dict:
-        """Undo a committed run's lines and retirements; its record stays, marked rolled_back."""
+    def rollback(self, run_id: str, excess: Callable[[pd.DataFrame], pd.DataFrame]) -> dict:
+        """Undo a committed run's lines and retirements; its record stays, marked rolled_back.
+
+        `excess(originals)` (cmclaims/ledger/admin.py `limit_excess`) tells, inside the
+        transaction, by how much the members of the originals the run's voids and
+        replacements took out are over their limits; the rollback is refused when
+        bringing those originals back would make any of it grow.
+        """
 
     @abc.abstractmethod
     def totals(self, profile: str, years: list[int]) -> pa.Table:
@@ -529,7 +535,7 @@ class SqliteLedger(LedgerStore):
         return self._transaction(work)
 
     @_guarded
-    def rollback(self, run_id: str) -> dict:
+    def rollback(self, run_id: str, excess: Callable[[pd.DataFrame], pd.DataFrame]) -> dict:
         """As LedgerStore says."""
         def work(db: sqlite3.Connection) -> dict:
             run = self.run(run_id)
@@ -555,13 +561,37 @@ class SqliteLedger(LedgerStore):
                     f"{', '.join(billed_again)}: rolling it back would bill them twice",
                     hint="roll those back first",
                 )
+            originals = pd.DataFrame(db.execute(
+                "SELECT claim_id, original_run, month FROM retired WHERE retired_by = ? AND original_run != ?",
+                (run_id, run_id)).fetchall(), columns=["claim_id", "original_run", "month"])
+            before = excess(originals)
             for table, column in (("line_blocks", "run_id"), ("finding_blocks", "run_id"), ("retired", "retired_by")):
                 db.execute(f"DELETE FROM {table} WHERE {column} = ?", (run_id,))
             db.execute("UPDATE runs SET status = 'rolled_back' WHERE run_id = ?", (run_id,))
             totals.add(db, delta)
+            self._refuse_growing_excess(run, before, excess(originals))  # raising undoes the transaction
             return {**run, "status": "rolled_back"}
 
         return self._transaction(work)
+
+    def _refuse_growing_excess(self, run: dict, before: pd.DataFrame, after: pd.DataFrame) -> None:
+        """ConfigError when a member total is further over a limit after the rollback than before it: a void or
+        replacement of the run freed units that a later run billed, and its original would come back on top."""
+        key = ["kind", "limit", "member_id", "period"]
+        grown = after.merge(before[[*key, "excess"]], on=key, how="left", suffixes=("", "_before"))
+        grown = grown[grown["excess"] > grown["excess_before"].fillna(0)]
+        if grown.empty:
+            return
+        sequence = {r["run_id"]: r["sequence"] for r in self.runs()}
+        later = sorted({r for runs in grown["runs"] for r in runs if sequence.get(r, 0) > run["sequence"]},
+                       key=sequence.__getitem__)
+        limits = "; ".join(sorted(set(grown["limit"])))
+        raise ConfigError(
+            f"rolling back {run['run_id']} would bring back the originals its voids or replacements took out, and "
+            f"{len(grown)} member totals would then exceed a limit ({limits}): later run(s) "
+            f"{', '.join(later) or '(none found)'} billed the units those changes freed; nothing was changed",
+            hint="roll those later runs back first",
+        )
 
     def _billed_again(self, run_id: str) -> list[str]:
         """Runs (other than the originals' own) whose active lines bill a claim that `run_id` took out."""

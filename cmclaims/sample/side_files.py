@@ -18,6 +18,7 @@ from cmclaims.sample.calendar import Calendar, day_of
 from cmclaims.sample.encounters import Encounters
 from cmclaims.sample.plan import ServicePlan
 from cmclaims.sample.population import Members, Staff, a_share
+from cmclaims.sample.problems import kind
 from cmclaims.sample.rates import ProblemRates
 from cmclaims.sample.stays import NONE, OPEN, Stays
 from cmclaims.sample.table import fixed_ids
@@ -172,8 +173,14 @@ _PLANS_STREAM, _FOLLOWUP_STREAM = 0x91A45, 0xF0110
 
 
 def _first_and_last_days(lines: Encounters, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The members with lines, and each one's first and last service day."""
-    frame = pd.DataFrame({"member": lines.member, "day": lines.day}).groupby("member")["day"].agg(["min", "max"])
+    """The members with lines, and each one's first and last service day.
+
+    A line whose date was mistyped (next year's year: problems.FUTURE_DAYS) is no real service: plans and
+    follow-ups are never dated after the export's real last day, which would be in the future.
+    """
+    real = lines.problem != kind("bad_date")
+    frame = pd.DataFrame({"member": lines.member[real], "day": lines.day[real]}).groupby("member")["day"] \
+        .agg(["min", "max"])
     return frame.index.to_numpy(), frame["min"].to_numpy().astype(np.int64), frame["max"].to_numpy().astype(np.int64)
 
 

@@ -26,7 +26,8 @@ What it says, in SPEC's words:
   same outputs, also after later runs voided or replaced some of its lines:
   those lines stay as the later runs left them (section 6).
 - A run whose lines a later run voided or replaced cannot be rolled back
-  before that later run.
+  before that later run; nor a run whose voids or replacements freed units
+  that later nights billed (its originals would come back over a limit).
 """
 
 from __future__ import annotations
@@ -203,8 +204,10 @@ class Ledger:
         return fate
 
     def rollback(self, night: tuple[Line, ...]) -> bool:
-        """Undo a committed run; False (nothing changes) when a later run voided or replaced its lines, or when
-        another run billed again a claim this run took out (the original would come back: billed twice)."""
+        """Undo a committed run; False (nothing changes) when a later run voided or replaced its lines, when
+        another run billed again a claim this run took out (the original would come back: billed twice), or
+        when the originals coming back would take a member further over a limit (a replacement for fewer
+        units freed room that a later night billed: no limit is exceeded, whatever the order, section 5)."""
         if any(run == night and by != night for (_, run), (by, _) in self.retired.items()):
             return False
         for (claim, run), (by, _) in self.retired.items():
@@ -212,10 +215,19 @@ class Ledger:
                     key not in (night, run) and r.line.claim == claim and r.line.frequency != "8"
                     for key, r in self.active()):
                 return False
-        self.runs[night].committed = False
-        self.runs[night].lines = []
+        before = self.excess()
+        run, retired = self.runs[night], self.retired
+        self.runs[night] = Run(night, [], committed=False)
         self.retired = {k: v for k, v in self.retired.items() if v[0] != night}
+        if any(units > before.get(key, 0) for key, units in self.excess().items()):
+            self.runs[night], self.retired = run, retired
+            return False
         return True
+
+    def excess(self) -> dict[tuple[str, str, str], int]:
+        """(member, kind, period) -> units over the limit of that kind."""
+        return {(member, kind, when): units - limit for kind, limit in self.limits
+                for (member, when), units in self.usage(kind).items() if units > limit}
 
     def usage(self, kind: str = "day") -> dict[tuple[str, str], int]:
         """Active units per member and day (or month, or year): what the ledger must hold."""

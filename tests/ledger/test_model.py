@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from cmclaims.errors import ConfigError
-from cmclaims.ledger.admin import active_lines, check_ledger, import_history
+from cmclaims.ledger.admin import active_lines, check_ledger, import_history, rollback_run
 from cmclaims.ledger.lock import LedgerLock
 from cmclaims.ledger.store import SqliteLedger
 from tests.helpers import new_ledger, run_lines, write_csv
@@ -166,7 +166,8 @@ class LedgerMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(self.model.runs[night].committed for night in self.nights))
     @rule(data=st.data())
     def rollback(self, data: st.DataObject) -> None:
-        """Roll back a committed run; refused when a later run voided or replaced its lines."""
+        """Roll back a committed run; refused when a later run voided or replaced its lines, or when its
+        originals would come back over a limit."""
         # The imported history stays (the annual cap binds through it); the nights are rolled back.
         committed = [night for night in self.nights if self.model.runs[night].committed]
         night = data.draw(st.sampled_from(committed))
@@ -175,7 +176,7 @@ class LedgerMachine(RuleBasedStateMachine):
         with LedgerLock(self.ledger):
             store = SqliteLedger(self.ledger)
             try:
-                store.rollback(run_id)
+                rollback_run(store, run_id)
                 refused = False
             except ConfigError:
                 refused = True

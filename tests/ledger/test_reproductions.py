@@ -208,3 +208,46 @@ def test_a_void_is_not_rolled_back_once_its_claim_was_billed_again(tmp_path: Pat
     assert main(["ledger", "rollback", billed_again["run_id"], "--yes", "--ledger", str(ledger)]) == 0
     assert main(["ledger", "rollback", voided["run_id"], "--yes", "--ledger", str(ledger)]) == 0
     assert _check(ledger, capsys)["ok"]
+
+
+def test_a_replacement_is_not_rolled_back_once_the_units_it_freed_were_billed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The hole the long property run found: night 2 replaces a 40-unit line by a 10-unit one, night 3 bills
+    30 of the units that freed; rolling night 2 back would bring the 40 back: 270 of Idaho's 240."""
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
+    night1 = _night(tmp_path / "n1", ledger, [optum_line(f"A{i}", "M1", f"2026-03-{i + 2:02d}", 40)
+                                              for i in range(6)], "id-optum")
+    assert sum(units for _, units in night1["fates"].values()) == 240
+    replaced = _night(tmp_path / "n2", ledger, [
+        optum_line("R0", "M1", "2026-03-02", 10, claim_frequency="7", original_claim_id="A0")], "id-optum")
+    assert replaced["fates"]["R0"] == ("pass", 10)
+    later = _night(tmp_path / "n3", ledger, [optum_line("B1", "M1", "2026-05-04", 30)], "id-optum")
+    assert later["fates"]["B1"] == ("pass", 30)
+    before = ledger.read_bytes()
+    capsys.readouterr()
+    assert main(["ledger", "rollback", replaced["run_id"], "--yes", "--ledger", str(ledger)]) == 2
+    err = capsys.readouterr().err
+    assert "annual cap of 240" in err and later["run_id"] in err and "M1" not in err
+    assert ledger.read_bytes() == before
+    assert _check(ledger, capsys)["ok"]
+    # Once the later night is rolled back, the replacement can be.
+    assert main(["ledger", "rollback", later["run_id"], "--yes", "--ledger", str(ledger)]) == 0
+    assert main(["ledger", "rollback", replaced["run_id"], "--yes", "--ledger", str(ledger)]) == 0
+    assert _check(ledger, capsys)["ok"]
+
+
+def test_the_same_holds_for_a_daily_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ledger = _o1_billed(tmp_path)  # O1: 10 of 16 units on 2026-03-04
+    replaced = _night(tmp_path / "n2", ledger, [
+        sooner_line("R1", "M1", "2026-03-04", 4, claim_frequency="7", original_claim_id="O1")])
+    assert replaced["fates"]["R1"] == ("pass", 4)
+    later = _night(tmp_path / "n3", ledger, [sooner_line("N1", "M1", "2026-03-04", 10, start="13:00")])
+    assert later["fates"]["N1"] == ("pass", 10)  # 4 + 10 of 16
+    capsys.readouterr()
+    assert main(["ledger", "rollback", replaced["run_id"], "--yes", "--ledger", str(ledger)]) == 2
+    assert "daily limit of 16" in capsys.readouterr().err
+    assert _check(ledger, capsys)["ok"]
+    # A rollback that brings nothing back over a limit is not refused: night 3 itself.
+    assert main(["ledger", "rollback", later["run_id"], "--yes", "--ledger", str(ledger)]) == 0
+    assert _check(ledger, capsys)["ok"]

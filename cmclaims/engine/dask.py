@@ -55,6 +55,7 @@ from cmclaims.pipeline.ledger_entries import run_record
 from cmclaims.pipeline.request import ValidateRequest
 from cmclaims.pipeline.validate import ValidateResult, _check_request, _open_ledger, run_id_for, summary_document
 from cmclaims.side.bundle import SideData
+from cmclaims.stopping import deferred, stop_cleanly
 from cmclaims.tables import load_profile
 
 # Lines a member partition holds. A task's memory follows its partition (about 1 GiB at the peak
@@ -96,7 +97,10 @@ def connect(scheduler: str | None) -> Iterator[Any]:
         with client:
             yield client
         return
-    with local_cluster() as cluster, Client(cluster) as client:
+    with ExitStack() as stack:
+        with deferred():  # SpecCluster does not close itself when its start is stopped half way
+            cluster = stack.enter_context(local_cluster())
+            client = stack.enter_context(Client(cluster))
         yield client
 
 
@@ -106,7 +110,8 @@ def local_cluster() -> Iterator[Any]:
 
     Each worker may use its part of LOCAL_MEMORY_SHARE of the memory and spills
     beyond it, into a folder of this run (0700: spilled lines are PHI) under
-    Dask's temporary-directory, removed at the end.
+    Dask's temporary-directory, removed at the end (also when SIGTERM or SIGINT
+    stops the run: `cmclaims.stopping`).
     """
     import os
     import shutil
@@ -263,7 +268,8 @@ def validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] |
     from distributed.comm import CommClosedError
 
     try:
-        return _validate_on_dask(request, on_stage, client, partitions)
+        with stop_cleanly():  # SIGTERM, SIGINT: the run unwinds (spill folder, temporaries), then ends
+            return _validate_on_dask(request, on_stage, client, partitions)
     except MemoryError as exc:  # a task's allocation failed on a worker: the cluster is too small for it
         raise ClusterFailed(
             "a Dask worker ran out of memory during the run; nothing was written or committed",
@@ -298,6 +304,8 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
         checkpoint(f"after-{name}")
 
     with ExitStack() as stack:
+        # Closed after the cluster (LIFO): no worker still writes into what it removes.
+        after_cluster = stack.enter_context(ExitStack())
         store = _open_ledger(request, stack)
         profile = load_profile(request.profile)
         export_map = load_export_map(request.column_map) if request.column_map else None
@@ -369,7 +377,8 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
         token = uuid.uuid4().hex[:8]
         written = {}
         for name in ("clean", "exceptions"):
-            written[name] = _write_output(client, outputs, name, bounds, request.out, output_format, token, stack)
+            written[name] = _write_output(client, outputs, name, bounds, request.out, output_format, token,
+                                          after_cluster)
         for o in outputs:
             o.pieces["clean"].clear()  # written: let the workers free them
         alarm = input_alarm_of_counts(int(combine_counts(counts)["counts"]["lines_in"]),
@@ -421,13 +430,14 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
         staged.stage("summary.json", lambda p: write_json(summary, p))
         staged.wait()
         checkpoint("outputs-staged")
-        if prepared is not None:
-            assert store is not None
-            store.record_run(prepared)
-            checkpoint("ledger-committed")
-        for folder, target in folders:
-            commit_folder(folder, target)
-        staged.commit(between=lambda: checkpoint("between-renames"))
+        with deferred():  # the commit is over in moments: a SIGTERM waits for it rather than cut it in two
+            if prepared is not None:
+                assert store is not None
+                store.record_run(prepared)
+                checkpoint("ledger-committed")
+            for folder, target in folders:
+                commit_folder(folder, target)
+            staged.commit(between=lambda: checkpoint("between-renames"))
     return ValidateResult(summary, summary["exit_code"])
 
 

@@ -24,6 +24,7 @@ from cmclaims import __version__
 from cmclaims.cli.help import readable_metavars
 from cmclaims.errors import EXIT_CANNOT_WRITE, EXIT_INTERNAL, EXIT_LOCKED, CmclaimsError, from_environment
 from cmclaims.io.safe_text import printable
+from cmclaims.stopping import Interrupted, end_by
 
 app = typer.Typer(
     name="cmclaims",
@@ -94,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         # Library warnings can quote a value from the export (dateutil quotes words it
         # takes for time zones): none reaches stderr, which cron mails.
         warnings.simplefilter("ignore")
+    stopped_by = None
     try:
         command = get_command(app)
         readable_metavars(command)
@@ -119,8 +121,15 @@ def main(argv: list[str] | None = None) -> int:
                      "whole or not at all, and running the same night again is safe",
                      "run it when more memory is free, split the export into smaller files, or use --engine dask")
         code = EXIT_LOCKED
+    except Interrupted as exc:  # the run has unwound: no spill folder or temporary file is left
+        _print_error(f"stopped by {exc.name} before the end: outputs are renamed into place whole or not at all, "
+                     "and running the same command again is safe")
+        stopped_by = exc.signum
+        code = 128 + exc.signum
     except Exception as exc:
         code = _internal_error(exc)
     if argv is None:
+        if stopped_by is not None:
+            code = end_by(stopped_by)  # SPEC gives a stopped run no code: it ends by the signal it was sent
         sys.exit(code)
     return code

@@ -55,6 +55,7 @@ from cmclaims.pipeline.ledger_entries import run_record
 from cmclaims.pipeline.request import ValidateRequest
 from cmclaims.pipeline.validate import ValidateResult, _check_request, _open_ledger, run_id_for, summary_document
 from cmclaims.side.bundle import SideData
+from cmclaims.stopping import deferred, stop_cleanly
 from cmclaims.tables import load_profile
 
 # Lines a member partition holds. A task's memory follows its partition (about 1 GiB at the peak
@@ -74,6 +75,13 @@ LOCAL_CLUSTER_CONFIG = {
     "distributed.comm.timeouts.tcp": "600s",
     "distributed.scheduler.worker-ttl": "30 minutes",
 }
+# Dask priorities (higher runs first among the tasks ready on a worker). A task that takes pieces out of
+# another task's result (a read file's pieces, a partition's output ranges) runs before the next read or
+# partition starts: the result is cut and freed while it is still in memory, and each piece spills alone.
+# At 50M lines, with every read run before any piece was taken, each of 18,750 piece-taking tasks read a
+# whole spilled file back from disk, and the run thrashed.
+MAKE = 0
+TAKE = 1
 
 
 @contextmanager
@@ -89,7 +97,10 @@ def connect(scheduler: str | None) -> Iterator[Any]:
         with client:
             yield client
         return
-    with local_cluster() as cluster, Client(cluster) as client:
+    with ExitStack() as stack:
+        with deferred():  # SpecCluster does not close itself when its start is stopped half way
+            cluster = stack.enter_context(local_cluster())
+            client = stack.enter_context(Client(cluster))
         yield client
 
 
@@ -99,7 +110,8 @@ def local_cluster() -> Iterator[Any]:
 
     Each worker may use its part of LOCAL_MEMORY_SHARE of the memory and spills
     beyond it, into a folder of this run (0700: spilled lines are PHI) under
-    Dask's temporary-directory, removed at the end.
+    Dask's temporary-directory, removed at the end (also when SIGTERM or SIGINT
+    stops the run: `cmclaims.stopping`).
     """
     import os
     import shutil
@@ -149,25 +161,42 @@ def _layout(routed: list[tuple[Any, pa.Schema]]) -> Layout:
 
 
 def _tasks(client: Any) -> Callable[..., Any]:
-    """`client.submit` with every task its own key: tables are not hashed to name tasks (two equal
-    pieces from different partitions must never be taken for one)."""
-    return lambda function, *args: client.submit(function, *args, pure=False)
+    """`client.submit(function, *args, priority=MAKE)` with every task its own key: tables are not hashed
+    to name tasks (two equal pieces from different partitions must never be taken for one)."""
+
+    def submit(function: Callable[..., Any], *args: Any, priority: int = MAKE) -> Any:
+        return client.submit(function, *args, pure=False, priority=priority)
+
+    return submit
 
 
 ROUTED = ("by_member", "by_staff", "by_claim")
 
 
-def _gathered(submit: Callable[..., Any], read: list[Any], kind: str, parts: int) -> list[Any]:
-    """Partition k of one partitioning: piece k of every file, each piece a task where its file was read."""
-    return [submit(concat, [submit(pick, r, kind, k) for r in read]) for k in range(parts)]
+def _pieces(submit: Callable[..., Any], read: list[Any], kind: str, parts: int) -> list[list[Any]]:
+    """Partition k of one partitioning: piece k of every file, each piece a task where its file was read.
+
+    The pieces go as they are to the tasks that use a partition (which join them), not through a task
+    that joins them first: its result would be a second copy of the partition to spill and read back.
+    """
+    return [[submit(pick, r, kind, k, priority=TAKE) for r in read] for k in range(parts)]
 
 
 def _info(routed: RoutedFile) -> tuple[Any, pa.Schema, np.ndarray]:
     return routed.file, routed.schema, routed.service_days
 
 
-def _select(lines: pa.Table, places: np.ndarray) -> pa.Table:
-    return lines.filter(pa.array(np.isin(place_of(lines), places)))
+def _select(pieces: list[pa.Table], places: np.ndarray) -> pa.Table:
+    return concat([p.filter(pa.array(np.isin(place_of(p), places))) for p in pieces])
+
+
+def _staff_findings(pieces: list[pa.Table], claim_given: pa.Table, plan: PartitionPlan, parts: int) -> list[pa.Table]:
+    return staff_findings(concat(pieces), claim_given, plan, parts)
+
+
+def _validate_placed(pieces: list[pa.Table], usage: pa.Table | None, given: pa.Table, plan: PartitionPlan,
+                     bounds: np.ndarray) -> PlacedOutput:
+    return validate_placed(concat(pieces), usage, given, plan, bounds)
 
 
 def _share_ledger(client: Any, view: LedgerView, parts: int) -> tuple[LedgerShare, list[Any]]:
@@ -183,10 +212,10 @@ def _share_ledger(client: Any, view: LedgerView, parts: int) -> tuple[LedgerShar
     return share, client.scatter(slices, hash=False)
 
 
-def _claim_pass(client: Any, by_claim: list[Any], by_member: list[Any], plan: PartitionPlan) -> pa.Table:
+def _claim_pass(client: Any, by_claim: list[list[Any]], by_member: list[list[Any]], plan: PartitionPlan) -> pa.Table:
     """CM010: the lines whose claim_id repeats anywhere in the batch (few), fetched and checked together."""
     submit = _tasks(client)
-    places = pa.concat_tables(client.gather([submit(repeated_claims, [c]) for c in by_claim]))
+    places = pa.concat_tables(client.gather([submit(repeated_claims, c) for c in by_claim]))
     if not places.num_rows:
         return GIVEN_SCHEMA.empty_table()
     wanted = place(places.column(FILE).to_numpy(), places.column(ROW).to_numpy())
@@ -216,16 +245,19 @@ class TakenOutput:
 
 
 def _take(submit: Callable[..., Any], placed: Any, ranges: int, recording: bool) -> TakenOutput:
+    def take(function: Callable[..., Any], *args: Any) -> Any:
+        return submit(function, placed, *args, priority=TAKE)
+
     taken = TakenOutput(
-        counts=submit(_field, placed, "counts"),
-        findings=submit(_field, placed, "findings"),
-        rules=submit(_field, placed, "rules"),
-        shapes={name: submit(_schema_and_rows, placed, name) for name in ("clean", "exceptions")},
-        pieces={name: [submit(_piece, placed, name, m) for m in range(ranges)] for name in ("clean", "exceptions")},
+        counts=take(_field, "counts"),
+        findings=take(_field, "findings"),
+        rules=take(_field, "rules"),
+        shapes={name: take(_schema_and_rows, name) for name in ("clean", "exceptions")},
+        pieces={name: [take(_piece, name, m) for m in range(ranges)] for name in ("clean", "exceptions")},
     )
     if recording:
-        taken.ledger_lines = submit(_field, placed, "ledger_lines")
-        taken.retirements = submit(_field, placed, "retirements")
+        taken.ledger_lines = take(_field, "ledger_lines")
+        taken.retirements = take(_field, "retirements")
     return taken
 
 
@@ -236,7 +268,8 @@ def validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] |
     from distributed.comm import CommClosedError
 
     try:
-        return _validate_on_dask(request, on_stage, client, partitions)
+        with stop_cleanly():  # SIGTERM, SIGINT: the run unwinds (spill folder, temporaries), then ends
+            return _validate_on_dask(request, on_stage, client, partitions)
     except MemoryError as exc:  # a task's allocation failed on a worker: the cluster is too small for it
         raise ClusterFailed(
             "a Dask worker ran out of memory during the run; nothing was written or committed",
@@ -271,6 +304,8 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
         checkpoint(f"after-{name}")
 
     with ExitStack() as stack:
+        # Closed after the cluster (LIFO): no worker still writes into what it removes.
+        after_cluster = stack.enter_context(ExitStack())
         store = _open_ledger(request, stack)
         profile = load_profile(request.profile)
         export_map = load_export_map(request.column_map) if request.column_map else None
@@ -287,15 +322,16 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
         parts = partitions or partition_count(request.inputs, workers)
         submit = _tasks(client)
 
-        # Read: one task per file, cut three ways; only the small descriptions come back.
+        # Read: one task per file, cut three ways; only the small descriptions come back. Every piece is
+        # asked for before waiting on any read, so that each file is cut and freed as soon as it is read.
         read = [submit(read_routed, path, index, column_map, parts, request.today)
                 for index, path in enumerate(request.inputs)]
-        described = client.gather([submit(_info, r) for r in read])
+        by_member, by_staff, by_claim = (_pieces(submit, read, kind, parts) for kind in ROUTED)
+        info = [submit(_info, r, priority=TAKE) for r in read]
+        del read  # no future of the driver holds a routed file: each is released once its pieces are taken
+        described = client.gather(info)
         layout = _layout([(file, schema) for file, schema, _ in described])
         days = np.unique(np.concatenate([d for _, _, d in described])) if described else np.empty(0, np.int32)
-
-        by_member, by_staff, by_claim = (_gathered(submit, read, kind, parts) for kind in ROUTED)
-        del read  # the routed files are released once their pieces are taken
 
         run_id = run_id_for(profile.name, [f.sha256 for f in layout.files])
         view = None
@@ -317,7 +353,7 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
         del by_claim
         lap("normalise")
         # CM403 on partitions by staff member; its findings go to their members' partitions.
-        staff = [submit(staff_findings, s, claim_given, staff_plan_future, parts) for s in by_staff]
+        staff = [submit(_staff_findings, s, claim_given, staff_plan_future, parts) for s in by_staff]
         del by_staff
         # Each partition's clean and exceptions rows come back cut by range of the batch (part m of
         # an output is range m of every partition); everything taken of a partition's output is
@@ -327,8 +363,8 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
         recording = view is not None and request.ledger_mode == "write"
         outputs = []
         for k in range(parts):
-            given = submit(_given, claim_given, [submit(operator.getitem, s, k) for s in staff])
-            placed = submit(validate_placed, by_member[k], usage[k], given, plan_future, bounds)
+            given = submit(_given, claim_given, [submit(operator.getitem, s, k, priority=TAKE) for s in staff])
+            placed = submit(_validate_placed, by_member[k], usage[k], given, plan_future, bounds)
             outputs.append(_take(submit, placed, bounds.size + 1, recording))
         del by_member, staff, placed
         counts = client.gather([o.counts for o in outputs])
@@ -341,7 +377,8 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
         token = uuid.uuid4().hex[:8]
         written = {}
         for name in ("clean", "exceptions"):
-            written[name] = _write_output(client, outputs, name, bounds, request.out, output_format, token, stack)
+            written[name] = _write_output(client, outputs, name, bounds, request.out, output_format, token,
+                                          after_cluster)
         for o in outputs:
             o.pieces["clean"].clear()  # written: let the workers free them
         alarm = input_alarm_of_counts(int(combine_counts(counts)["counts"]["lines_in"]),
@@ -393,13 +430,14 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
         staged.stage("summary.json", lambda p: write_json(summary, p))
         staged.wait()
         checkpoint("outputs-staged")
-        if prepared is not None:
-            assert store is not None
-            store.record_run(prepared)
-            checkpoint("ledger-committed")
-        for folder, target in folders:
-            commit_folder(folder, target)
-        staged.commit(between=lambda: checkpoint("between-renames"))
+        with deferred():  # the commit is over in moments: a SIGTERM waits for it rather than cut it in two
+            if prepared is not None:
+                assert store is not None
+                store.record_run(prepared)
+                checkpoint("ledger-committed")
+            for folder, target in folders:
+                commit_folder(folder, target)
+            staged.commit(between=lambda: checkpoint("between-renames"))
     return ValidateResult(summary, summary["exit_code"])
 
 

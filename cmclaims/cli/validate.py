@@ -128,6 +128,9 @@ def validate_command(
         scheduler=scheduler,
         max_input_errors=max_input_errors,
     )
+    from cmclaims.engine.inputs import expand_inputs
+
+    request.inputs = expand_inputs(request.inputs)  # a folder of Parquet parts is its files
     check_request_files(request)  # a FIFO or device is refused (66) before the lock is taken
     with ExitStack() as stack:
         if request.ledger_mode == "write":

@@ -96,7 +96,8 @@ class LedgerStore(abc.ABC):
 
     @abc.abstractmethod
     def retired(self, months: list[int] | None = None) -> pd.DataFrame:
-        """Originals taken out by a void or replacement: claim_id, month, original_run, retired_by, how."""
+        """Originals taken out by a void or replacement: claim_id, month, original_run, retired_by, how, and the
+        units the original billed."""
 
     @abc.abstractmethod
     def prepare_run(self, run: dict, lines: pa.Table, retired: pd.DataFrame, findings: pa.Table) -> PreparedRun:
@@ -350,14 +351,14 @@ class SqliteLedger(LedgerStore):
     @_guarded
     def retired(self, months: list[int] | None = None) -> pd.DataFrame:
         """As LedgerStore says."""
-        query = "SELECT claim_id, month, original_run, retired_by, how FROM retired"
+        query = "SELECT claim_id, month, original_run, retired_by, how, units FROM retired"
         params: list[object] = []
         if months is not None:
             query += f" WHERE month IN ({', '.join('?' * len(months))})"
             params.extend(months)
         return pd.DataFrame(
             self._db.execute(query, params).fetchall(),
-            columns=["claim_id", "month", "original_run", "retired_by", "how"],
+            columns=["claim_id", "month", "original_run", "retired_by", "how", "units"],
         )
 
     @_guarded

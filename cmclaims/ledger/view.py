@@ -53,7 +53,8 @@ def _empty(columns: list[str]) -> pa.Table:
 
 def no_retirements() -> pd.DataFrame:
     """An empty table of retired originals."""
-    return pd.DataFrame({c: pd.Series([], dtype="str") for c in ("claim_id", "original_run", "retired_by", "how")})
+    frame = pd.DataFrame({c: pd.Series([], dtype="str") for c in ("claim_id", "original_run", "retired_by", "how")})
+    return frame.assign(units=pd.Series([], dtype="int64"))
 
 
 def _without(table: pa.Table, gone: pd.DataFrame) -> pa.Table:
@@ -98,7 +99,8 @@ class LedgerView:
     or replaced (but originals this run itself retired before do count: the
     re-run retires them again).
     `changed_later` lists this run's own lines that later runs voided or
-    replaced (claim_id, retired_by, how): a re-run leaves them as they are.
+    replaced (claim_id, retired_by, how, and the units the line billed): a
+    re-run leaves them as they are (CM407).
     """
 
     store: LedgerStore | None

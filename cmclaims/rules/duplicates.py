@@ -534,3 +534,56 @@ def unknown_original(ctx: Context) -> Flags:
             "problem": problem[flagged],
         },
     )
+
+
+@rule(
+    "CM407",
+    "duplicates.changed_later",
+    severity="warning",
+    effect="adjust",
+    stage="ledger",
+    needs=("ledger",),
+    message="claim_id {claim_id} was {how} by {run} after this night was first validated; validated again, "
+    "the line bills what it billed then: {clean_units}",
+)
+def changed_later(ctx: Context) -> Flags:
+    """A line of a night validated again that a later run voided or replaced, and that billed fewer units.
+
+    What it checks:
+        When a night is validated again (the same export: its own earlier
+        execution is replaced), a line of it that a later run has since voided
+        or replaced is left as that run left it: it is not counted again
+        toward a limit, and it bills the units it billed the first time. Those
+        are fewer than the export's when a limit cut the line back
+        (`--over-limit cutback`); this rule says so and the clean file bills
+        them. A line that billed all its units the first time is not flagged.
+    Why it matters:
+        The same input must give the same outputs (SPEC section 6): a night's
+        clean file, validated again, must not bill more than it did, over a
+        limit the first run enforced, for a line the payer already has.
+    Example:
+        A line cut back from 8 to 6 units by the daily limit, replaced by a
+        later night, in its own night validated again: it bills 6.
+    How to fix:
+        Nothing: the line is billed as it was. Its correction is the later
+        run's void or replacement.
+    Source:
+        SPEC sections 5 and 6 (voids and replacements; a run validated again).
+    """
+    view = ctx.ledger
+    later = view.changed_later  # type: ignore[union-attr]
+    rows = np.flatnonzero(ctx.accepted & view.changed_later_lines(ctx))  # type: ignore[union-attr]
+    claims = ctx.lines.text["claim_id"]
+    where = pd.Index(claims.codes_of(later["claim_id"].tolist())).get_indexer(claims.codes[rows])
+    billed_then = later["units"].to_numpy(np.int64)[where]
+    fewer = billed_then < ctx.billable[rows]
+    rows, where, billed_then = rows[fewer], where[fewer], billed_then[fewer]
+    return Flags(
+        rows,
+        {
+            "claim_id": _claims(ctx, rows, "claim_id"),
+            "how": np.where(later["how"].to_numpy()[where] == "void", "voided", "replaced"),
+            "run": later["retired_by"].to_numpy()[where],
+        },
+        units=billed_then,
+    )

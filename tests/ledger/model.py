@@ -24,7 +24,8 @@ What it says, in SPEC's words:
   already voided or replaced) is rejected (CM405).
 - Running the same input again replaces that run's own entries and gives the
   same outputs, also after later runs voided or replaced some of its lines:
-  those lines stay as the later runs left them (section 6).
+  those lines stay as the later runs left them, billing what they billed the
+  first time (a limit may have cut them back then: CM407) (section 6).
 - A run whose lines a later run voided or replaced cannot be rolled back
   before that later run; nor a run whose voids or replacements freed units
   that later nights billed (its originals would come back over a limit).
@@ -165,8 +166,12 @@ class Ledger:
             if not any(recorded is gone for gone in taken_out):
                 add(recorded.line.member, recorded.line.day, recorded.units)
         for line in sorted(accepted, key=lambda x: (x.member, x.day, x.slot, x.claim)):
-            if line.frequency == "8" or line.claim in changed_later:
-                fate[line.claim] = ("pass", line.units)  # a void bills nothing; a changed line is not counted
+            if line.frequency == "8":
+                fate[line.claim] = ("pass", line.units)  # a void bills nothing
+                continue
+            if line.claim in changed_later:  # not counted again; it bills what it billed then
+                then = next(r.units for r in self.runs[me].lines if r.line.claim == line.claim)
+                fate[line.claim] = ("pass" if then == line.units else "adjusted", then)
                 continue
             freed = original(line.original)[1] if line.frequency == "7" and line.original else None
             room = []

@@ -182,8 +182,8 @@ def _pieces(submit: Callable[..., Any], read: list[Any], kind: str, parts: int) 
     return [[submit(pick, r, kind, k, priority=TAKE) for r in read] for k in range(parts)]
 
 
-def _info(routed: RoutedFile) -> tuple[Any, pa.Schema, np.ndarray]:
-    return routed.file, routed.schema, routed.service_days
+def _info(routed: RoutedFile) -> tuple[Any, pa.Schema, np.ndarray, pa.Array]:
+    return routed.file, routed.schema, routed.service_days, routed.originals
 
 
 def _select(pieces: list[pa.Table], places: np.ndarray) -> pa.Table:
@@ -330,8 +330,8 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
         info = [submit(_info, r, priority=TAKE) for r in read]
         del read  # no future of the driver holds a routed file: each is released once its pieces are taken
         described = client.gather(info)
-        layout = _layout([(file, schema) for file, schema, _ in described])
-        days = np.unique(np.concatenate([d for _, _, d in described])) if described else np.empty(0, np.int32)
+        layout = _layout([(file, schema) for file, schema, _, _ in described])
+        days = np.unique(np.concatenate([d for _, _, d, _ in described])) if described else np.empty(0, np.int32)
 
         run_id = run_id_for(profile.name, [f.sha256 for f in layout.files])
         view = None
@@ -339,6 +339,8 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
         usage: list[Any] = [None] * parts
         if request.ledger_mode != "off":
             view = LedgerView.load_for_days(store, days.astype(np.int32), profile, run_id, request.ledger_mode)
+            named = [o for _, _, _, o in described]
+            view.add_originals(pa.concat_arrays(named) if named else pa.array([], pa.string()))
             ledger_share, usage = _share_ledger(client, view, parts)
         plan = PartitionPlan(layout, profile.name, side, request.today, request.over_limit, ledger_share,
                              export_map.values if export_map is not None else None)

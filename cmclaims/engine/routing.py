@@ -38,6 +38,9 @@ class RoutedFile:
     by_member: list[pa.Table]
     by_staff: list[pa.Table]  # the canonical columns only: the staff pass writes no clean file
     by_claim: list[pa.Table]  # cleaned claim_id, file, row of every parsed line with one
+    # The distinct cleaned original_claim_id values it names (few): the driver ships the ledger lines
+    # they name with the usage, in any month (the originals of voids and replacements, SPEC section 5).
+    originals: pa.Array
 
 
 def read_routed(path: Path, index: int, column_map: ColumnMap | None, parts: int, today: dt.date) -> RoutedFile:
@@ -51,6 +54,7 @@ def read_routed(path: Path, index: int, column_map: ColumnMap | None, parts: int
     headers = source.columns
     canonical = list(dict.fromkeys(headers.values())) + list(META)
     claims = _claims(table, headers.get("claim_id"))
+    originals = _claims(table, headers.get("original_claim_id")).column("claim")
     return RoutedFile(
         file=describe_file(source),
         schema=source.table.schema,
@@ -58,11 +62,12 @@ def read_routed(path: Path, index: int, column_map: ColumnMap | None, parts: int
         by_member=split_by(table, route(table, headers.get("member_id"), parts), parts),
         by_staff=split_by(table.select(canonical), route(table, headers.get("staff_id"), parts), parts),
         by_claim=split_by(claims, route(claims, "claim", parts), parts),
+        originals=pc.unique(originals),
     )
 
 
 def _claims(table: pa.Table, header: str | None) -> pa.Table:
-    """The cleaned claim_id of every parsed line that has one, with its place."""
+    """The cleaned claim_id (or original_claim_id) of every parsed line that has one, with its place."""
     if header is None:
         return CLAIM_SCHEMA.empty_table()
     column = table.column(header)

@@ -165,6 +165,29 @@ class LedgerView:
                    profile.name, run["executions"] if run else 0, changed_later.reset_index(drop=True),
                    _carried(claims, active), own_retired.reset_index(drop=True), year_totals)
 
+    def add_originals(self, named: pa.Array) -> None:
+        """Add to `usage` this profile's earlier lines, in any month, whose claim ids `named` lists.
+
+        A view with the store reads the originals of the batch's voids and replacements
+        where they are, in any month (`_lines_named`); a partition of the Dask engine has
+        no store and looks for them in the usage it is given: the driver adds them here,
+        from the original_claim_id values the batch names. Lines of other months only add
+        days no batch line falls in, so the daily and monthly sums are not changed.
+        """
+        if self.store is None or self.usage is None or not len(named):
+            return
+        claims = self.claims
+        wanted = pc.fill_null(pc.is_in(claims.column("claim_id"), value_set=named.cast(pa.string())), False)
+        loaded = pc.is_in(claims.column("month"), value_set=pa.array(self.months, pa.int64()))
+        rows = np.flatnonzero(pc.and_(wanted, pc.invert(pc.fill_null(loaded, False))).to_numpy(zero_copy_only=False))
+        if not rows.size:
+            return
+        where = pd.DataFrame({name: claims.column(name).take(pa.array(rows)).to_numpy(zero_copy_only=False)
+                              for name in ("run_id", "month", "block_row")})
+        found = self.store.lines_at(where, USAGE_COLUMNS)
+        found = found.filter(pc.equal(found.column("profile"), self.profile))
+        self.usage = pa.concat_tables([self.usage, found.select(self.usage.column_names).cast(self.usage.schema)])
+
     def __post_init__(self) -> None:
         self.size = self.usage.num_rows if self.usage is not None else 0
 

@@ -114,6 +114,29 @@ def test_second_night_with_a_ledger_gives_the_same_bytes_and_records(tmp_path: P
     assert _ledger_lines(dask_ledger).equals(_ledger_lines(local_ledger))
 
 
+
+def test_an_original_in_another_month_is_released_on_dask_as_locally(tmp_path: Path, client) -> None:
+    """Idaho's annual cap: a May replacement of a March line frees the March units on both engines (the
+    Dask partitions have no ledger; the driver ships them the originals the batch names, in any month)."""
+    from tests.helpers import write_csv
+    from tests.ledger.support import optum_line
+
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
+    march = write_csv(tmp_path / "march.csv", [optum_line(f"A{i}", "M1", f"2026-03-{i + 2:02d}", 10)
+                                               for i in range(24)])  # 240 of 240
+    validate(_request([march], "id-optum", tmp_path / "night1", ledger=ledger))
+    may = write_csv(tmp_path / "may.csv", [
+        optum_line("R0", "M1", "2026-05-04", 2, claim_frequency="7", original_claim_id="A0"),  # frees 8
+        optum_line("N1", "M1", "2026-05-04", 8, start="10:00"),
+        optum_line("N2", "M2", "2026-05-04", 8, staff_id="S2"),
+    ])
+    local, on_dask, local_ledger, dask_ledger = _both(tmp_path, [may], "id-optum", client, ledger)
+    assert local.summary["counts"]["lines_rejected"] == 0  # R0 and N1 fit in what A0 freed
+    for name in ("clean.csv", "exceptions.csv"):
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+    _assert_same_summary(local.summary, on_dask.summary)
+    assert _ledger_lines(dask_ledger).equals(_ledger_lines(local_ledger))
+
 def _perturbed(profile: str, rows: int, seed: int) -> pa.Table:
     """A generated export with what crosses members: a claim_id on two members' lines, one staff
     member with two members at once, member and staff ids written with stray spaces."""

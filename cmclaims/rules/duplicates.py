@@ -571,7 +571,7 @@ def changed_later(ctx: Context) -> Flags:
         SPEC sections 5 and 6 (voids and replacements; a run validated again).
     """
     view = ctx.ledger
-    later = view.changed_later  # type: ignore[union-attr]
+    later = view.changed_later.drop_duplicates("claim_id")  # type: ignore[union-attr]
     rows = np.flatnonzero(ctx.accepted & view.changed_later_lines(ctx))  # type: ignore[union-attr]
     claims = ctx.lines.text["claim_id"]
     where = pd.Index(claims.codes_of(later["claim_id"].tolist())).get_indexer(claims.codes[rows])

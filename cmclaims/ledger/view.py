@@ -308,14 +308,21 @@ class LedgerView:
         nothing, so no limit rejects it). The originals of replacements keep
         counting: the limit pass releases each one only when its replacement
         is accepted (SPEC section 5), so `releases` says what each would free.
+        On a re-run, a replacement of this run that a later run voided or
+        replaced stays as that run left it (SPEC section 6): the pass does not
+        decide it again, so its original is taken out at once, as a void's.
         The sums are kept and `usage` is released (for a profile with an annual
         cap it is a whole year of lines, the largest table a run holds).
         """
         if self.prior is not None:
             return self.prior
         assert self.usage is not None
-        voided = self.originals_of(ctx, VOID)
-        usage = _without(self.usage, voided)
+        replacing = self.originals_of(ctx, REPLACEMENT)
+        kept = self.changed_later_lines(ctx)[replacing["line"].to_numpy(np.int64)]
+        # Counting such an original again would hold back lines the first run billed (a replacement held
+        # back brings its own original back: a member over the cap).
+        out = pd.concat([self.originals_of(ctx, VOID), replacing[kept]], ignore_index=True)
+        usage = _without(self.usage, out)
         members = ctx.lines.text["member_id"].values
         codes = pa.array(list(ctx.services.codes))
         services = pa.array([s.key for s in ctx.profile.services])
@@ -330,16 +337,16 @@ class LedgerView:
                          "day": usage.column("service_day").to_numpy()[mine].astype(np.int64)},
                         usage.column("units").to_numpy()[mine], "units")
         # The originals of the batch's voids and replacements, wherever they are (any month).
-        _, void_lines = self._lines_named(voided)
-        replaced_line, replaced = self._lines_named(self.originals_of(ctx, REPLACEMENT))
+        _, out_lines = self._lines_named(out)
+        replaced_line, replaced = self._lines_named(replacing[~kept])
         at = dictionary_positions(members, replaced.column("member_id"))
         releases = pd.DataFrame({"line": replaced_line, "member": at,
                                  "service": dictionary_positions(services, replaced.column("service")),
                                  "code": dictionary_positions(codes, replaced.column("hcpcs")),
                                  "day": replaced.column("service_day").to_numpy().astype(np.int64),
                                  "units": replaced.column("units").to_numpy().astype(np.int64)})
-        # The annual caps: the running totals of the batch's years, less the originals voided tonight.
-        by_year, authorizations = self._annual(ctx, members, codes, void_lines)
+        # The annual caps: the running totals of the batch's years, less the originals taken out at once (above).
+        by_year, authorizations = self._annual(ctx, members, codes, out_lines)
         self.prior = PriorUsage(by_day=by_day, by_year=by_year, authorizations=authorizations,
                                 releases=releases[releases["member"] >= 0].reset_index(drop=True))
         self.usage = None
@@ -371,7 +378,7 @@ class LedgerView:
     def _annual(self, ctx: Context, members: pa.Array, codes: pa.Array,
                 voided: pa.Table) -> tuple[pd.DataFrame, pd.DataFrame]:
         """by_year (member, code, year, units) and authorizations (authorization_id, units) for the annual caps:
-        the running totals of the batch's members, less the originals the batch's accepted voids take out."""
+        the running totals of the batch's members, less the originals taken out at once (`voided`)."""
         if not ctx.profile.annual_caps:
             none = PriorUsage.none()
             return none.by_year, none.authorizations

@@ -161,7 +161,10 @@ class Ledger:
                 key = (member, kind, period(kind, day))
                 used[key] = used.get(key, 0) + units
 
-        taken_out = [original(claim)[1] for claim in voided]
+        # A replacement of this run that a later run voided or replaced stays as that run left it (section 6):
+        # it is not decided again, and the original it took out stays out, as a void's does.
+        kept = {line.original for line in accepted if line.frequency == "7" and line.claim in changed_later}
+        taken_out = [original(claim)[1] for claim in voided | kept]
         for _, recorded in self.active(me):
             if not any(recorded is gone for gone in taken_out):
                 add(recorded.line.member, recorded.line.day, recorded.units)

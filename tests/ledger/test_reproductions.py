@@ -251,3 +251,56 @@ def test_the_same_holds_for_a_daily_limit(tmp_path: Path, capsys: pytest.Capture
     # A rollback that brings nothing back over a limit is not refused: night 3 itself.
     assert main(["ledger", "rollback", later["run_id"], "--yes", "--ledger", str(ledger)]) == 0
     assert _check(ledger, capsys)["ok"]
+
+
+def _usage(ledger: Path, capsys: pytest.CaptureFixture[str], period: str) -> list[tuple[str, int]]:
+    """`ledger usage --member M1`: M1's (period, units) by day, month or year."""
+    capsys.readouterr()
+    assert main(["ledger", "usage", "--member", "M1", "--ledger", str(ledger), "--json"]) == 0
+    return [(str(row["period"]), row["units"]) for row in json.loads(capsys.readouterr().out)[period]]
+
+
+def test_rerunning_a_night_whose_replacement_a_later_night_voided_keeps_that_original_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The hole the long property run found (soak3): night 2 replaces A0 and A1 by 10 units each; night 3 voids
+    R1 and bills the units both replacements freed. Validated again, night 2 counted A1 as billed (R1, which
+    took it out, stays voided: it is not decided again), so R0 no longer fitted under the cap; R0 held back
+    brought A0's 40 back: 270 of Idaho's 240 in the ledger, and night 2's outputs changed."""
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
+    _night(tmp_path / "n1", ledger, [optum_line(f"A{i}", "M1", f"2026-03-{i + 2:02d}", 40) for i in range(5)],
+           "id-optum")  # 200 of 240
+    second = [optum_line("R0", "M1", "2026-03-02", 10, claim_frequency="7", original_claim_id="A0"),
+              optum_line("R1", "M1", "2026-03-03", 10, claim_frequency="7", original_claim_id="A1")]
+    night2 = _night(tmp_path / "n2", ledger, second, "id-optum")
+    assert night2["fates"] == {"R0": ("pass", 10), "R1": ("pass", 10)}  # 140
+    night3 = _night(tmp_path / "n3", ledger, [
+        optum_line("V1", "M1", "2026-03-03", 10, claim_frequency="8", original_claim_id="R1"),  # 130
+        optum_line("B1", "M1", "2026-04-06", 40), optum_line("B2", "M1", "2026-04-07", 40),
+        optum_line("B3", "M1", "2026-04-08", 30)], "id-optum")
+    assert night3["fates"] == {"V1": ("pass", 10), "B1": ("pass", 40), "B2": ("pass", 40), "B3": ("pass", 30)}
+    assert _usage(ledger, capsys, "annual") == [("2026", 240)]
+    again = _night(tmp_path / "n2", ledger, second, "id-optum")
+    assert again["run_id"] == night2["run_id"]
+    assert again["fates"] == night2["fates"]
+    report = _check(ledger, capsys)
+    assert report["ok"], report["problems"]
+    assert _usage(ledger, capsys, "annual") == [("2026", 240)]
+
+
+def test_the_same_for_a_daily_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
+    _night(tmp_path / "n1", ledger, [sooner_line("O1", "M1", "2026-03-04", 10),
+                                     sooner_line("O2", "M1", "2026-03-04", 6, start="13:00")])  # 16 of 16
+    second = [sooner_line("R1", "M1", "2026-03-04", 4, claim_frequency="7", original_claim_id="O1"),
+              sooner_line("R2", "M1", "2026-03-04", 2, start="13:00", claim_frequency="7", original_claim_id="O2")]
+    night2 = _night(tmp_path / "n2", ledger, second)
+    assert night2["fates"] == {"R1": ("pass", 4), "R2": ("pass", 2)}
+    night3 = _night(tmp_path / "n3", ledger, [
+        sooner_line("V2", "M1", "2026-03-04", 2, start="13:00", claim_frequency="8", original_claim_id="R2"),
+        sooner_line("N1", "M1", "2026-03-04", 12, start="15:00", staff="S2")])
+    assert night3["fates"] == {"V2": ("pass", 2), "N1": ("pass", 12)}  # 4 + 12
+    again = _night(tmp_path / "n2", ledger, second)
+    assert again["fates"] == night2["fates"]
+    assert _check(ledger, capsys)["ok"]
+    assert _usage(ledger, capsys, "daily") == [("2026-03-04", 16)]

@@ -96,13 +96,17 @@ def _build(ctx: Context, prior: PriorUsage) -> list[LimitKind]:
 def limit_candidates(ctx: Context) -> np.ndarray:
     """Lines the limits count: accepted so far, not voids (a void bills nothing), not the originals that an
     accepted void of the same batch takes out, and not lines of this run that a later run voided or
-    replaced (on a re-run: what replaced them is in the ledger and counts in their place)."""
+    replaced (on a re-run: what replaced them is in the ledger and counts in their place), nor the lines
+    of the batch that such a replacement took out (it stays as the later run left it, SPEC section 6, so
+    they stay out, as the ledger originals of such replacements do: LedgerView.prior_for)."""
     frequency = ctx.lines.text["claim_frequency"]
     voided_here = _batch_originals(ctx, ctx.accepted & frequency.has(VOID)) >= 0
     candidates = ctx.accepted & ~frequency.has(VOID)
     candidates[voided_here] = False
     if ctx.ledger is not None:
-        candidates &= ~ctx.ledger.changed_later_lines(ctx)
+        changed_later = ctx.ledger.changed_later_lines(ctx)
+        candidates &= ~changed_later
+        candidates[_batch_originals(ctx, ctx.accepted & changed_later & frequency.has(REPLACEMENT)) >= 0] = False
     return candidates
 
 

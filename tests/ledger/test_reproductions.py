@@ -304,3 +304,27 @@ def test_the_same_for_a_daily_limit(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert again["fates"] == night2["fates"]
     assert _check(ledger, capsys)["ok"]
     assert _usage(ledger, capsys, "daily") == [("2026-03-04", 16)]
+
+
+def test_rerunning_a_night_whose_replacement_of_its_own_line_a_later_night_voided_gives_its_same_outputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same when the original is a line of that very night: O, replaced there by R, stays out, so the
+    re-run does not count its 10 units again and holds nothing back."""
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
+    _night(tmp_path / "n1", ledger, [optum_line(f"A{i}", "M1", f"2026-03-{i + 2:02d}", 40) for i in range(4)],
+           "id-optum")  # 160 of 240
+    second = [optum_line("O", "M1", "2026-03-10", 10),
+              optum_line("R", "M1", "2026-03-11", 5, claim_frequency="7", original_claim_id="O"),
+              optum_line("R0", "M1", "2026-03-12", 10, claim_frequency="7", original_claim_id="A0")]
+    night2 = _night(tmp_path / "n2", ledger, second, "id-optum")
+    assert night2["fates"] == {"O": ("pass", 10), "R": ("pass", 5), "R0": ("pass", 10)}  # 160 + 5 - 30 = 135
+    _night(tmp_path / "n3", ledger, [
+        optum_line("V", "M1", "2026-03-11", 5, claim_frequency="8", original_claim_id="R"),  # 130
+        optum_line("B1", "M1", "2026-04-06", 40), optum_line("B2", "M1", "2026-04-07", 40),
+        optum_line("B3", "M1", "2026-04-08", 30)], "id-optum")
+    assert _usage(ledger, capsys, "annual") == [("2026", 240)]
+    again = _night(tmp_path / "n2", ledger, second, "id-optum")
+    assert again["fates"] == night2["fates"]
+    assert _check(ledger, capsys)["ok"]
+    assert _usage(ledger, capsys, "annual") == [("2026", 240)]

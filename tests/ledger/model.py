@@ -25,7 +25,8 @@ What it says, in SPEC's words:
 - Running the same input again replaces that run's own entries and gives the
   same outputs, also after later runs voided or replaced some of its lines:
   those lines stay as the later runs left them, billing what they billed the
-  first time (a limit may have cut them back then: CM407) (section 6).
+  first time (a limit may have cut them back then: CM407), and the originals
+  they took out stay out (section 6).
 - A run whose lines a later run voided or replaced cannot be rolled back
   before that later run; nor a run whose voids or replacements freed units
   that later nights billed (its originals would come back over a limit).

@@ -246,3 +246,49 @@ AnnualCapMachine.TestCase.settings = settings(
     derandomize=not SOAK,
 )
 TestAnnualCapAgainstTheModel = AnnualCapMachine.TestCase
+
+
+class _Draws:
+    """A `data` that gives back logged draws, in order: a history the long run found, replayed exactly."""
+
+    def __init__(self, draws: list) -> None:
+        self.draws = list(draws)
+
+    def draw(self, strategy: object) -> object:
+        return self.draws.pop(0)
+
+
+def test_the_history_soak3_found() -> None:
+    """The draws of a long run's failing history (seed 2048545...7269, reject mode): nights re-sending, voiding and
+    replacing the imported lines, then night 1 validated again after night 3 voided its replacement of H2.
+    The re-run counted H2 again, held back its replacement of H4, and H4's 40 units came back: 249 of 240."""
+    h = {claim: Line(claim, member, day, 0, units) for claim, member, day, units in AnnualCapMachine.HISTORY}
+    nights = [
+        (4, ["resent", h["H1"], "2025-12-30", 15, "replace", h["H4"], "2026-03-02", 12, True,
+             "replace", h["H2"], "2025-12-30", 35, True, "void", h["H1"], "M1", "2025-12-30", 8]),
+        (3, ["resent", h["H3"], "2026-02-11", 17, "new", "M1", "2026-02-11", 34, "new", "M2", "2026-01-05", 12]),
+        (4, ["replace", h["H7"], "2025-12-30", 33, True,
+             "void", Line("H2", "M1", "2025-12-30", 1, 35, "7", "H2"), "2025-12-30", 26, False,
+             "new", "M1", "2026-01-05", 30, "resent", h["H2"], "M1", "2026-02-11", 42]),
+        (1, ["resent", Line("H3", "M1", "2026-02-11", 0, 17), "2026-02-11", 25]),
+        (3, ["replace", h["H10"], "2026-01-05", 22, True,
+             "replace", Line("H7", "M2", "2025-12-30", 0, 33, "7", "H7"), "2026-02-11", 28, False,
+             "replace", Line("H3", "M1", "2026-02-11", 0, 25), "2026-03-02", 33, True]),
+        (3, ["new", "M1", "2026-01-05", 43, "replace", Line("H3", "M1", "2026-03-02", 0, 33, "7", "H3"), "2026-02-11",
+             33, False, "resent", Line("H3", "M1", "2026-03-02", 0, 33, "7", "H3"), "M2", "2025-12-30", 8]),
+    ]
+    machine = AnnualCapMachine()
+    try:
+        machine.mode(cutback=False)
+        for size, draws in nights:
+            data = _Draws(draws)
+            machine.night(data, size)  # type: ignore[arg-type]
+            assert not data.draws
+            machine.ledger_matches_the_model()
+        assert [line.claim for line in machine.nights[5]] == ["C0008", "C0009", "C0010"]  # the log's claim ids
+        for night in (3, 0):  # night 4 validated again, then night 1
+            machine.rerun(_Draws([machine.nights[night]]))  # type: ignore[arg-type]
+            machine.ledger_matches_the_model()
+        assert machine.model.usage("year")[("M1", "2026")] == 221
+    finally:
+        machine.teardown()

@@ -45,9 +45,17 @@ LINE_SCHEMA = pa.schema(
 
 
 def to_parquet(table: pa.Table) -> bytes:
-    """A table as lz4-compressed Parquet bytes, for a ledger block."""
+    """A table as lz4-compressed Parquet bytes, for a ledger block.
+
+    Dictionary-encoded text columns are written as they are (Parquet keeps text
+    dictionary-encoded anyway: this only spares hashing each line's text), and
+    read back as plain text like any other block: the Arrow schema, which would
+    bring the dictionary type back, is then not stored in the file.
+    """
     sink = io.BytesIO()
-    pq.write_table(table, sink, compression="lz4")  # fast to write and read; the blobs stay small
+    encoded = any(pa.types.is_dictionary(field.type) for field in table.schema)
+    # lz4: fast to write and read; the blobs stay small
+    pq.write_table(table, sink, compression="lz4", store_schema=not encoded)
     return sink.getvalue()
 
 

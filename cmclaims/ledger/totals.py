@@ -75,6 +75,10 @@ def summed(lines: pa.Table, profile: str | None = None) -> pa.Table:
     """The lines' units per total; `profile` when `lines` has no profile column."""
     if lines.num_rows == 0:
         return empty()
+    if profile is not None and all(pa.types.is_dictionary(lines.column(c).type) for c in _CODED):
+        presummed = _presummed(lines, profile)
+        if presummed is not None:
+            return _grouped(presummed)
     auth_units = pc.fill_null(lines.column("auth_units").cast(pa.int64()), 0)
     authorization = pc.if_else(pc.greater(auth_units, 0),
                                pc.fill_null(lines.column("authorization_id").cast(pa.string()), ""), "")
@@ -89,6 +93,62 @@ def summed(lines: pa.Table, profile: str | None = None) -> pa.Table:
         "auth_units": auth_units,
     })
     return _grouped(table)
+
+
+_CODED = ("member_id", "hcpcs", "authorization_id")  # the texts of a total's key
+
+
+def _presummed(lines: pa.Table, profile: str) -> pa.Table | None:
+    """Dictionary-encoded lines (a validate run's, cmclaims/pipeline/ledger_entries.py) summed per year and
+    per dictionary code of member, code and authorization, in numpy: a few rows per member, not one per line.
+
+    Only codes are compared here, never texts; `summed` then groups the few rows left by their texts, so
+    that two codes of one text (or a null and an empty text) still make one total. None when the codes
+    are too many to make one 63-bit integer of (never for a night's batch).
+    """
+    def codes(name: str) -> tuple[np.ndarray, pa.Array]:
+        column = lines.column(name)
+        column = column.unify_dictionaries().combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        return column.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64), column.dictionary
+
+    auth_units = pc.fill_null(lines.column("auth_units").cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+    member, members = codes("member_id")
+    hcpcs, code_values = codes("hcpcs")
+    authorization, authorizations = codes("authorization_id")
+    authorization = np.where(auth_units > 0, authorization, -1)  # kept beyond a cap only, as below
+    year = year_of(lines.column("service_day").to_numpy(zero_copy_only=False))
+    units = pc.fill_null(lines.column("units").cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+    # One integer per line for its (year, member, code, authorization): codes from -1 up, mixed radix.
+    first_year = int(year.min())
+    if (int(year.max()) - first_year + 1) * (len(members) + 1) * (len(code_values) + 1) * \
+            (len(authorizations) + 1) >= 1 << 62:
+        return None
+    key = year - first_year
+    for part, values in ((member, members), (hcpcs, code_values), (authorization, authorizations)):
+        key = key * (len(values) + 1) + (part + 1)
+    group, keys = pd.factorize(key)
+    found = {"year": np.empty(len(keys), np.int64)}
+    rest = keys.astype(np.int64)
+    for name, values in (("authorization", authorizations), ("hcpcs", code_values), ("member", members)):
+        found[name] = rest % (len(values) + 1) - 1
+        rest = rest // (len(values) + 1)
+    found["year"] = rest + first_year
+    sums = {"units": np.bincount(group, weights=units, minlength=len(keys)).astype(np.int64),
+            "auth_units": np.bincount(group, weights=auth_units, minlength=len(keys)).astype(np.int64)}
+
+    def text(column: str, values: pa.Array) -> pa.Array:
+        picked = found[column]
+        return pc.fill_null(values.take(pa.array(picked, mask=picked < 0)).cast(pa.string()), "")
+
+    return pa.table({
+        "profile": _column(profile, len(keys), pa.string()),
+        "year": pa.array(found["year"]),
+        "member_id": text("member", members),
+        "hcpcs": text("hcpcs", code_values),
+        "authorization_id": text("authorization", authorizations),
+        "units": pa.array(sums["units"]),
+        "auth_units": pa.array(sums["auth_units"]),
+    })
 
 
 def _grouped(table: pa.Table, key: list[str] = KEY) -> pa.Table:

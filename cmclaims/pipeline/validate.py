@@ -160,7 +160,7 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
         exceptions = exceptions_file(ctx, outcome)
         # A night wrong as a whole records nothing: its few surviving lines are not billed either.
         recording = view is not None and request.ledger_mode == "write" and not alarm["triggered"]
-        recorded = ledger_lines(ctx, outcome) if recording else None
+        recorded = ledger_lines(ctx, outcome, encoded=True) if recording else None
         summary = _summary(request, ctx, batch, outcome, run_id, started, output_format, view, recorded)
         summary["input_alarm"] = alarm
         if export_map is not None:

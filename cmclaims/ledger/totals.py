@@ -197,29 +197,58 @@ def read(db: sqlite3.Connection, profile: str | None = None, years: list[int] | 
     return pa.concat_tables(tables) if tables else empty()
 
 
-def add(db: sqlite3.Connection, delta: pa.Table) -> None:
-    """Add a delta to the totals (inside the caller's transaction): each (profile, year) block it touches is read,
-    summed with it and written back whole (or removed when nothing is left)."""
+# A totals block as `add` writes it: profile, year, the SHA-256 of the block it replaces (None when there
+# was none), then rows, units, SHA-256 and Parquet of the new block (data None: the block is removed).
+BlockWrite = tuple[str, int, str | None, int, int, str, bytes | None]
+
+
+def block_writes(db: sqlite3.Connection, delta: pa.Table) -> list[BlockWrite]:
+    """What adding `delta` writes: each (profile, year) block it touches, read, summed with it and encoded
+    whole (or removed when nothing is left). Reads only: it may run off the transaction, on a connection
+    of its own (cmclaims/ledger/store.py `prepare_run`), and be written later by `write_blocks`."""
     if not delta.num_rows:
-        return
+        return []
+    writes: list[BlockWrite] = []
     pairs = delta.group_by(["profile", "year"], use_threads=False).aggregate([]).to_pylist()
     for pair in pairs:
         profile, year = pair["profile"], int(pair["year"])
         mine = delta.filter(pc.and_(pc.equal(delta.column("profile"), profile), pc.equal(delta.column("year"), year)))
-        row = db.execute("SELECT CAST(data AS BLOB) FROM total_blocks WHERE profile = ? AND year = ?",
+        row = db.execute("SELECT sha256, CAST(data AS BLOB) FROM total_blocks WHERE profile = ? AND year = ?",
                          (profile, year)).fetchone()
-        parts = [mine.select(_IN_BLOCK)] + ([from_parquet(row[0], _IN_BLOCK)] if row else [])
+        parts = [mine.select(_IN_BLOCK)] + ([from_parquet(row[1], _IN_BLOCK)] if row else [])
         # Within one block only member, code and authorization tell totals apart.
         total = _grouped(pa.concat_tables(parts), _IN_BLOCK[:3]) if len(parts) > 1 else parts[0]
+        before = row[0] if row else None
         if not total.num_rows:
-            db.execute("DELETE FROM total_blocks WHERE profile = ? AND year = ?", (profile, year))
+            writes.append((profile, year, before, 0, 0, "", None))
             continue
         data = to_parquet(total.select(_IN_BLOCK).cast(BLOCK_SCHEMA))
-        db.execute(
-            "INSERT OR REPLACE INTO total_blocks (profile, year, rows, units, sha256, data) VALUES (?, ?, ?, ?, ?, ?)",
-            (profile, year, total.num_rows, int(pc.sum(total.column("units")).as_py() or 0),
-             hashlib.sha256(data).hexdigest(), data),
-        )
+        writes.append((profile, year, before, total.num_rows, int(pc.sum(total.column("units")).as_py() or 0),
+                       hashlib.sha256(data).hexdigest(), data))
+    return writes
+
+
+def write_blocks(db: sqlite3.Connection, writes: list[BlockWrite]) -> bool:
+    """Write blocks `block_writes` made, inside the caller's transaction, if each block they replace is still
+    the one they were summed with (its SHA-256); False, writing nothing, when any is not."""
+    for profile, year, before, *_ in writes:
+        row = db.execute("SELECT sha256 FROM total_blocks WHERE profile = ? AND year = ?", (profile, year)).fetchone()
+        if (row[0] if row else None) != before:
+            return False
+    for profile, year, _, rows, units, sha, data in writes:
+        if data is None:
+            db.execute("DELETE FROM total_blocks WHERE profile = ? AND year = ?", (profile, year))
+        else:
+            db.execute("INSERT OR REPLACE INTO total_blocks (profile, year, rows, units, sha256, data) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", (profile, year, rows, units, sha, data))
+    return True
+
+
+def add(db: sqlite3.Connection, delta: pa.Table) -> None:
+    """Add a delta to the totals (inside the caller's transaction): each (profile, year) block it touches is read,
+    summed with it and written back whole (or removed when nothing is left)."""
+    written = write_blocks(db, block_writes(db, delta))
+    assert written  # read and written in one transaction: nothing can have changed in between
 
 
 def committed_lines(db: sqlite3.Connection, where: str, params: list[object],

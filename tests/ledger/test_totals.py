@@ -146,3 +146,41 @@ def test_dictionary_encoded_lines_sum_to_the_same_totals_as_their_text() -> None
     order = [(name, "ascending") for name in totals.KEY]
     assert totals.summed(lines, "id-optum").sort_by(order).equals(totals.summed(plain, "id-optum").sort_by(order))
 
+
+def test_the_totals_blocks_prepared_off_the_transaction_are_the_ones_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A validate run sums and encodes its totals blocks before its transaction (store.prepare_run); the
+    transaction writes them as they are: nights, a void, a replacement and a re-run never sum a block in it."""
+    def summed_in_the_transaction(db: sqlite3.Connection, delta: pa.Table) -> None:
+        assert not delta.num_rows, "the totals were summed inside the transaction"  # `ledger init` adds nothing
+
+    monkeypatch.setattr(totals, "add", summed_in_the_transaction)
+    ledger = _nights(tmp_path)
+    store = SqliteLedger(ledger)
+    try:
+        assert check_ledger(store) == []
+    finally:
+        store.close()
+
+
+def test_totals_blocks_prepared_from_another_block_are_summed_again(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks prepared from totals that are no longer the ledger's (another SHA-256 than the block they
+    replace) are never written: the transaction sums the totals itself, and they stay exact."""
+    prepare = SqliteLedger.prepare_run
+
+    def stale(self: SqliteLedger, *args: object, **kwargs: object) -> object:
+        prepared = prepare(self, *args, **kwargs)  # type: ignore[arg-type]
+        assert prepared.total_writes is not None  # prepared off the transaction, as every validate run does
+        prepared.total_writes = [(profile, year, "a block since replaced", *rest)
+                                 for profile, year, _, *rest in prepared.total_writes]
+        return prepared
+
+    monkeypatch.setattr(SqliteLedger, "prepare_run", stale)
+    ledger = _nights(tmp_path)
+    store = SqliteLedger(ledger)
+    try:
+        assert check_ledger(store) == []
+        assert store.total_problems() == []
+    finally:
+        store.close()

@@ -96,7 +96,7 @@ class LedgerStore(abc.ABC):
         """Recorded lines of committed runs, with run_id, profile, month and block_row (its row in its block).
 
         Filters: `months`, `run_ids`, one `profile`, all runs but `exclude_run`.
-        `dictionary` keeps repeating texts (member, service, code) dictionary-encoded.
+        `dictionary` keeps repeating texts (member, service, code; run_id and profile) dictionary-encoded.
         """
 
     @abc.abstractmethod
@@ -349,7 +349,11 @@ class SqliteLedger(LedgerStore):
         for position, (name, kind) in enumerate((("run_id", pa.string()), ("profile", pa.string()),
                                                  ("month", pa.int64()))):
             values = pa.array([b[position] for b in blocks], kind)
-            table = table.append_column(name, values.take(block) if len(blocks) else pa.array([], kind))
+            if dictionary and kind == pa.string():  # one text per block, not one per line
+                column = pa.DictionaryArray.from_arrays(block, values)
+            else:
+                column = values.take(block) if len(blocks) else pa.array([], kind)
+            table = table.append_column(name, column)
         offsets = np.repeat(np.cumsum([0, *sizes[:-1]]), sizes) if sizes else np.empty(0, np.int64)
         return table.append_column("block_row", pa.array(np.arange(table.num_rows) - offsets, pa.int32()))
 

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cmclaims.ledger import totals as running
-from cmclaims.ledger.lookup import dictionary_positions, first_positions, positions_in
+from cmclaims.ledger.lookup import dictionary_positions, equal, first_positions, is_in, positions_in
 from cmclaims.ledger.store import LINE_SCHEMA, LedgerStore
 from cmclaims.limits.groups import sum_by
 from cmclaims.limits.prior import PriorUsage
@@ -65,7 +65,7 @@ def _without(table: pa.Table, gone: pd.DataFrame) -> pa.Table:
     """
     if not len(gone) or not table.num_rows:
         return table
-    maybe = pc.and_(pc.is_in(table.column("run_id"), value_set=pa.array(gone["run_id"].unique(), pa.string())),
+    maybe = pc.and_(is_in(table.column("run_id"), pa.array(gone["run_id"].unique(), pa.string())),
                     pc.is_in(table.column("month"), value_set=pa.array(gone["month"].unique(), pa.int64())))
     candidates = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
     keep = np.ones(table.num_rows, dtype=bool)
@@ -153,7 +153,8 @@ class LedgerView:
         own_retired = every[(every["retired_by"] == run_id) & (every["original_run"] != run_id)]
         changed_later = retired[retired["original_run"] == run_id]
         usage = store.lines(months, USAGE_COLUMNS, profile=profile.name, exclude_run=run_id, dictionary=True)
-        claims = store.lines(None, CLAIM_COLUMNS, exclude_run=run_id)  # every month: a claim is billed once
+        # Every month: a claim is billed once. Its run and frequency stay dictionary-encoded (one text per block).
+        claims = store.lines(None, CLAIM_COLUMNS, exclude_run=run_id, dictionary=True)
         gone = _retired_rows(claims, retired)
         run = store.run(run_id)
         active = _without(claims, gone)
@@ -201,9 +202,11 @@ class LedgerView:
         Null in place of a void's id keeps positions aligned with `claims`. Computed once.
         """
         if self._billed is None:
-            is_void = pc.equal(self.claims.column("frequency"), VOID)
-            self._billed = pc.if_else(pc.fill_null(is_void, False), pa.scalar(None, pa.string()),
-                                      self.claims.column("claim_id"))
+            is_void = pc.fill_null(equal(self.claims.column("frequency"), VOID), False)
+            claim_ids = self.claims.column("claim_id")
+            # Without a void among them (most ledgers' nights), the ids are their own billed ids: no copy.
+            self._billed = pc.if_else(is_void, pa.scalar(None, pa.string()), claim_ids) \
+                if pc.any(is_void).as_py() else claim_ids
         return self._billed
 
     def billed_position(self, claim_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -439,14 +442,14 @@ def _carried(every: pa.Table, active: pa.Table) -> pd.DataFrame:
     the last of the chain is voided, none is.
     """
     frequency = every.column("frequency")
-    links = every.filter(pc.and_(pc.fill_null(pc.equal(frequency, REPLACEMENT), False),
+    links = every.filter(pc.and_(pc.fill_null(equal(frequency, REPLACEMENT), False),
                                  pc.is_valid(every.column("original_claim_id"))))
     if not links.num_rows:
         return pd.DataFrame({"claim_id": [], "run_id": []})
     replacement = links.column("claim_id").to_numpy(zero_copy_only=False)
     original = links.column("original_claim_id").to_numpy(zero_copy_only=False)
     run = links.column("run_id").to_numpy(zero_copy_only=False)
-    is_void = pc.fill_null(pc.equal(active.column("frequency"), VOID), False)
+    is_void = pc.fill_null(equal(active.column("frequency"), VOID), False)
     billing = pc.if_else(is_void, pa.scalar(None, pa.string()), active.column("claim_id"))
     billed = first_positions(billing, links.column("claim_id")) >= 0  # the replacement itself bills
     carried: dict[str, str] = {}
@@ -463,7 +466,7 @@ def _positions(table: pa.Table, wanted: pd.DataFrame) -> pd.DataFrame:
     """The rows of `table` holding the lines `wanted` names by run_id, month and block_row: line, position."""
     if not len(wanted) or not table.num_rows:
         return pd.DataFrame({"line": np.empty(0, np.int64), "position": np.empty(0, np.int64)})
-    maybe = pc.and_(pc.is_in(table.column("run_id"), value_set=pa.array(wanted["run_id"].unique(), pa.string())),
+    maybe = pc.and_(is_in(table.column("run_id"), pa.array(wanted["run_id"].unique(), pa.string())),
                     pc.is_in(table.column("month"), value_set=pa.array(wanted["month"].unique(), pa.int64())))
     rows = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
     here = pd.DataFrame({

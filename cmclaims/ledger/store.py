@@ -223,9 +223,13 @@ class SqliteLedger(LedgerStore):
             raise _database_error(path, exc) from exc
 
     def _connect(self, read_only: bool) -> sqlite3.Connection:
-        """A connection that never creates the file (mode=rw or ro)."""
+        """A connection that never creates the file (mode=rw or ro).
+
+        It may be used from another thread than the one that opened it, one thread at a time: a validate
+        run reads the ledger on a thread while its rules start (cmclaims/pipeline/validate.py).
+        """
         uri = f"{self.real_path.as_uri()}?mode={'ro' if read_only else 'rw'}"
-        return sqlite3.connect(uri, uri=True, isolation_level=None, timeout=1.0)
+        return sqlite3.connect(uri, uri=True, isolation_level=None, timeout=1.0, check_same_thread=False)
 
     def _require_identity(self) -> None:
         """A cmclaims ledger has its `meta` table with the date it was created; anything else is refused."""

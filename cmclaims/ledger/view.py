@@ -32,6 +32,7 @@ from cmclaims.ledger.lookup import dictionary_positions, equal, first_positions,
 from cmclaims.ledger.store import LINE_SCHEMA, LedgerStore
 from cmclaims.limits.groups import sum_by
 from cmclaims.limits.prior import PriorUsage
+from cmclaims.normalize.text import Factorized
 from cmclaims.normalize.values import MISSING, month_of
 from cmclaims.rules.context import Context
 from cmclaims.schema.columns import REPLACEMENT, VOID
@@ -123,20 +124,29 @@ class LedgerView:
     # ledger's ids are probed once for all of them, not once per question the rules ask.
     _expected: pa.Array | None = field(default=None, init=False, repr=False)
     _expected_at: np.ndarray | None = field(default=None, init=False, repr=False)
+    # The batch's claim_id column the view was loaded for, and per distinct value (its code) the row in
+    # `claims` billing it: the duplicate check over every line then looks codes up, not texts.
+    _claim_column: Factorized | None = field(default=None, init=False, repr=False)
+    _claim_code_at: np.ndarray | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def load(cls, store: LedgerStore | None, ctx: Context, run_id: str, mode: str) -> LedgerView:
         """Load what this batch needs from the ledger: the months it falls in, not the whole ledger."""
         view = cls.load_for_days(store, ctx.column("service_day"), ctx.profile, run_id, mode)
-        view.expect(pa.concat_arrays([ctx.lines.text["claim_id"].values.cast(pa.string()),
-                                      ctx.lines.text["original_claim_id"].values.cast(pa.string())]))
+        claim_column = ctx.lines.text["claim_id"]
+        claim_ids = claim_column.values.cast(pa.string())
+        view.expect(pa.concat_arrays([claim_ids, ctx.lines.text["original_claim_id"].values.cast(pa.string())]))
+        assert view._expected_at is not None
+        # The claim ids come first among the expected ids, in the order of their codes.
+        view._claim_column, view._claim_code_at = claim_column, view._expected_at[:len(claim_ids)]
         return view
 
     def expect(self, claim_ids: pa.Array) -> None:
-        """Look up these claim ids in the ledger once, for every later `billed_position` of them."""
-        distinct = pc.unique(claim_ids.drop_null())
-        self._expected = distinct
-        self._expected_at = first_positions(self.billed_claims(), distinct)
+        """Look up these claim ids in the ledger once, for every later `billed_position` of them.
+
+        `_expected_at[i]` answers `claim_ids[i]` (repeated ids are hashed once, by `first_positions`)."""
+        self._expected = claim_ids
+        self._expected_at = first_positions(self.billed_claims(), claim_ids)
 
     @classmethod
     def load_for_days(cls, store: LedgerStore | None, days: np.ndarray, profile: Profile, run_id: str,
@@ -213,7 +223,10 @@ class LedgerView:
         """Per claim id: the row in `claims` of the earlier line billing it, -1 when none does."""
         if self._expected is None or self._expected_at is None:
             return first_positions(self.billed_claims(), claim_ids)
-        at = positions_in(self._expected, claim_ids)
+        # A few ids (originals, retirements) are hashed and the expected ids probed; many (a whole
+        # column) are looked up in a hash of the expected ids. Both give each id's first expected place.
+        few = len(claim_ids) * 8 < len(self._expected)
+        at = first_positions(self._expected, claim_ids) if few else positions_in(self._expected, claim_ids)
         where = np.where(at >= 0, self._expected_at[np.maximum(at, 0)], -1)
         unexpected = np.flatnonzero((at < 0) & pc.is_valid(claim_ids).to_numpy(zero_copy_only=False))
         if unexpected.size:  # ids the batch did not announce (none in a validate run): looked up directly
@@ -254,8 +267,12 @@ class LedgerView:
         """
         if len(self.changed_later):
             rows = rows[~self.changed_later_lines(ctx)[rows]]
-        claims = ctx.lines.text["claim_id"].text(rows)
-        hits = self.billed_position(claims)
+        column = ctx.lines.text["claim_id"]
+        if column is self._claim_column and self._claim_code_at is not None:
+            codes = column.codes[rows]  # the ids the view was loaded for: answered per code, no text hashed
+            hits = np.where(codes >= 0, self._claim_code_at[np.maximum(codes, 0)], -1)
+        else:
+            hits = self.billed_position(column.text(rows))
         matched = hits >= 0
         run_ids = np.full(rows.size, "", dtype=object)
         days = np.full(rows.size, MISSING, dtype=np.int64)
@@ -263,7 +280,7 @@ class LedgerView:
         run_ids[matched] = self.claims.column("run_id").take(found).to_numpy(zero_copy_only=False)
         days[matched] = self.claims.column("service_day").take(found).to_numpy()
         if len(self.carried):
-            where = positions_in(pa.array(self.carried["claim_id"], pa.string()), claims)
+            where = positions_in(pa.array(self.carried["claim_id"], pa.string()), column.text(rows))
             carried = (where >= 0) & ~matched
             run_ids[carried] = self.carried["run_id"].to_numpy()[where[carried]]
             matched |= carried

@@ -55,7 +55,9 @@ def ledger_lines(ctx: Context, outcome: Outcome, *, encoded: bool = False) -> pa
     service_index = ctx.services.service_index[rows]
     service_at = np.where(service_index < 0, len(services) - 1, service_index).astype(np.int32)
     is_void = ctx.lines.text["claim_frequency"].has(VOID)[rows]
-    report = limit_report(ctx) if ctx.profile.annual_caps else None
+    # Only units billed against an authorization file need the limit pass here (the rules released theirs:
+    # asking for it runs the whole pass again); without the file no line was.
+    report = limit_report(ctx) if ctx.profile.annual_caps and ctx.side.authorizations is not None else None
     auth_units = np.zeros(rows.size, dtype=np.int32)
     authorization = text(ctx, "authorization_id", rows)
     if report is not None and ctx.side.authorizations is not None:

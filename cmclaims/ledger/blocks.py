@@ -44,10 +44,28 @@ LINE_SCHEMA = pa.schema(
 )
 
 
-def to_parquet(table: pa.Table) -> bytes:
-    """A table as lz4-compressed Parquet bytes, for a ledger block."""
+def to_parquet(table: pa.Table, *, lines: bool = False) -> bytes:
+    """A table as lz4-compressed Parquet bytes, for a ledger block.
+
+    Dictionary-encoded text columns are written as they are (Parquet keeps text
+    dictionary-encoded anyway: this only spares hashing each line's text), and
+    read back as plain text like any other block: the Arrow schema, which would
+    bring the dictionary type back, is then not stored in the file.
+
+    `lines` (a block of recorded lines): only the repeating texts are
+    dictionary-encoded (claim ids are nearly all distinct: Parquet would hash
+    them all before giving up), and no column statistics are written (nothing
+    reads a block by them; their text minima and maxima cost more than the rest
+    of the encoding).
+    """
     sink = io.BytesIO()
-    pq.write_table(table, sink, compression="lz4")  # fast to write and read; the blobs stay small
+    encoded = any(pa.types.is_dictionary(field.type) for field in table.schema)
+    options: dict[str, object] = {}
+    if lines:
+        options = {"use_dictionary": [c for c in DICTIONARY_COLUMNS if c in table.column_names],
+                   "write_statistics": False}
+    # lz4: fast to write and read; the blobs stay small
+    pq.write_table(table, sink, compression="lz4", store_schema=not encoded, **options)
     return sink.getvalue()
 
 

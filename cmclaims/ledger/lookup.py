@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -74,3 +76,28 @@ def dictionary_positions(known: pa.Array, values: pa.ChunkedArray) -> np.ndarray
 def _memory_of(array: pa.Array) -> tuple:
     """Where an array's values live: the same for chunks that share one dictionary."""
     return (*(b.address if b is not None else 0 for b in array.buffers()), array.offset, len(array))
+
+
+
+def _per_dictionary(values: pa.Array | pa.ChunkedArray,
+                    answer: Callable[[pa.Array], pa.Array]) -> pa.Array | pa.ChunkedArray:
+    """`answer` (an elementwise kernel) of a dictionary-encoded column: computed once per chunk's dictionary,
+    its indices pick each line's answer (null where the line is null); Arrow would decode every line."""
+    if isinstance(values, pa.ChunkedArray):
+        return pa.chunked_array([_per_dictionary(chunk, answer) for chunk in values.chunks], pa.bool_())
+    return pc.take(answer(values.dictionary), values.indices)
+
+
+def is_in(values: pa.Array | pa.ChunkedArray, value_set: pa.Array) -> pa.Array | pa.ChunkedArray:
+    """`pc.is_in` (a null value is not in the set), also fast on dictionary-encoded columns (a ledger's run
+    ids and frequencies)."""
+    if not pa.types.is_dictionary(values.type):
+        return pc.is_in(values, value_set=value_set)
+    return pc.fill_null(_per_dictionary(values, lambda d: pc.is_in(d, value_set=value_set)), False)
+
+
+def equal(values: pa.Array | pa.ChunkedArray, text: str) -> pa.Array | pa.ChunkedArray:
+    """`pc.equal(values, text)` (null where the value is null), also fast on dictionary-encoded columns."""
+    if not pa.types.is_dictionary(values.type):
+        return pc.equal(values, text)
+    return _per_dictionary(values, lambda d: pc.equal(d, text))

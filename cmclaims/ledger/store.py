@@ -58,6 +58,11 @@ class PreparedRun:
     finding_rows: int
     lines: pa.Table  # the columns the totals need
     totals: pa.Table  # totals.summed(lines)
+    # What the run changes in the running totals, as read before the transaction (None: not read), and the
+    # totals blocks that change written out: record_run uses them only if the same delta comes out again
+    # inside its transaction and each block is still the one they were summed with.
+    delta: pa.Table | None = None
+    total_writes: list[totals.BlockWrite] | None = None
 
 
 class LedgerExists(ConfigError):
@@ -91,7 +96,7 @@ class LedgerStore(abc.ABC):
         """Recorded lines of committed runs, with run_id, profile, month and block_row (its row in its block).
 
         Filters: `months`, `run_ids`, one `profile`, all runs but `exclude_run`.
-        `dictionary` keeps repeating texts (member, service, code) dictionary-encoded.
+        `dictionary` keeps repeating texts (member, service, code; run_id and profile) dictionary-encoded.
         """
 
     @abc.abstractmethod
@@ -218,9 +223,13 @@ class SqliteLedger(LedgerStore):
             raise _database_error(path, exc) from exc
 
     def _connect(self, read_only: bool) -> sqlite3.Connection:
-        """A connection that never creates the file (mode=rw or ro)."""
+        """A connection that never creates the file (mode=rw or ro).
+
+        It may be used from another thread than the one that opened it, one thread at a time: a validate
+        run reads the ledger on a thread while its rules start (cmclaims/pipeline/validate.py).
+        """
         uri = f"{self.real_path.as_uri()}?mode={'ro' if read_only else 'rw'}"
-        return sqlite3.connect(uri, uri=True, isolation_level=None, timeout=1.0)
+        return sqlite3.connect(uri, uri=True, isolation_level=None, timeout=1.0, check_same_thread=False)
 
     def _require_identity(self) -> None:
         """A cmclaims ledger has its `meta` table with the date it was created; anything else is refused."""
@@ -344,7 +353,11 @@ class SqliteLedger(LedgerStore):
         for position, (name, kind) in enumerate((("run_id", pa.string()), ("profile", pa.string()),
                                                  ("month", pa.int64()))):
             values = pa.array([b[position] for b in blocks], kind)
-            table = table.append_column(name, values.take(block) if len(blocks) else pa.array([], kind))
+            if dictionary and kind == pa.string():  # one text per block, not one per line
+                column = pa.DictionaryArray.from_arrays(block, values)
+            else:
+                column = values.take(block) if len(blocks) else pa.array([], kind)
+            table = table.append_column(name, column)
         offsets = np.repeat(np.cumsum([0, *sizes[:-1]]), sizes) if sizes else np.empty(0, np.int64)
         return table.append_column("block_row", pa.array(np.arange(table.num_rows) - offsets, pa.int32()))
 
@@ -479,15 +492,34 @@ class SqliteLedger(LedgerStore):
             months = month_of(lines.column("service_day").to_numpy())
             for month, rows in sorted(pd.Series(np.arange(lines.num_rows)).groupby(months).indices.items()):
                 block = lines.take(pa.array(rows))
-                data = to_parquet(block)
+                data = to_parquet(block, lines=True)
                 units = int(pc.sum(block.column("units")).as_py() or 0)
                 blocks.append((int(month), block.num_rows, units, hashlib.sha256(data).hexdigest(), data))
         retirements = list(zip(retired["claim_id"], retired["month"].astype(int).tolist(), retired["original_run"],
                                retired["how"], strict=True))
         encoded = to_parquet(findings) if findings.num_rows else None
         counted = lines.select(totals.LINE_COLUMNS)
-        return PreparedRun(run, blocks, retirements, encoded, findings.num_rows, counted,
-                           totals.summed(counted, run["profile"]))
+        prepared = PreparedRun(run, blocks, retirements, encoded, findings.num_rows, counted,
+                               totals.summed(counted, run["profile"]))
+        if self.read_only:
+            return prepared
+        # The totals blocks this run rewrites are summed and encoded here, off the transaction, through a
+        # connection of this thread's own (the writer lock this run holds keeps the ledger as read).
+        try:
+            db = self._connect(read_only=True)
+            try:
+                prepared.delta, _ = totals.run_change(db, run["run_id"], run["profile"], prepared.lines,
+                                                      prepared.totals, self._retiring(prepared))
+                prepared.total_writes = totals.block_writes(db, prepared.delta)
+            finally:
+                db.close()
+        except (sqlite3.Error, CannotWrite):
+            prepared.delta = prepared.total_writes = None  # the transaction reads and reports it itself
+        return prepared
+
+    @staticmethod
+    def _retiring(prepared: PreparedRun) -> pd.DataFrame:
+        return pd.DataFrame(prepared.retired, columns=["claim_id", "month", "original_run", "how"])
 
     @_guarded
     def record_run(self, prepared: PreparedRun) -> int:
@@ -498,9 +530,8 @@ class SqliteLedger(LedgerStore):
             previous = db.execute("SELECT executions FROM runs WHERE run_id = ?", (run["run_id"],)).fetchone()
             executions = (previous[0] if previous else 0) + 1
             sequence = db.execute("SELECT COALESCE(MAX(sequence), 0) + 1 FROM runs").fetchone()[0]
-            retiring = pd.DataFrame(prepared.retired, columns=["claim_id", "month", "original_run", "how"])
             delta, retired_units = totals.run_change(db, run["run_id"], run["profile"], prepared.lines,
-                                                     prepared.totals, retiring)
+                                                     prepared.totals, self._retiring(prepared))
             # A run executed again replaces everything its earlier execution recorded.
             for table, column in (("line_blocks", "run_id"), ("finding_blocks", "run_id"), ("retired", "retired_by")):
                 db.execute(f"DELETE FROM {table} WHERE {column} = ?", (run["run_id"],))
@@ -524,7 +555,12 @@ class SqliteLedger(LedgerStore):
                 [(*retirement, run["run_id"], units)
                  for retirement, units in zip(prepared.retired, retired_units, strict=True)],
             )
-            totals.add(db, delta)  # the running totals change in the same transaction as the lines
+            # The running totals change in the same transaction as the lines: by the blocks prepared off the
+            # transaction when they were summed with this very delta and blocks, computed here otherwise.
+            precomputed = prepared.total_writes is not None and prepared.delta is not None and \
+                prepared.delta.equals(delta) and totals.write_blocks(db, prepared.total_writes)
+            if not precomputed:
+                totals.add(db, delta)
             if prepared.findings is not None:
                 db.execute(
                     "INSERT INTO finding_blocks (run_id, part, rows, data) VALUES (?, 0, ?, ?)",

@@ -75,6 +75,10 @@ def summed(lines: pa.Table, profile: str | None = None) -> pa.Table:
     """The lines' units per total; `profile` when `lines` has no profile column."""
     if lines.num_rows == 0:
         return empty()
+    if profile is not None and all(pa.types.is_dictionary(lines.column(c).type) for c in _CODED):
+        presummed = _presummed(lines, profile)
+        if presummed is not None:
+            return _grouped(presummed)
     auth_units = pc.fill_null(lines.column("auth_units").cast(pa.int64()), 0)
     authorization = pc.if_else(pc.greater(auth_units, 0),
                                pc.fill_null(lines.column("authorization_id").cast(pa.string()), ""), "")
@@ -89,6 +93,62 @@ def summed(lines: pa.Table, profile: str | None = None) -> pa.Table:
         "auth_units": auth_units,
     })
     return _grouped(table)
+
+
+_CODED = ("member_id", "hcpcs", "authorization_id")  # the texts of a total's key
+
+
+def _presummed(lines: pa.Table, profile: str) -> pa.Table | None:
+    """Dictionary-encoded lines (a validate run's, cmclaims/pipeline/ledger_entries.py) summed per year and
+    per dictionary code of member, code and authorization, in numpy: a few rows per member, not one per line.
+
+    Only codes are compared here, never texts; `summed` then groups the few rows left by their texts, so
+    that two codes of one text (or a null and an empty text) still make one total. None when the codes
+    are too many to make one 63-bit integer of (never for a night's batch).
+    """
+    def codes(name: str) -> tuple[np.ndarray, pa.Array]:
+        column = lines.column(name)
+        column = column.unify_dictionaries().combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        return column.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64), column.dictionary
+
+    auth_units = pc.fill_null(lines.column("auth_units").cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+    member, members = codes("member_id")
+    hcpcs, code_values = codes("hcpcs")
+    authorization, authorizations = codes("authorization_id")
+    authorization = np.where(auth_units > 0, authorization, -1)  # kept beyond a cap only, as below
+    year = year_of(lines.column("service_day").to_numpy(zero_copy_only=False))
+    units = pc.fill_null(lines.column("units").cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+    # One integer per line for its (year, member, code, authorization): codes from -1 up, mixed radix.
+    first_year = int(year.min())
+    if (int(year.max()) - first_year + 1) * (len(members) + 1) * (len(code_values) + 1) * \
+            (len(authorizations) + 1) >= 1 << 62:
+        return None
+    key = year - first_year
+    for part, values in ((member, members), (hcpcs, code_values), (authorization, authorizations)):
+        key = key * (len(values) + 1) + (part + 1)
+    group, keys = pd.factorize(key)
+    found = {"year": np.empty(len(keys), np.int64)}
+    rest = keys.astype(np.int64)
+    for name, values in (("authorization", authorizations), ("hcpcs", code_values), ("member", members)):
+        found[name] = rest % (len(values) + 1) - 1
+        rest = rest // (len(values) + 1)
+    found["year"] = rest + first_year
+    sums = {"units": np.bincount(group, weights=units, minlength=len(keys)).astype(np.int64),
+            "auth_units": np.bincount(group, weights=auth_units, minlength=len(keys)).astype(np.int64)}
+
+    def text(column: str, values: pa.Array) -> pa.Array:
+        picked = found[column]
+        return pc.fill_null(values.take(pa.array(picked, mask=picked < 0)).cast(pa.string()), "")
+
+    return pa.table({
+        "profile": _column(profile, len(keys), pa.string()),
+        "year": pa.array(found["year"]),
+        "member_id": text("member", members),
+        "hcpcs": text("hcpcs", code_values),
+        "authorization_id": text("authorization", authorizations),
+        "units": pa.array(sums["units"]),
+        "auth_units": pa.array(sums["auth_units"]),
+    })
 
 
 def _grouped(table: pa.Table, key: list[str] = KEY) -> pa.Table:
@@ -137,29 +197,58 @@ def read(db: sqlite3.Connection, profile: str | None = None, years: list[int] | 
     return pa.concat_tables(tables) if tables else empty()
 
 
-def add(db: sqlite3.Connection, delta: pa.Table) -> None:
-    """Add a delta to the totals (inside the caller's transaction): each (profile, year) block it touches is read,
-    summed with it and written back whole (or removed when nothing is left)."""
+# A totals block as `add` writes it: profile, year, the SHA-256 of the block it replaces (None when there
+# was none), then rows, units, SHA-256 and Parquet of the new block (data None: the block is removed).
+BlockWrite = tuple[str, int, str | None, int, int, str, bytes | None]
+
+
+def block_writes(db: sqlite3.Connection, delta: pa.Table) -> list[BlockWrite]:
+    """What adding `delta` writes: each (profile, year) block it touches, read, summed with it and encoded
+    whole (or removed when nothing is left). Reads only: it may run off the transaction, on a connection
+    of its own (cmclaims/ledger/store.py `prepare_run`), and be written later by `write_blocks`."""
     if not delta.num_rows:
-        return
+        return []
+    writes: list[BlockWrite] = []
     pairs = delta.group_by(["profile", "year"], use_threads=False).aggregate([]).to_pylist()
     for pair in pairs:
         profile, year = pair["profile"], int(pair["year"])
         mine = delta.filter(pc.and_(pc.equal(delta.column("profile"), profile), pc.equal(delta.column("year"), year)))
-        row = db.execute("SELECT CAST(data AS BLOB) FROM total_blocks WHERE profile = ? AND year = ?",
+        row = db.execute("SELECT sha256, CAST(data AS BLOB) FROM total_blocks WHERE profile = ? AND year = ?",
                          (profile, year)).fetchone()
-        parts = [mine.select(_IN_BLOCK)] + ([from_parquet(row[0], _IN_BLOCK)] if row else [])
+        parts = [mine.select(_IN_BLOCK)] + ([from_parquet(row[1], _IN_BLOCK)] if row else [])
         # Within one block only member, code and authorization tell totals apart.
         total = _grouped(pa.concat_tables(parts), _IN_BLOCK[:3]) if len(parts) > 1 else parts[0]
+        before = row[0] if row else None
         if not total.num_rows:
-            db.execute("DELETE FROM total_blocks WHERE profile = ? AND year = ?", (profile, year))
+            writes.append((profile, year, before, 0, 0, "", None))
             continue
         data = to_parquet(total.select(_IN_BLOCK).cast(BLOCK_SCHEMA))
-        db.execute(
-            "INSERT OR REPLACE INTO total_blocks (profile, year, rows, units, sha256, data) VALUES (?, ?, ?, ?, ?, ?)",
-            (profile, year, total.num_rows, int(pc.sum(total.column("units")).as_py() or 0),
-             hashlib.sha256(data).hexdigest(), data),
-        )
+        writes.append((profile, year, before, total.num_rows, int(pc.sum(total.column("units")).as_py() or 0),
+                       hashlib.sha256(data).hexdigest(), data))
+    return writes
+
+
+def write_blocks(db: sqlite3.Connection, writes: list[BlockWrite]) -> bool:
+    """Write blocks `block_writes` made, inside the caller's transaction, if each block they replace is still
+    the one they were summed with (its SHA-256); False, writing nothing, when any is not."""
+    for profile, year, before, *_ in writes:
+        row = db.execute("SELECT sha256 FROM total_blocks WHERE profile = ? AND year = ?", (profile, year)).fetchone()
+        if (row[0] if row else None) != before:
+            return False
+    for profile, year, _, rows, units, sha, data in writes:
+        if data is None:
+            db.execute("DELETE FROM total_blocks WHERE profile = ? AND year = ?", (profile, year))
+        else:
+            db.execute("INSERT OR REPLACE INTO total_blocks (profile, year, rows, units, sha256, data) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", (profile, year, rows, units, sha, data))
+    return True
+
+
+def add(db: sqlite3.Connection, delta: pa.Table) -> None:
+    """Add a delta to the totals (inside the caller's transaction): each (profile, year) block it touches is read,
+    summed with it and written back whole (or removed when nothing is left)."""
+    written = write_blocks(db, block_writes(db, delta))
+    assert written  # read and written in one transaction: nothing can have changed in between
 
 
 def committed_lines(db: sqlite3.Connection, where: str, params: list[object],

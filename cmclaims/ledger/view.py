@@ -28,10 +28,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cmclaims.ledger import totals as running
-from cmclaims.ledger.lookup import dictionary_positions, first_positions, positions_in
+from cmclaims.ledger.lookup import dictionary_positions, equal, first_positions, is_in, positions_in
 from cmclaims.ledger.store import LINE_SCHEMA, LedgerStore
 from cmclaims.limits.groups import sum_by
 from cmclaims.limits.prior import PriorUsage
+from cmclaims.normalize.text import Factorized
 from cmclaims.normalize.values import MISSING, month_of
 from cmclaims.rules.context import Context
 from cmclaims.schema.columns import REPLACEMENT, VOID
@@ -65,7 +66,7 @@ def _without(table: pa.Table, gone: pd.DataFrame) -> pa.Table:
     """
     if not len(gone) or not table.num_rows:
         return table
-    maybe = pc.and_(pc.is_in(table.column("run_id"), value_set=pa.array(gone["run_id"].unique(), pa.string())),
+    maybe = pc.and_(is_in(table.column("run_id"), pa.array(gone["run_id"].unique(), pa.string())),
                     pc.is_in(table.column("month"), value_set=pa.array(gone["month"].unique(), pa.int64())))
     candidates = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
     keep = np.ones(table.num_rows, dtype=bool)
@@ -123,20 +124,29 @@ class LedgerView:
     # ledger's ids are probed once for all of them, not once per question the rules ask.
     _expected: pa.Array | None = field(default=None, init=False, repr=False)
     _expected_at: np.ndarray | None = field(default=None, init=False, repr=False)
+    # The batch's claim_id column the view was loaded for, and per distinct value (its code) the row in
+    # `claims` billing it: the duplicate check over every line then looks codes up, not texts.
+    _claim_column: Factorized | None = field(default=None, init=False, repr=False)
+    _claim_code_at: np.ndarray | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def load(cls, store: LedgerStore | None, ctx: Context, run_id: str, mode: str) -> LedgerView:
         """Load what this batch needs from the ledger: the months it falls in, not the whole ledger."""
         view = cls.load_for_days(store, ctx.column("service_day"), ctx.profile, run_id, mode)
-        view.expect(pa.concat_arrays([ctx.lines.text["claim_id"].values.cast(pa.string()),
-                                      ctx.lines.text["original_claim_id"].values.cast(pa.string())]))
+        claim_column = ctx.lines.text["claim_id"]
+        claim_ids = claim_column.values.cast(pa.string())
+        view.expect(pa.concat_arrays([claim_ids, ctx.lines.text["original_claim_id"].values.cast(pa.string())]))
+        assert view._expected_at is not None
+        # The claim ids come first among the expected ids, in the order of their codes.
+        view._claim_column, view._claim_code_at = claim_column, view._expected_at[:len(claim_ids)]
         return view
 
     def expect(self, claim_ids: pa.Array) -> None:
-        """Look up these claim ids in the ledger once, for every later `billed_position` of them."""
-        distinct = pc.unique(claim_ids.drop_null())
-        self._expected = distinct
-        self._expected_at = first_positions(self.billed_claims(), distinct)
+        """Look up these claim ids in the ledger once, for every later `billed_position` of them.
+
+        `_expected_at[i]` answers `claim_ids[i]` (repeated ids are hashed once, by `first_positions`)."""
+        self._expected = claim_ids
+        self._expected_at = first_positions(self.billed_claims(), claim_ids)
 
     @classmethod
     def load_for_days(cls, store: LedgerStore | None, days: np.ndarray, profile: Profile, run_id: str,
@@ -153,7 +163,8 @@ class LedgerView:
         own_retired = every[(every["retired_by"] == run_id) & (every["original_run"] != run_id)]
         changed_later = retired[retired["original_run"] == run_id]
         usage = store.lines(months, USAGE_COLUMNS, profile=profile.name, exclude_run=run_id, dictionary=True)
-        claims = store.lines(None, CLAIM_COLUMNS, exclude_run=run_id)  # every month: a claim is billed once
+        # Every month: a claim is billed once. Its run and frequency stay dictionary-encoded (one text per block).
+        claims = store.lines(None, CLAIM_COLUMNS, exclude_run=run_id, dictionary=True)
         gone = _retired_rows(claims, retired)
         run = store.run(run_id)
         active = _without(claims, gone)
@@ -201,16 +212,21 @@ class LedgerView:
         Null in place of a void's id keeps positions aligned with `claims`. Computed once.
         """
         if self._billed is None:
-            is_void = pc.equal(self.claims.column("frequency"), VOID)
-            self._billed = pc.if_else(pc.fill_null(is_void, False), pa.scalar(None, pa.string()),
-                                      self.claims.column("claim_id"))
+            is_void = pc.fill_null(equal(self.claims.column("frequency"), VOID), False)
+            claim_ids = self.claims.column("claim_id")
+            # Without a void among them (most ledgers' nights), the ids are their own billed ids: no copy.
+            self._billed = pc.if_else(is_void, pa.scalar(None, pa.string()), claim_ids) \
+                if pc.any(is_void).as_py() else claim_ids
         return self._billed
 
     def billed_position(self, claim_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Per claim id: the row in `claims` of the earlier line billing it, -1 when none does."""
         if self._expected is None or self._expected_at is None:
             return first_positions(self.billed_claims(), claim_ids)
-        at = positions_in(self._expected, claim_ids)
+        # A few ids (originals, retirements) are hashed and the expected ids probed; many (a whole
+        # column) are looked up in a hash of the expected ids. Both give each id's first expected place.
+        few = len(claim_ids) * 8 < len(self._expected)
+        at = first_positions(self._expected, claim_ids) if few else positions_in(self._expected, claim_ids)
         where = np.where(at >= 0, self._expected_at[np.maximum(at, 0)], -1)
         unexpected = np.flatnonzero((at < 0) & pc.is_valid(claim_ids).to_numpy(zero_copy_only=False))
         if unexpected.size:  # ids the batch did not announce (none in a validate run): looked up directly
@@ -251,8 +267,12 @@ class LedgerView:
         """
         if len(self.changed_later):
             rows = rows[~self.changed_later_lines(ctx)[rows]]
-        claims = ctx.lines.text["claim_id"].text(rows)
-        hits = self.billed_position(claims)
+        column = ctx.lines.text["claim_id"]
+        if column is self._claim_column and self._claim_code_at is not None:
+            codes = column.codes[rows]  # the ids the view was loaded for: answered per code, no text hashed
+            hits = np.where(codes >= 0, self._claim_code_at[np.maximum(codes, 0)], -1)
+        else:
+            hits = self.billed_position(column.text(rows))
         matched = hits >= 0
         run_ids = np.full(rows.size, "", dtype=object)
         days = np.full(rows.size, MISSING, dtype=np.int64)
@@ -260,7 +280,7 @@ class LedgerView:
         run_ids[matched] = self.claims.column("run_id").take(found).to_numpy(zero_copy_only=False)
         days[matched] = self.claims.column("service_day").take(found).to_numpy()
         if len(self.carried):
-            where = positions_in(pa.array(self.carried["claim_id"], pa.string()), claims)
+            where = positions_in(pa.array(self.carried["claim_id"], pa.string()), column.text(rows))
             carried = (where >= 0) & ~matched
             run_ids[carried] = self.carried["run_id"].to_numpy()[where[carried]]
             matched |= carried
@@ -446,14 +466,14 @@ def _carried(every: pa.Table, active: pa.Table) -> pd.DataFrame:
     the last of the chain is voided, none is.
     """
     frequency = every.column("frequency")
-    links = every.filter(pc.and_(pc.fill_null(pc.equal(frequency, REPLACEMENT), False),
+    links = every.filter(pc.and_(pc.fill_null(equal(frequency, REPLACEMENT), False),
                                  pc.is_valid(every.column("original_claim_id"))))
     if not links.num_rows:
         return pd.DataFrame({"claim_id": [], "run_id": []})
     replacement = links.column("claim_id").to_numpy(zero_copy_only=False)
     original = links.column("original_claim_id").to_numpy(zero_copy_only=False)
     run = links.column("run_id").to_numpy(zero_copy_only=False)
-    is_void = pc.fill_null(pc.equal(active.column("frequency"), VOID), False)
+    is_void = pc.fill_null(equal(active.column("frequency"), VOID), False)
     billing = pc.if_else(is_void, pa.scalar(None, pa.string()), active.column("claim_id"))
     billed = first_positions(billing, links.column("claim_id")) >= 0  # the replacement itself bills
     carried: dict[str, str] = {}
@@ -470,7 +490,7 @@ def _positions(table: pa.Table, wanted: pd.DataFrame) -> pd.DataFrame:
     """The rows of `table` holding the lines `wanted` names by run_id, month and block_row: line, position."""
     if not len(wanted) or not table.num_rows:
         return pd.DataFrame({"line": np.empty(0, np.int64), "position": np.empty(0, np.int64)})
-    maybe = pc.and_(pc.is_in(table.column("run_id"), value_set=pa.array(wanted["run_id"].unique(), pa.string())),
+    maybe = pc.and_(is_in(table.column("run_id"), pa.array(wanted["run_id"].unique(), pa.string())),
                     pc.is_in(table.column("month"), value_set=pa.array(wanted["month"].unique(), pa.int64())))
     rows = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
     here = pd.DataFrame({

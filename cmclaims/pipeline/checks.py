@@ -104,11 +104,14 @@ def _subset(value: object, inside: np.ndarray) -> object:
     return value
 
 
-def run_checks(ctx: Context, given: Given | None = None, chosen: Callable[[Rule], bool] | None = None) -> Outcome:
+def run_checks(ctx: Context, given: Given | None = None, chosen: Callable[[Rule], bool] | None = None,
+               before_stage: Callable[[str], None] | None = None) -> Outcome:
     """Run every rule the profile enforces over the batch, stage by stage.
 
     `given` holds rules already decided elsewhere (their findings are taken as
-    they are); `chosen` runs only the rules it accepts (a partial pass).
+    they are); `chosen` runs only the rules it accepts (a partial pass);
+    `before_stage(stage)` is called as each stage starts (the local run hands
+    the rules the ledger there, read meanwhile on a thread).
     """
     given = given or Given()
     n = ctx.lines.size
@@ -124,6 +127,8 @@ def run_checks(ctx: Context, given: Given | None = None, chosen: Callable[[Rule]
     skipped: list[tuple[Rule, str]] = []
 
     for stage in STAGES:
+        if before_stage is not None:
+            before_stage(stage)
         if stage == "line":
             # Line rules see only lines whose values all parsed and whose service resolved.
             ctx.checkable = ctx.accepted & ctx.column("parsed") & (ctx.services.problem == OK)

@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cmclaims.ledger.blocks import DICTIONARY_COLUMNS
 from cmclaims.ledger.store import LINE_SCHEMA
 from cmclaims.ledger.view import LedgerView
 from cmclaims.normalize.values import MISSING, month_of
@@ -24,52 +25,82 @@ def _text(ctx: Context, column: str, rows: np.ndarray) -> pa.Array:
     return ctx.lines.text[column].text(rows)
 
 
-def ledger_lines(ctx: Context, outcome: Outcome) -> pa.Table:
-    """The run's accepted lines as the ledger keeps them (voids with 0 units: they bill none)."""
+def _coded(ctx: Context, column: str, rows: np.ndarray) -> pa.Array:
+    """A repeating text column of `rows` as a dictionary array over the batch's distinct values.
+
+    The batch already holds each such column as codes into its distinct values
+    (`Factorized`): taking the codes costs one integer per line, where the text
+    would cost a string per line here and a hash per line again when Parquet
+    dictionary-encodes it. Nulls where a line has no value.
+    """
+    factorized = ctx.lines.text[column]
+    codes = factorized.codes[rows].astype(np.int32)
+    values = factorized.values if factorized.values.type == pa.string() else factorized.values.cast(pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), values)
+
+
+def ledger_lines(ctx: Context, outcome: Outcome, *, encoded: bool = False) -> pa.Table:
+    """The run's accepted lines as the ledger keeps them (voids with 0 units: they bill none).
+
+    `encoded` keeps the repeating texts (blocks.DICTIONARY_COLUMNS) dictionary-encoded over the batch's
+    distinct values (the types of LINE_SCHEMA otherwise): the local engine's run hands them so to
+    `prepare_run`, which writes them as they are. A Dask run joins partitions whose dictionaries differ,
+    and takes the plain columns.
+    """
+    text = _coded if encoded else _text
     rows = np.flatnonzero(outcome.disposition != REJECTED)
     claims = _text(ctx, "claim_id", rows)
-    members = _text(ctx, "member_id", rows)
+    members = text(ctx, "member_id", rows)
     services = pa.array([s.key for s in ctx.profile.services] + [None], pa.string())
     service_index = ctx.services.service_index[rows]
+    service_at = np.where(service_index < 0, len(services) - 1, service_index).astype(np.int32)
     is_void = ctx.lines.text["claim_frequency"].has(VOID)[rows]
-    report = limit_report(ctx) if ctx.profile.annual_caps else None
+    # Only units billed against an authorization file need the limit pass here (the rules released theirs:
+    # asking for it runs the whole pass again); without the file no line was.
+    report = limit_report(ctx) if ctx.profile.annual_caps and ctx.side.authorizations is not None else None
     auth_units = np.zeros(rows.size, dtype=np.int32)
-    authorization = _text(ctx, "authorization_id", rows)
+    authorization = text(ctx, "authorization_id", rows)
     if report is not None and ctx.side.authorizations is not None:
         # Units beyond an annual cap were billed against an authorization: record which one.
         billed_against = report.outcome.authorization[rows]
         auth_units = report.outcome.authorized_units[rows].astype(np.int32)
         ids = pa.array(ctx.side.authorizations.frame["authorization_id"], pa.string())
-        named = ids.take(pa.array(np.maximum(billed_against, 0))) if len(ids) else authorization
-        authorization = pc.if_else(pa.array(billed_against >= 0), named, authorization)
+        named = ids.take(pa.array(np.maximum(billed_against, 0))) if len(ids) else authorization.cast(pa.string())
+        authorization = pc.if_else(pa.array(billed_against >= 0), named, authorization.cast(pa.string()))
     charge = outcome.charge_allowed[rows]
     start = ctx.column("start_minute")[rows]
     start = np.where((start == MISSING) | (start < 0), MISSING, np.mod(start, 1440))
     frequency = _text(ctx, "claim_frequency", rows)
+    frequency = pc.fill_null(frequency, ORIGINAL)
     table = pa.table(
         {
             "claim_id": claims,
             "member_id": members,
-            "service": services.take(pa.array(np.where(service_index < 0, len(services) - 1, service_index))),
-            "hcpcs": _text(ctx, "hcpcs", rows),
+            "service": pa.DictionaryArray.from_arrays(pa.array(service_at, mask=service_index < 0),
+                                                      services.slice(0, len(services) - 1)) if encoded else
+            services.take(pa.array(service_at)),
+            "hcpcs": text(ctx, "hcpcs", rows),
             "service_day": pa.array(ctx.column("service_day")[rows], pa.int32()),
             "units": pa.array(np.where(is_void, 0, outcome.billable[rows]), pa.int32()),
             "charge": pa.array(charge, pa.float64(), mask=np.isnan(charge)),
             "authorization_id": authorization,
             "auth_units": pa.array(auth_units, pa.int32()),
-            "frequency": pc.fill_null(frequency, ORIGINAL),
+            "frequency": frequency.dictionary_encode() if encoded else frequency,
             "original_claim_id": _text(ctx, "original_claim_id", rows),
-            "staff_id": _text(ctx, "staff_id", rows),
-            "program": _text(ctx, "program", rows),
+            "staff_id": text(ctx, "staff_id", rows),
+            "program": text(ctx, "program", rows),
             # what the requirements over time read (cmclaims/compliance/): when, how and where
             "start_minute": pa.array(start, pa.int16(), mask=start == MISSING),
-            "contact_type": _text(ctx, "contact_type", rows),
-            "place_of_service": _text(ctx, "place_of_service", rows),
-            "member_present": _text(ctx, "member_present", rows),
-            "activity": _text(ctx, "activity", rows),
+            "contact_type": text(ctx, "contact_type", rows),
+            "place_of_service": text(ctx, "place_of_service", rows),
+            "member_present": text(ctx, "member_present", rows),
+            "activity": text(ctx, "activity", rows),
         }
     )
-    return table.cast(LINE_SCHEMA)
+    if not encoded:
+        return table.cast(LINE_SCHEMA)
+    return table.cast(pa.schema([field.with_type(pa.dictionary(pa.int32(), field.type))
+                                 if field.name in DICTIONARY_COLUMNS else field for field in LINE_SCHEMA]))
 
 
 def retirements(ctx: Context, outcome: Outcome, view: LedgerView) -> pd.DataFrame:

@@ -17,7 +17,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 
@@ -136,14 +136,22 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
         ctx = context_for(batch, profile, side, request.today, request.over_limit,
                           export_map.values if export_map else None)
         run_id = run_id_for(profile.name, [f.sha256 for f in batch.files])
-        view = None
+        loading: Future[LedgerView] | None = None
         if request.ledger_mode != "off":
-            view = LedgerView.load(store, ctx, run_id, request.ledger_mode)
-            ctx.ledger = view
+            # What the batch needs of the ledger is read on a thread of its own while the input and line
+            # rules run (Parquet decoding and Arrow's hash lookups release the GIL); the rules get it as
+            # the ledger stage starts. Nothing else uses the ledger's connection meanwhile.
+            reader = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmclaims-ledger-read"))
+            loading = reader.submit(LedgerView.load, store, ctx, run_id, request.ledger_mode)
         give_back_freed()  # the parser's blocks and the text they held, before the rules run
         lap("normalise")
 
-        outcome = run_checks(ctx)
+        def hand_over_the_ledger(stage: str) -> None:
+            if loading is not None and stage == "ledger":
+                ctx.ledger = loading.result()  # its errors (a damaged ledger: exit 73) are raised here
+
+        outcome = run_checks(ctx, before_stage=hand_over_the_ledger)
+        view = loading.result() if loading is not None else None
         alarm = input_alarm(outcome, ctx.lines.size, request.max_input_errors)
         give_back_freed()  # the rules' temporaries, before the outputs are built
         lap("rules")
@@ -160,7 +168,7 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
         exceptions = exceptions_file(ctx, outcome)
         # A night wrong as a whole records nothing: its few surviving lines are not billed either.
         recording = view is not None and request.ledger_mode == "write" and not alarm["triggered"]
-        recorded = ledger_lines(ctx, outcome) if recording else None
+        recorded = ledger_lines(ctx, outcome, encoded=True) if recording else None
         summary = _summary(request, ctx, batch, outcome, run_id, started, output_format, view, recorded)
         summary["input_alarm"] = alarm
         if export_map is not None:

@@ -61,11 +61,13 @@ def _sql(*statements: str) -> Callable[[Path], None]:
 
 
 def _overwrite_pages(ledger: Path) -> None:
-    """Random bytes over the middle of every page but the first (the header stays: it still looks like SQLite)."""
+    """Random bytes over every page but the first (the header stays: it still looks like SQLite), near the page's
+    end: SQLite fills a b-tree page's cells from its end, so the bytes land on rows, not on a page's free space
+    (a ledger's small blocks, each inside one page, leave the middle of most pages unused)."""
     data = bytearray(ledger.read_bytes())
     noise = os.urandom(len(data))
     for start in range(PAGE, len(data), PAGE):
-        data[start + 100:start + 300] = noise[start + 100:start + 300]
+        data[start + PAGE - 300:start + PAGE - 100] = noise[start + PAGE - 300:start + PAGE - 100]
     ledger.write_bytes(bytes(data))
 
 

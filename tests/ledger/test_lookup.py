@@ -5,9 +5,10 @@ from __future__ import annotations
 import hypothesis.strategies as st
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from hypothesis import given
 
-from cmclaims.ledger.lookup import first_positions, positions_in
+from cmclaims.ledger.lookup import equal, first_positions, is_in, positions_in
 
 ids = st.one_of(st.none(), st.sampled_from(["A", "B", "C", "D", "0042", "42", ""]))
 
@@ -21,3 +22,16 @@ def test_probing_the_haystack_finds_what_hashing_it_finds(chunks: list[list[str 
     expected = np.array([flat.index(n) if n is not None and n in flat else -1 for n in needles], dtype=np.int64)
     assert first_positions(haystack, wanted).tolist() == expected.tolist()
     assert positions_in(haystack, wanted).tolist() == expected.tolist()
+
+
+def test_is_in_and_equal_answer_on_dictionaries_as_arrow_does_on_text() -> None:
+    """A ledger's run ids and frequencies come dictionary-encoded, one dictionary per block; `is_in` and
+    `equal` look each dictionary up once and answer every line as Arrow does on the plain text."""
+    chunks = [pa.DictionaryArray.from_arrays(pa.array([0, 1, None, 2, 1], pa.int32()), pa.array(["1", "7", "8"])),
+              pa.DictionaryArray.from_arrays(pa.array([0, 0], pa.int32()), pa.array(["7"]))]
+    encoded = pa.chunked_array(chunks)
+    plain = encoded.cast(pa.string())
+    for value_set in (pa.array(["8", "1"]), pa.array(["nothing"]), pa.array([], pa.string())):
+        assert is_in(encoded, value_set).to_pylist() == pc.is_in(plain, value_set=value_set).to_pylist()
+    for text in ("7", "1", "x"):
+        assert equal(encoded, text).to_pylist() == pc.equal(plain, text).to_pylist()

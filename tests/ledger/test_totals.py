@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -119,3 +120,67 @@ def test_ledger_check_finds_a_moved_total_and_names_no_member(tmp_path: Path,
     assert "2 running totals of id-optum for 2025 differ from its lines" in shown
     assert "2 running totals of id-optum for 2026 differ from its lines" in shown
     assert "M0" not in shown and "M1" not in shown  # PHI stays in the files
+
+
+def test_dictionary_encoded_lines_sum_to_the_same_totals_as_their_text() -> None:
+    """A validate run hands its lines dictionary-encoded (the batch's codes); the totals summed from the codes
+    equal those summed from the texts, also where two codes share one text or a null meets an empty text."""
+    rng = np.random.default_rng(8)
+    rows = 5000
+
+    def coded(values: list[str]) -> pa.Array:
+        codes = rng.integers(-1, len(values), rows)
+        return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32(), mask=codes < 0), pa.array(values))
+
+    lines = pa.table({
+        "claim_id": pa.array([f"C{i}" for i in range(rows)]),
+        "member_id": coded([f"M{i}" for i in range(40)] + ["M1"]),
+        "hcpcs": coded(["T1017", "T1016", ""]),
+        "service_day": pa.array(rng.integers(20_000, 20_800, rows), pa.int32()),  # three calendar years
+        "units": pa.array(rng.integers(0, 9, rows), pa.int32()),
+        "authorization_id": coded(["A1", "A2", ""]),
+        "auth_units": pa.array(rng.integers(0, 3, rows), pa.int32()),
+    })
+    plain = lines.cast(pa.schema([f.with_type(pa.string()) if pa.types.is_dictionary(f.type) else f
+                                  for f in lines.schema]))
+    order = [(name, "ascending") for name in totals.KEY]
+    assert totals.summed(lines, "id-optum").sort_by(order).equals(totals.summed(plain, "id-optum").sort_by(order))
+
+
+def test_the_totals_blocks_prepared_off_the_transaction_are_the_ones_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A validate run sums and encodes its totals blocks before its transaction (store.prepare_run); the
+    transaction writes them as they are: nights, a void, a replacement and a re-run never sum a block in it."""
+    def summed_in_the_transaction(db: sqlite3.Connection, delta: pa.Table) -> None:
+        assert not delta.num_rows, "the totals were summed inside the transaction"  # `ledger init` adds nothing
+
+    monkeypatch.setattr(totals, "add", summed_in_the_transaction)
+    ledger = _nights(tmp_path)
+    store = SqliteLedger(ledger)
+    try:
+        assert check_ledger(store) == []
+    finally:
+        store.close()
+
+
+def test_totals_blocks_prepared_from_another_block_are_summed_again(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks prepared from totals that are no longer the ledger's (another SHA-256 than the block they
+    replace) are never written: the transaction sums the totals itself, and they stay exact."""
+    prepare = SqliteLedger.prepare_run
+
+    def stale(self: SqliteLedger, *args: object, **kwargs: object) -> object:
+        prepared = prepare(self, *args, **kwargs)  # type: ignore[arg-type]
+        assert prepared.total_writes is not None  # prepared off the transaction, as every validate run does
+        prepared.total_writes = [(profile, year, "a block since replaced", *rest)
+                                 for profile, year, _, *rest in prepared.total_writes]
+        return prepared
+
+    monkeypatch.setattr(SqliteLedger, "prepare_run", stale)
+    ledger = _nights(tmp_path)
+    store = SqliteLedger(ledger)
+    try:
+        assert check_ledger(store) == []
+        assert store.total_problems() == []
+    finally:
+        store.close()

@@ -10,10 +10,10 @@ run's). Every staged file's SHA-256 is known when it is complete, for
 summary.json, so that a folder mixing two runs is found out: a CSV file's is
 computed from the bytes as they are written, any other file's by reading it back.
 
-A CSV file is written as a pipeline: its record batches are turned into CSV
-text on a pool of threads (Arrow formats without the GIL), a few batches
-ahead, and the writing thread appends each batch's text in order and hashes
-it. The bytes are those one CSV writer would write: the header is written
+A CSV file is written as a pipeline: the calling thread makes its record
+batches, a pool of threads turns them into CSV text (Arrow formats without
+the GIL), a few batches ahead, and a writing thread appends each batch's
+text in order and hashes it. The bytes are those one CSV writer would write: the header is written
 once, and no state passes from one batch's rows to the next.
 
 Text cells that a spreadsheet would run as a formula (starting with =, +, -,
@@ -30,11 +30,12 @@ import re
 import sys
 import tempfile
 import threading
-from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from queue import Queue
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -193,9 +194,8 @@ def write_batches(schema: pa.Schema, batches: Iterator[pa.RecordBatch], path: Pa
     digest = hashlib.sha256()
     try:
         with path.open("wb") as stream:
-            for text in _in_order(_csv_text(batch, schema, header) for batch in _header_first(schema, batches)):
-                stream.write(text)
-                digest.update(text)  # hashlib reads a large buffer without the GIL
+            _write_in_order((_csv_text(batch, schema, header) for batch in _header_first(schema, batches)),
+                            stream, digest)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
         nested = [f.name for f in schema if pa.types.is_nested(f.type)]
         raise InputUnusable(
@@ -255,30 +255,43 @@ def _formatters() -> ThreadPoolExecutor:
         return _FORMATTERS
 
 
-def _in_order(jobs: Iterator[Callable[[], pa.Buffer]]) -> Iterator[pa.Buffer]:
-    """Each job's result, in the jobs' order, the jobs run on the formatting threads a few at a time.
+def _write_in_order(jobs: Iterator[Callable[[], pa.Buffer]], stream: BinaryIO, digest: hashlib._Hash) -> None:
+    """Run `jobs` on the formatting threads; write their text to `stream` in order, and hash it, on a thread of its own.
 
-    At most one job a core plus one is under way or waiting to be written, so
-    a file's text is never held much beyond a few batches. When the caller
-    stops early (an error), the jobs not started are cancelled and the running
-    ones waited for.
+    This thread only makes the jobs (the batches are produced here: the
+    exceptions file's messages, the clean file's rows); a writing thread
+    takes each job's text in turn, writes it and hashes it (both without the
+    GIL). At most one job a core plus one waits to be written, so a file's
+    text is never held much beyond a few batches. A failure on either side
+    stops both: the writing thread drains what was queued without writing it,
+    and the first error is raised here once it has finished.
     """
     pool = _formatters()
-    ahead = (os.cpu_count() or 1) + 1
-    pending: deque[Future[pa.Buffer]] = deque()
+    queue: Queue[Future[pa.Buffer] | None] = Queue(maxsize=(os.cpu_count() or 1) + 1)
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        while (future := queue.get()) is not None:
+            try:
+                text = future.result()
+                if not errors:
+                    stream.write(text)
+                    digest.update(text)
+            except BaseException as exc:  # kept for the making thread, which raises it
+                errors.append(exc)
+
+    writer = threading.Thread(target=write, name="cmclaims-csv-writer", daemon=True)
+    writer.start()
     try:
         for job in jobs:
-            pending.append(pool.submit(job))
-            if len(pending) > ahead:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+            if errors:
+                break
+            queue.put(pool.submit(job))
     finally:
-        for future in pending:
-            future.cancel()
-        for future in pending:
-            if not future.cancelled():
-                future.exception()  # wait; its error, if any, is not this one's
+        queue.put(None)
+        writer.join()
+    if errors:
+        raise errors[0]
 
 
 def write_json(document: dict, path: Path) -> None:

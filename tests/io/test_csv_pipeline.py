@@ -83,3 +83,37 @@ def test_an_error_on_a_formatting_thread_reaches_the_writer_and_no_file_is_left(
         staged.stage("clean.csv", lambda p: write_batches(SCHEMA, iter(_batches(5, 20)), p, "csv"))
     staged.discard()
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_failing_write_stops_the_making_of_batches(tmp_path: Path) -> None:
+    class FullDisk:
+        writes = 0
+
+        def write(self, data: bytes) -> int:
+            self.writes += 1
+            if self.writes == 2:
+                raise OSError(28, "No space left on device")
+            return len(data)
+
+    made = []
+
+    def jobs():
+        for i in range(1000):
+            made.append(i)
+            yield lambda: pa.py_buffer(b"x" * 10)
+
+    with pytest.raises(OSError, match="No space"):
+        writer._write_in_order(jobs(), FullDisk(), hashlib.sha256())  # type: ignore[arg-type]
+    assert len(made) < 1000  # the making stopped soon after the failure
+
+
+def test_a_failing_batch_leaves_no_writing_thread_behind(tmp_path: Path) -> None:
+    import threading
+
+    def batches():
+        yield from _batches(2, 10)
+        raise RuntimeError("the rules' data ran out")
+
+    with pytest.raises(RuntimeError, match="ran out"):
+        write_batches(SCHEMA, batches(), tmp_path / "out.csv", "csv")
+    assert not [t for t in threading.enumerate() if t.name == "cmclaims-csv-writer"]

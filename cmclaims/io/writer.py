@@ -216,7 +216,7 @@ def as_schema(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
 _HEADER = None  # in the stream of batches: the header line's place
 
 
-CSV_ROWS = 1 << 16  # rows formatted as one job: small enough that the text of a few jobs weighs little
+CSV_ROWS = 1 << 14  # rows formatted as one job: the text of a few jobs weighs little, and its buffers are reused
 
 
 def _header_first(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch | None]:

@@ -73,6 +73,12 @@ class SourceFile:
             self.digest = self.digest.result()
         return self.digest
 
+    def __getstate__(self) -> dict[str, object]:
+        """A SourceFile sent to another process (a Dask worker's read) carries its SHA-256, not the hashing."""
+        state = dict(self.__dict__)
+        state["digest"] = self.sha256
+        return state
+
     @property
     def name(self) -> str:
         """The file as the user named it, for messages and outputs."""

@@ -55,3 +55,12 @@ def test_the_sha256_is_the_files(tmp_path: Path) -> None:
 def test_a_file_gone_before_it_is_hashed_is_missing(tmp_path: Path) -> None:
     with pytest.raises(InputMissing):
         hash_in_background(tmp_path / "gone.csv").result()
+
+
+def test_a_source_file_pickles_with_its_sha256(tmp_path: Path) -> None:
+    import pickle
+
+    path = tmp_path / "export.csv"
+    path.write_text("claim_id,member_id,service_date,hcpcs,units\nC1,M1,2026-01-02,T1017,2\n", encoding="utf-8")
+    copy = pickle.loads(pickle.dumps(read_source(path, HISTORY)))
+    assert copy.digest == hashlib.sha256(path.read_bytes()).hexdigest()

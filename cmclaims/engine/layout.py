@@ -110,7 +110,7 @@ def batch_of(table: pa.Table, layout: Layout) -> Batch:
             bad_rows = [BadRow(row, problem) for row, problem in zip(rows, problems, strict=True)]
             piece = piece.filter(pc.invert(bad_mask))
         pieces.append(SourceFile(
-            path=file.path, sha256=file.sha256, format=file.format, encoding=file.encoding,
+            path=file.path, digest=file.sha256, format=file.format, encoding=file.encoding,
             table=piece.select(own), columns=dict(file.columns), rows=piece.column(ROW).to_numpy(),
             bad_rows=bad_rows,
         ))

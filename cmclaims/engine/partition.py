@@ -163,8 +163,7 @@ def validate_partition(lines: pa.Table, usage: pa.Table | None, given: pa.Table 
     """Validate the lines of a set of members: what a local run gives for exactly these lines."""
     batch, ctx, outcome = check_partition(lines, plan, usage, given)
     kept = np.flatnonzero(outcome.disposition != REJECTED)
-    made = clean_file(ctx, batch, outcome)
-    clean = pa.Table.from_batches(list(made.pieces()), schema=made.schema)
+    clean = clean_file(ctx, batch, outcome).table()
     clean = clean.append_column(FILE, pa.array(ctx.column("file")[kept].astype(np.int32)))
     clean = clean.append_column(ROW, pa.array(ctx.column("source_row")[kept].astype(np.int64)))
     exceptions = exceptions_file(ctx, outcome).table()

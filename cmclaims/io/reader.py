@@ -5,8 +5,9 @@ returned as `bad_rows` with their row number and the problem, and become CM0
 findings. A file that cannot be read at all raises InputMissing (66) or
 InputUnusable (65) with a message naming the file and what to do.
 
-A file is hashed and its lines counted in one streaming pass, then parsed
-straight from disk; only a file whose rows do not add up is loaded whole.
+A file's lines are counted in one streaming pass, then it is parsed straight
+from disk; only a file whose rows do not add up is loaded whole. Its SHA-256
+is taken once it is parsed, on a thread of its own, while the run goes on.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import codecs
 import csv
 import hashlib
 import mmap
+import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,13 +58,26 @@ class SourceFile:
     """One input file as read: its table, its rows' numbers, and what could not be parsed."""
 
     path: Path
-    sha256: str
+    digest: str | Future[str]  # the file's SHA-256, or the hashing under way (see `sha256`)
     format: str  # "csv" or "parquet"
     encoding: str
     table: pa.Table  # the file's own columns; CSV columns are all text (strings, or dictionary-encoded strings)
     columns: dict[str, str]  # canonical name -> the file's header for it
     rows: np.ndarray  # 1-based data row of each table row
     bad_rows: list[BadRow] = field(default_factory=list)
+
+    @property
+    def sha256(self) -> str:
+        """The file's SHA-256 (waiting for it when it is still being computed)."""
+        if isinstance(self.digest, Future):
+            self.digest = self.digest.result()
+        return self.digest
+
+    def __getstate__(self) -> dict[str, object]:
+        """A SourceFile sent to another process (a Dask worker's read) carries its SHA-256, not the hashing."""
+        state = dict(self.__dict__)
+        state["digest"] = self.sha256
+        return state
 
     @property
     def name(self) -> str:
@@ -94,24 +110,50 @@ def file_format(path: Path) -> str:
 
 @dataclass
 class _Fingerprint:
-    """What one streaming pass over a file learns: hash, lines, first and last bytes, and what needs care."""
+    """What one streaming pass over a file learns: lines, first and last bytes, and what needs care."""
 
-    sha256: str
     lines: int
     head: bytes  # the first MAX_HEADER_BYTES + 1 bytes: room for the header line
     tail: bytes
     utf8: bool
     nuls: int  # NUL bytes: binary data, never text
     quotes: int  # double quotes: without any, no value can span lines
-    longest: int  # the longest line in bytes
+    long_lines: bool  # a line longer than MAX_VALUE_BYTES
+
+
+# Every stretch of this many bytes holding a line end bounds each line within MAX_VALUE_BYTES.
+_LINE_BOUND = MAX_VALUE_BYTES // 2
+
+
+def _ends_long_line(chunk: bytes, open_line: int) -> tuple[bool, int]:
+    """Whether a line over MAX_VALUE_BYTES ends in `chunk` or is left open at its end; the open line's bytes.
+
+    `open_line` bytes of the chunk's first line came before it. Line ends are
+    found with bytes.find, a stretch of _LINE_BOUND bytes at a time: a line
+    longer than twice that would hold one whole stretch without a line end.
+    Only a chunk with such a stretch has its lines measured one by one.
+    """
+    first = chunk.find(b"\n")
+    if first == -1:
+        return open_line + len(chunk) > MAX_VALUE_BYTES, open_line + len(chunk)
+    last = chunk.rfind(b"\n")
+    long_line = open_line + first > MAX_VALUE_BYTES
+    if not long_line and any(chunk.find(b"\n", at, at + _LINE_BOUND) == -1 for at in range(first, last, _LINE_BOUND)):
+        ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8)[first : last + 1] == ord("\n"))
+        long_line = int(np.diff(ends).max(initial=1)) - 1 > MAX_VALUE_BYTES
+    open_after = len(chunk) - 1 - last
+    return long_line or open_after > MAX_VALUE_BYTES, open_after
 
 
 def _fingerprint(path: Path) -> _Fingerprint:
-    """Hash and count lines in 16 MiB reads, so the file's pages are not all held at once."""
-    digest = hashlib.sha256()
-    newlines = nuls = quotes = longest = 0
-    line_start = 0  # offset where the current line started
-    offset = 0
+    """Count lines, NULs and quotes in 16 MiB reads, so the file's pages are not all held at once.
+
+    The file's SHA-256 is not taken here: `read_source` hashes it on a thread
+    of its own once it is parsed (`hash_in_background`).
+    """
+    newlines = nuls = quotes = 0
+    long_lines = False
+    open_line = 0  # bytes of the line still open at the end of the last read
     head = b""
     tail = b""
     # Knowing the encoding before parsing keeps a Windows-1252 file away from the
@@ -120,17 +162,11 @@ def _fingerprint(path: Path) -> _Fingerprint:
     utf8 = True
     with _reading(path) as handle:
         while chunk := handle.read(1 << 24):
-            digest.update(chunk)
-            buffer = np.frombuffer(chunk, dtype=np.uint8)
-            ends = np.flatnonzero(buffer == ord("\n")) + offset
-            if ends.size:
-                starts = np.concatenate(([line_start], ends[:-1] + 1))
-                longest = max(longest, int((ends - starts).max()))
-                line_start = int(ends[-1]) + 1
-            newlines += int(ends.size)
-            nuls += int(np.count_nonzero(buffer == 0))
-            quotes += int(np.count_nonzero(buffer == ord('"')))
-            offset += len(chunk)
+            newlines += chunk.count(b"\n")
+            nuls += chunk.count(b"\0")
+            quotes += chunk.count(b'"')
+            long_here, open_line = _ends_long_line(chunk, open_line)
+            long_lines = long_lines or long_here
             if len(head) <= MAX_HEADER_BYTES:
                 head += chunk[: MAX_HEADER_BYTES + 1 - len(head)]
             tail = (tail + chunk)[-65536:] if len(chunk) < 65536 else chunk[-65536:]
@@ -144,9 +180,36 @@ def _fingerprint(path: Path) -> _Fingerprint:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
                 utf8 = False
-    longest = max(longest, offset - line_start)
     lines = newlines + (1 if tail and not tail.endswith(b"\n") else 0)
-    return _Fingerprint(digest.hexdigest(), lines, head, tail, utf8, nuls, quotes, longest)
+    return _Fingerprint(lines, head, tail, utf8, nuls, quotes, long_lines)
+
+
+_HASHED_LATER = ""  # a SourceFile's digest until read_source starts hashing it
+_HASHERS: ThreadPoolExecutor | None = None
+_HASHERS_LOCK = threading.Lock()
+
+
+def hash_in_background(path: Path) -> Future[str]:
+    """The file's SHA-256, computed on a thread of its own (hashlib reads large pieces without the GIL).
+
+    Started once a file is parsed, it runs while the lines are normalised and
+    checked, which leave a core idle; a file that can no longer be read is
+    InputMissing (66) when the hash is asked for.
+    """
+    global _HASHERS
+    with _HASHERS_LOCK:
+        if _HASHERS is None:
+            _HASHERS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmclaims-hash")
+        return _HASHERS.submit(file_sha256, path)
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in 16 MiB pieces."""
+    digest = hashlib.sha256()
+    with _reading(path) as handle:
+        while chunk := handle.read(1 << 24):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 @contextmanager
@@ -410,15 +473,15 @@ def _columns_of(path: Path, header_text: str, expected: FileColumns,
     return {canonical: names[headers.index(header)] for canonical, header in columns.items()}, names, delimiter
 
 
-def _careful(path: Path, sha256: str, body: bytes, encoding: str, bad_positions: np.ndarray | None,
+def _careful(path: Path, body: bytes, encoding: str, bad_positions: np.ndarray | None,
              names: list[str], delimiter: str, columns: dict[str, str], label: str) -> SourceFile:
     """The careful reader (cmclaims.io.csv_records): RFC 4180 records, damage kept to its row."""
     records = read_records(body, encoding, names, delimiter, bad_positions)
     bad_rows = [BadRow(row, problem) for row, problem in records.bad]
-    return SourceFile(path, sha256, "csv", label, records.table, columns, records.rows, bad_rows)
+    return SourceFile(path, _HASHED_LATER, "csv", label, records.table, columns, records.rows, bad_rows)
 
 
-def _read_utf16(path: Path, sha256: str, expected: FileColumns, column_map: ColumnMap | None) -> SourceFile:
+def _read_utf16(path: Path, expected: FileColumns, column_map: ColumnMap | None) -> SourceFile:
     """A UTF-16 export (with its byte order mark, as Excel's "Unicode text" writes it), read as text."""
     with _mapped(path) as data:
         try:
@@ -430,7 +493,7 @@ def _read_utf16(path: Path, sha256: str, expected: FileColumns, column_map: Colu
     header_text, _, header_length = _header(data_utf8[:MAX_HEADER_BYTES + 1], path, "utf-8")
     columns, names, delimiter = _columns_of(path, header_text, expected, column_map)
     body = data_utf8[header_length + 1:] if len(data_utf8) > header_length else b""
-    return _careful(path, sha256, body, "utf-8", None, names, delimiter, columns, "utf-16")
+    return _careful(path, body, "utf-8", None, names, delimiter, columns, "utf-16")
 
 
 def _read_csv(
@@ -439,7 +502,7 @@ def _read_csv(
     print_ = _fingerprint(path)
     head = print_.head
     if head.startswith(_UTF16_BOMS) and not head.startswith(codecs.BOM_UTF32_LE):
-        return _read_utf16(path, print_.sha256, expected, column_map)
+        return _read_utf16(path, expected, column_map)
     label = "utf-8-sig" if head.startswith(_BOM) else "utf-8"
     head = head[len(_BOM) :] if label == "utf-8-sig" else head
     header_text, header_encoding, _ = _header(head, path, None)
@@ -447,7 +510,7 @@ def _read_csv(
     types = _text_types(names, columns, plain)
 
     data_lines = max(print_.lines - 1, 0)
-    sound = print_.nuls == 0 and print_.longest <= MAX_VALUE_BYTES
+    sound = print_.nuls == 0 and not print_.long_lines
     try:
         if sound and print_.utf8 and header_encoding == "utf-8":
             # The fast reader, straight from the file, when no value can span lines.
@@ -456,7 +519,7 @@ def _read_csv(
             if not spanning:
                 last_odd = data_lines > 0 and last_line_quotes_odd(print_.tail, delimiter.encode())
                 table, rows, bad_rows = _parse_rows(path, None, data_lines, last_odd, types, delimiter)
-                return SourceFile(path, print_.sha256, "csv", label, table, columns, rows, bad_rows)
+                return SourceFile(path, _HASHED_LATER, "csv", label, table, columns, rows, bad_rows)
     except (pa.ArrowInvalid, _NeedsCare):
         pass  # the fast reader lost its place: the careful one reads the file
     with _mapped(path) as data:
@@ -469,10 +532,10 @@ def _read_csv(
                 table, rows, bad_rows = _parse_rows(
                     path, transcoded, count_lines(transcoded),
                     last_line_quotes_odd(transcoded[-65536:], delimiter.encode()), types, delimiter)
-                return SourceFile(path, print_.sha256, "csv", "cp1252", table, columns, rows, bad_rows)
+                return SourceFile(path, _HASHED_LATER, "csv", "cp1252", table, columns, rows, bad_rows)
             except (pa.ArrowInvalid, _NeedsCare):
                 pass
-    return _careful(path, print_.sha256, body, encoding, bad_positions, names, delimiter, columns,
+    return _careful(path, body, encoding, bad_positions, names, delimiter, columns,
                     label if encoding == "utf-8" else encoding)
 
 
@@ -501,7 +564,7 @@ def _read_parquet(path: Path, expected: FileColumns, column_map: ColumnMap | Non
     if bad_rows:
         bad = np.array([b.row for b in bad_rows], dtype=np.int64)
         rows = rows[~np.isin(rows, bad)]
-    return SourceFile(path, print_.sha256, "parquet", "parquet", table, columns, rows, bad_rows)
+    return SourceFile(path, _HASHED_LATER, "parquet", "parquet", table, columns, rows, bad_rows)
 
 
 def _arrow_reason(exc: BaseException) -> str:
@@ -603,5 +666,8 @@ def read_source(
     """
     require_regular_file(path)  # never open() a FIFO: it would wait for a writer forever
     if file_format(path) == "parquet":
-        return _read_parquet(path, expected, column_map)
-    return _read_csv(path, expected, column_map, plain)
+        source = _read_parquet(path, expected, column_map)
+    else:
+        source = _read_csv(path, expected, column_map, plain)
+    source.digest = hash_in_background(path)
+    return source

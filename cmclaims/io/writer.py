@@ -7,7 +7,14 @@ folders 0700 whatever the umask (cmclaims.io.private): they hold PHI. A
 temporary file's name carries the id of the process writing it, so the next
 run into the folder removes what a killed run left behind (and never a live
 run's). Every staged file's SHA-256 is known when it is complete, for
-summary.json, so that a folder mixing two runs is found out.
+summary.json, so that a folder mixing two runs is found out: a CSV file's is
+computed from the bytes as they are written, any other file's by reading it back.
+
+A CSV file is written as a pipeline: the calling thread makes its record
+batches, a pool of threads turns them into CSV text (Arrow formats without
+the GIL), a few batches ahead, and a writing thread appends each batch's
+text in order and hashes it. The bytes are those one CSV writer would write: the header is written
+once, and no state passes from one batch's rows to the next.
 
 Text cells that a spreadsheet would run as a formula (starting with =, +, -,
 @, a tab or a carriage return) get a leading apostrophe in CSV outputs,
@@ -22,10 +29,13 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from queue import Queue
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -162,31 +172,126 @@ def commit(temporary: Path, target: Path) -> None:
         raise CannotWrite(f"{target}: cannot be written ({exc.strerror})") from exc
 
 
-def write_table(table: pa.Table, path: Path, fmt: str) -> None:
-    """Write a whole table as CSV (formulas escaped) or Parquet."""
-    write_batches(table.schema, iter(table.to_batches()), path, fmt)
+def write_table(table: pa.Table, path: Path, fmt: str) -> str | None:
+    """Write a whole table as CSV (formulas escaped) or Parquet; a CSV file's SHA-256 (see write_batches)."""
+    return write_batches(table.schema, iter(table.to_batches()), path, fmt)
 
 
-def write_batches(schema: pa.Schema, batches: Iterator[pa.RecordBatch], path: Path, fmt: str) -> None:
-    """Write record batches one at a time, so a large file never has to be held whole in memory."""
+def write_batches(schema: pa.Schema, batches: Iterator[pa.RecordBatch], path: Path, fmt: str) -> str | None:
+    """Write record batches one at a time, so a large file never has to be held whole in memory.
+
+    A batch's columns may be dictionary-encoded where `schema` has their text:
+    they are written as that text. Returns the SHA-256 of a CSV file's bytes,
+    hashed as they were written (None for Parquet).
+    """
     if fmt == "parquet":
         with pq.ParquetWriter(path, schema) as parquet:
             for batch in batches:
-                parquet.write_batch(batch)
-        return
+                parquet.write_batch(as_schema(batch, schema))
+        return None
     # A header is a cell too: an input column named =HYPERLINK(...) is written as text.
     header = pa.schema([field.with_name(escape_header(field.name)) for field in schema])
+    digest = hashlib.sha256()
     try:
-        with pacsv.CSVWriter(path, header) as csv:
-            for batch in batches:
-                escaped = escape_formulas(pa.Table.from_batches([batch], schema=schema))
-                csv.write_table(escaped.rename_columns(header.names))
+        with path.open("wb") as stream:
+            _write_in_order((_csv_text(batch, schema, header) for batch in _header_first(schema, batches)),
+                            stream, digest)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
         nested = [f.name for f in schema if pa.types.is_nested(f.type)]
         raise InputUnusable(
             f"an input column cannot be written to CSV ({', '.join(nested) or 'a column of an unusual type'})",
             hint="validate with --format parquet, or leave that column out of the export",
         ) from exc
+    return digest.hexdigest()
+
+
+def as_schema(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """`batch` with the types of `schema` (dictionary-encoded text decoded); no copy when they already match."""
+    if batch.schema.equals(schema):
+        return batch
+    columns = [column.cast(field.type) for column, field in zip(batch.columns, schema, strict=True)]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+_HEADER = None  # in the stream of batches: the header line's place
+
+
+CSV_ROWS = 1 << 14  # rows formatted as one job: the text of a few jobs weighs little, and its buffers are reused
+
+
+def _header_first(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch | None]:
+    """The header's place, then the batches cut into slices of CSV_ROWS rows (slices share the batch's buffers)."""
+    yield _HEADER
+    for batch in batches:
+        for start in range(0, batch.num_rows, CSV_ROWS):
+            yield batch.slice(start, CSV_ROWS)
+
+
+def _csv_text(batch: pa.RecordBatch | None, schema: pa.Schema, header: pa.Schema) -> Callable[[], pa.Buffer]:
+    """The work of turning one batch (or, for None, the header) into CSV text, to run on a formatting thread."""
+
+    def text() -> pa.Buffer:
+        sink = pa.BufferOutputStream()
+        if batch is None:
+            pacsv.write_csv(header.empty_table(), sink, pacsv.WriteOptions(include_header=True))
+        else:
+            table = escape_formulas(pa.Table.from_batches([as_schema(batch, schema)]))
+            pacsv.write_csv(table.rename_columns(header.names), sink, pacsv.WriteOptions(include_header=False))
+        return sink.getvalue()
+
+    return text
+
+
+_FORMATTERS: ThreadPoolExecutor | None = None
+_FORMATTERS_LOCK = threading.Lock()
+
+
+def _formatters() -> ThreadPoolExecutor:
+    """The threads every CSV file of the process is formatted on, one a core, shared by files written at once."""
+    global _FORMATTERS
+    with _FORMATTERS_LOCK:
+        if _FORMATTERS is None:
+            _FORMATTERS = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="cmclaims-csv")
+        return _FORMATTERS
+
+
+def _write_in_order(jobs: Iterator[Callable[[], pa.Buffer]], stream: BinaryIO, digest: hashlib._Hash) -> None:
+    """Run `jobs` on the formatting threads; write their text to `stream` in order, and hash it, on a thread of its own.
+
+    This thread only makes the jobs (the batches are produced here: the
+    exceptions file's messages, the clean file's rows); a writing thread
+    takes each job's text in turn, writes it and hashes it (both without the
+    GIL). At most one job a core plus one waits to be written, so a file's
+    text is never held much beyond a few batches. A failure on either side
+    stops both: the writing thread drains what was queued without writing it,
+    and the first error is raised here once it has finished.
+    """
+    pool = _formatters()
+    queue: Queue[Future[pa.Buffer] | None] = Queue(maxsize=(os.cpu_count() or 1) + 1)
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        while (future := queue.get()) is not None:
+            try:
+                text = future.result()
+                if not errors:
+                    stream.write(text)
+                    digest.update(text)
+            except BaseException as exc:  # kept for the making thread, which raises it
+                errors.append(exc)
+
+    writer = threading.Thread(target=write, name="cmclaims-csv-writer", daemon=True)
+    writer.start()
+    try:
+        for job in jobs:
+            if errors:
+                break
+            queue.put(pool.submit(job))
+    finally:
+        queue.put(None)
+        writer.join()
+    if errors:
+        raise errors[0]
 
 
 def write_json(document: dict, path: Path) -> None:
@@ -220,12 +325,13 @@ class StagedOutputs:
         self._pool: ThreadPoolExecutor | None = None
         self._digests: dict[str, str] = {}
 
-    def _write(self, name: str, write: Callable[[Path], None]) -> tuple[Path, Path]:
+    def _write(self, name: str, write: Callable[[Path], str | None]) -> tuple[Path, Path]:
+        """Write `name` to a temporary file; `write` returns the file's SHA-256 when it hashed what it wrote."""
         target = self.folder / name
         try:
             with temporary_beside(target) as temporary:
-                write(temporary)
-            self._digests[name] = file_sha256(temporary)
+                digest = write(temporary)
+            self._digests[name] = digest if digest is not None else file_sha256(temporary)
         except OSError as exc:
             raise CannotWrite(f"{target}: cannot be written ({exc.strerror or exc})") from exc
         return temporary, target
@@ -235,14 +341,14 @@ class StagedOutputs:
         self.wait()
         return self._digests[name]
 
-    def stage(self, name: str, write: Callable[[Path], None]) -> Path:
+    def stage(self, name: str, write: Callable[[Path], str | None]) -> Path:
         """Write `name` to a temporary file now; it is renamed into place by commit()."""
         done: Future[tuple[Path, Path]] = Future()
         done.set_result(self._write(name, write))
         self._staged.append(done)
         return self.folder / name
 
-    def stage_in_background(self, name: str, write: Callable[[Path], None]) -> Path:
+    def stage_in_background(self, name: str, write: Callable[[Path], str | None]) -> Path:
         """Like stage(), on a worker thread: Arrow writes without the GIL while Python works on."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmclaims-writer")

@@ -216,37 +216,49 @@ def build_lines(batch: Batch, catalog: Catalog, today: dt.date, value_maps: Valu
         batch.keep_encoded(name, codes, raw)  # the batch's text, from now on held as these codes
         return factorize_codes(codes, raw, n, case, name in NEARLY_UNIQUE)
 
-    # Arrow's hashing releases the GIL: factorize the columns on every core.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        futures = {name: pool.submit(factorized, name, case) for name, case in jobs.items()}
-        text = {name: future.result() for name, future in futures.items()}
     maps = value_maps or {}
-    report = ValueMapReport()
-    if "modifiers" in maps and split_modifiers:
-        report = apply_value_maps(text, {"modifiers": maps["modifiers"]}, jobs, present)
-    if split_modifiers:
-        split = _split_modifiers(text.pop("modifiers"))
-        from_combined = combined_files[batch.file_index]
-        for column in MODIFIER_COLUMNS:
-            text[column] = _either(text[column], split[column], from_combined)
-    others = {c: spellings for c, spellings in maps.items() if c != "modifiers" or not split_modifiers}
-    modifier_present = present | (frozenset(MODIFIER_COLUMNS) if "modifiers" in present else frozenset())
-    rest = apply_value_maps(text, others, jobs, modifier_present)
-    report = ValueMapReport(report.applied + rest.applied, report.not_in_export + rest.not_in_export)
-    text["member_present"] = text["member_present"].recoded(yes_no)
-    text["note_signed"] = text["note_signed"].recoded(yes_no)
-    text["place_of_service"] = text["place_of_service"].recoded(_place_of_service)
-    text["claim_frequency"] = text["claim_frequency"].recoded(_frequency)
+    # Arrow's hashing releases the GIL: factorize the columns on every core. The near-unique
+    # columns (claim ids) take longest: this thread parses the other columns meanwhile and
+    # waits for them only to build the frame (or at once, when a value map rewrites them).
+    later = frozenset(NEARLY_UNIQUE - set(maps))
+    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+    try:
+        futures = {name: pool.submit(factorized, name, case) for name, case in jobs.items()}
+        text = {name: future.result() for name, future in futures.items() if name not in later}
+        report = ValueMapReport()
+        if "modifiers" in maps and split_modifiers:
+            report = apply_value_maps(text, {"modifiers": maps["modifiers"]}, jobs, present)
+        if split_modifiers:
+            split = _split_modifiers(text.pop("modifiers"))
+            from_combined = combined_files[batch.file_index]
+            for column in MODIFIER_COLUMNS:
+                text[column] = _either(text[column], split[column], from_combined)
+        others = {c: spellings for c, spellings in maps.items() if c != "modifiers" or not split_modifiers}
+        modifier_present = present | (frozenset(MODIFIER_COLUMNS) if "modifiers" in present else frozenset())
+        rest = apply_value_maps(text, others, jobs, modifier_present)
+        report = ValueMapReport(report.applied + rest.applied, report.not_in_export + rest.not_in_export)
+        text["member_present"] = text["member_present"].recoded(yes_no)
+        text["note_signed"] = text["note_signed"].recoded(yes_no)
+        text["place_of_service"] = text["place_of_service"].recoded(_place_of_service)
+        text["claim_frequency"] = text["claim_frequency"].recoded(_frequency)
 
-    service_day = dates_of(text["service_date"], today)
-    dob_day = birth_days(text["member_dob"], today)
-    start, placed_end = _place_times(
-        service_day, times_of(text["start_time"], today), times_of(text["end_time"], today)
-    )
-    duration = numbers_of(text["duration_minutes"], whole=False, maximum=MAX_MINUTES)
-    end, end_from_duration = _end_minutes(placed_end, start, text["end_time"].present, duration)
-    qualifications = catalog.vocabulary("credential") + catalog.vocabulary("training")
-    staff_quals, staff_quals_unknown = qualifications_of(text["staff_credential"], qualifications)
+        service_day = dates_of(text["service_date"], today)
+        dob_day = birth_days(text["member_dob"], today)
+        start, placed_end = _place_times(
+            service_day, times_of(text["start_time"], today), times_of(text["end_time"], today)
+        )
+        duration = numbers_of(text["duration_minutes"], whole=False, maximum=MAX_MINUTES)
+        end, end_from_duration = _end_minutes(placed_end, start, text["end_time"].present, duration)
+        qualifications = catalog.vocabulary("credential") + catalog.vocabulary("training")
+        staff_quals, staff_quals_unknown = qualifications_of(text["staff_credential"], qualifications)
+        age = age_in_years(dob_day, service_day)
+        units_export = numbers_of(text["units"], whole=True, maximum=MAX_UNITS)
+        travel = numbers_of(text["travel_minutes"], whole=False, maximum=MAX_MINUTES)
+        charge_amount = numbers_of(text["charge"], whole=False, maximum=MAX_CHARGE, money=True)
+        text.update({name: future.result() for name, future in futures.items() if name in later})
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    text = {name: text[name] for name in jobs if name in text}  # the columns in their usual order
     frame = pd.DataFrame(
         {
             "file": batch.file_index,
@@ -257,14 +269,14 @@ def build_lines(batch: Batch, catalog: Catalog, today: dt.date, value_maps: Valu
             "claim_key": text["claim_id"].codes,
             "service_day": service_day,
             "dob_day": dob_day,
-            "age": age_in_years(dob_day, service_day),
+            "age": age,
             "start_minute": start,
             "end_minute": end,
             "duration": duration,
             "end_from_duration": end_from_duration,
-            "units_export": numbers_of(text["units"], whole=True, maximum=MAX_UNITS),
-            "travel": numbers_of(text["travel_minutes"], whole=False, maximum=MAX_MINUTES),
-            "charge_amount": numbers_of(text["charge"], whole=False, maximum=MAX_CHARGE, money=True),
+            "units_export": units_export,
+            "travel": travel,
+            "charge_amount": charge_amount,
             "staff_quals": staff_quals,
             "staff_quals_unknown": staff_quals_unknown,
         },

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cmclaims.io.batch import Batch
+from cmclaims.io.writer import as_schema
 from cmclaims.normalize.lines import MISSING, Lines
 from cmclaims.pipeline.checks import REJECTED, Outcome, disposition_text
 from cmclaims.rules.context import Context
@@ -44,11 +45,17 @@ class CleanFile:
     """The clean file, produced piece by piece: its schema, and its record batches on demand.
 
     The input tables are filtered one record batch at a time, so the clean file
-    is never held whole in memory beside the input it comes from.
+    is never held whole in memory beside the input it comes from. A batch's
+    text columns may still be dictionary-encoded where `schema` says text
+    (`write_batches` decodes them; `as_schema` does it for other readers).
     """
 
     schema: pa.Schema
     pieces: Callable[[], Iterator[pa.RecordBatch]]
+
+    def table(self) -> pa.Table:
+        """Every piece in one table of `schema`'s types."""
+        return pa.Table.from_batches([as_schema(piece, self.schema) for piece in self.pieces()], schema=self.schema)
 
 
 def clean_file(ctx: Context, batch: Batch, outcome: Outcome) -> CleanFile:
@@ -88,10 +95,8 @@ def clean_file(ctx: Context, batch: Batch, outcome: Outcome) -> CleanFile:
                 line += record_batch.num_rows
                 kept = lines[keep[lines]]
                 chosen = record_batch.filter(pa.array(keep[lines])).rename_columns(names)
-                columns = [
-                    chosen.column(name).cast(types[name]) if name in names else pa.nulls(kept.size, types[name])
-                    for name in order
-                ]
+                # Dictionary-encoded text stays encoded here: the writer decodes it on its formatting threads.
+                columns = [chosen.column(name) if name in names else pa.nulls(kept.size, types[name]) for name in order]
                 columns += [
                     pa.array(ctx.units.minutes[kept], pa.int32()),
                     pa.array(outcome.billable[kept], pa.int32()),
@@ -100,7 +105,7 @@ def clean_file(ctx: Context, batch: Batch, outcome: Outcome) -> CleanFile:
                 if len(added) == 4:
                     charge = outcome.charge_allowed[kept]
                     columns.append(pa.array(charge, pa.float64(), mask=np.isnan(charge)))
-                yield pa.RecordBatch.from_arrays(columns, schema=schema)
+                yield pa.RecordBatch.from_arrays(columns, names=schema.names)
 
     return CleanFile(schema, pieces)
 

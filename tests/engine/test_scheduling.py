@@ -14,16 +14,27 @@ only the priority puts the pieces first (without it, all four files were
 read before 2 of their 96 pieces were taken). With two workers and files this
 small the scheduler may take pieces on the other worker (a file is cheap to
 move), and the order is too loose to assert.
+
+The worker is held at its first read until the driver first waits on a
+result (`Client.gather`): the driver runs in the test's process, and on a
+loaded machine it could otherwise still be submitting pieces while the
+worker reads file after file. The old driver, which waited for every file's
+description before it asked for any piece, opens the gate before asking and
+still fails.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import cmclaims.engine.dask
 from cmclaims.engine.dask import validate_on_dask
+from cmclaims.engine.routing import read_routed
 from cmclaims.pipeline.request import ValidateRequest
 from tests.helpers import TODAY
 
@@ -33,9 +44,19 @@ SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "az-ahcccs" / "ex
 PARTS = 8
 TAKES = ("_piece", "_field", "_schema_and_rows")
 Stream = list[tuple[str, str, float, float]]  # (function, worker, start, stop) of each task computed
+DRIVER_WAITS = threading.Event()  # set when the driver first waits on a result
 
 
-def _run(tmp: Path, workers: int, files: int) -> Stream:
+def gated_read(*args: Any) -> Any:
+    """read_routed, once the driver has asked for everything it asks for before it waits."""
+    assert DRIVER_WAITS.wait(timeout=60)
+    return read_routed(*args)
+
+
+gated_read.__name__ = "read_routed"  # the task stream names tasks by their function
+
+
+def _run(tmp: Path, workers: int, files: int, monkeypatch: pytest.MonkeyPatch) -> Stream:
     header, *lines = SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
     size = -(-len(lines) // files)
     inputs = []
@@ -43,6 +64,15 @@ def _run(tmp: Path, workers: int, files: int) -> Stream:
         path = tmp / f"part{i}.csv"
         path.write_text(header + "".join(lines[i * size:(i + 1) * size]), encoding="utf-8")
         inputs.append(path)
+    gather = distributed.Client.gather
+
+    def gather_after_the_gate(client: Any, *args: Any, **kwargs: Any) -> Any:
+        DRIVER_WAITS.set()
+        return gather(client, *args, **kwargs)
+
+    DRIVER_WAITS.clear()
+    monkeypatch.setattr(distributed.Client, "gather", gather_after_the_gate)
+    monkeypatch.setattr(cmclaims.engine.dask, "read_routed", gated_read)
     request = ValidateRequest(inputs=inputs, profile="az-ahcccs", out=tmp / "out", today=TODAY)
     cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=False,
                                        dashboard_address=None)
@@ -54,7 +84,8 @@ def _run(tmp: Path, workers: int, files: int) -> Stream:
 
 @pytest.fixture(scope="module")
 def stream(tmp_path_factory: pytest.TempPathFactory) -> Stream:
-    return _run(tmp_path_factory.mktemp("scheduling"), workers=1, files=4)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return _run(tmp_path_factory.mktemp("scheduling"), workers=1, files=4, monkeypatch=monkeypatch)
 
 
 def test_each_file_is_cut_into_its_pieces_before_the_last_file_is_read(stream: Stream) -> None:

@@ -158,7 +158,9 @@ def encode_by_hash(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.A
     codes, uniques = pd.factorize(mixed.view(np.int64), sort=False, size_hint=mixed.size)
     del mixed
     first = np.empty(uniques.size, dtype=np.int64)
-    first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)  # the first line of each code (the last write wins)
+    # A line of each code: numpy does not promise which of repeated writes wins, and any will do, since the
+    # check below proves every line of a code has that line's bytes.
+    first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)
     for start in range(0, codes.size, _CHECKED):  # a slice at a time: small temporaries, reused
         same = first[codes[start : start + _CHECKED]]
         if not (np.array_equal(words[same], words[start : start + _CHECKED])

@@ -138,9 +138,9 @@ def validate_command(
             stack.enter_context(LedgerLock(request.ledger))  # type: ignore[arg-type]
             request.ledger_locked = True
         from cmclaims.engine import run
-        from cmclaims.io.memory import use_returning_allocator
+        from cmclaims.io.memory import use_batch_allocators
 
-        use_returning_allocator()
+        use_batch_allocators()
         with stage_progress(("read", "normalise", "rules", "write"), show_progress() and not quiet) as advance:
             result = run(request, on_stage=advance)  # type: ignore[arg-type]
     summary = result.summary

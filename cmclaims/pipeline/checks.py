@@ -171,6 +171,7 @@ def run_checks(ctx: Context, given: Given | None = None, chosen: Callable[[Rule]
             ctx.accepted = ~rejected
         else:
             ctx.accepted &= ~rejected
+        ctx.forget_shared()
 
     billable = np.where(rejected, 0, ctx.billable).astype(np.int32)
     disposition = np.full(n, PASS, dtype=np.int8)

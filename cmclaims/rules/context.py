@@ -48,10 +48,19 @@ class Context:
     cache: dict[str, object] = field(default_factory=dict)
 
     def shared(self, key: str, compute: Callable[[], T]) -> T:
-        """A result several rules share (the limit pass, the CM4 sessions), computed once per batch."""
+        """A result the rules of one stage share (the limit pass, the CM4 sessions), computed once.
+
+        `run_checks` forgets it when the stage ends: the next stage's rules see
+        other lines (those the stage rejected are out), and the memory it holds
+        serves the next stage's own results instead.
+        """
         if key not in self.cache:
             self.cache[key] = compute()
         return cast(T, self.cache[key])
+
+    def forget_shared(self) -> None:
+        """Forget the results the rules of the stage that just ended shared."""
+        self.cache.clear()
 
     def release_rule_state(self) -> None:
         """Forget what only the rules read (shared results, the side files joined per line) once they all ran.
@@ -59,7 +68,7 @@ class Context:
         The sessions, timelines and limit report weigh hundreds of MB on a large
         night; the outputs need none of them, and a rule run again recomputes them.
         """
-        self.cache.clear()
+        self.forget_shared()
         self.__dict__.pop("side_lines", None)
 
     def column(self, name: str) -> np.ndarray:

@@ -35,7 +35,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from queue import Queue
-from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -44,6 +43,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from cmclaims.errors import CannotWrite, InputUnusable
+from cmclaims.io.direct import DirectFile
 from cmclaims.io.private import FILE_MODE, private_folder
 
 OWNER_ONLY = FILE_MODE
@@ -193,7 +193,7 @@ def write_batches(schema: pa.Schema, batches: Iterator[pa.RecordBatch], path: Pa
     header = pa.schema([field.with_name(escape_header(field.name)) for field in schema])
     digest = hashlib.sha256()
     try:
-        with path.open("wb") as stream:
+        with DirectFile(path) as stream:
             _write_in_order((_csv_text(batch, schema, header) for batch in _header_first(schema, batches)),
                             stream, digest)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
@@ -255,7 +255,7 @@ def _formatters() -> ThreadPoolExecutor:
         return _FORMATTERS
 
 
-def _write_in_order(jobs: Iterator[Callable[[], pa.Buffer]], stream: BinaryIO, digest: hashlib._Hash) -> None:
+def _write_in_order(jobs: Iterator[Callable[[], pa.Buffer]], stream: DirectFile, digest: hashlib._Hash) -> None:
     """Run `jobs` on the formatting threads; write their text to `stream` in order, and hash it, on a thread of its own.
 
     This thread only makes the jobs (the batches are produced here: the

@@ -97,6 +97,8 @@ class Given:
 
 def _subset(value: object, inside: np.ndarray) -> object:
     """A message field restricted to the flagged lines inside the stage's domain (scalars as they are)."""
+    if inside.all():
+        return value
     if isinstance(value, np.ndarray) and value.shape[:1] == inside.shape:
         return value[inside]
     if isinstance(value, pa.Array | pa.ChunkedArray) and len(value) == inside.size:

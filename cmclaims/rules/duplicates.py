@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from cmclaims.normalize.lines import MISSING
@@ -217,11 +218,9 @@ def _overlap_flags(ctx: Context, a: np.ndarray, b: np.ndarray) -> Flags:
     if a.size == 0:
         return Flags.none()
     rows, partner, count = _earliest_partner(ctx, np.concatenate([a, b]), np.concatenate([b, a]))
-    extra = count - 1
-    more = np.full(rows.size, "", dtype=object)
-    several = np.flatnonzero(extra > 0)  # usually few: most overlaps are one pair
-    more[several] = " and " + extra[several].astype(str).astype(object) + " other lines"
-    more[extra == 1] = " and 1 other line"
+    extra, which = np.unique(count - 1, return_inverse=True)  # each distinct count of other lines worded once
+    words = ["" if n == 0 else " and 1 other line" if n == 1 else f" and {n} other lines" for n in extra.tolist()]
+    more = pa.DictionaryArray.from_arrays(pa.array(which.reshape(-1).astype(np.int32)), pa.array(words, pa.string()))
     return Flags(
         rows,
         {

@@ -135,6 +135,11 @@ class ExceptionsFile:
         """Every piece in one table (for the ledger, which keeps a run's findings)."""
         return pa.Table.from_batches(list(self.pieces()), schema=self.schema)
 
+    def kept(self) -> tuple[pa.Table, ExceptionsFile]:
+        """Every piece in one table, and the file made from that table: its messages are rendered once."""
+        table = self.table()
+        return table, ExceptionsFile(self.schema, lambda: iter(table.to_batches()), self.size)
+
 
 def exceptions_file(ctx: Context, outcome: Outcome) -> ExceptionsFile:
     """One row per finding, sorted by file, row and rule, produced a slice of findings at a time."""

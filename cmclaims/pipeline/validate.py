@@ -187,9 +187,11 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
         prepared = None
         if store is not None and view is not None and recorded is not None:
             record = run_record(summary, "validate", str(request.out.resolve()), recorded)
-            # The ledger keeps the run's findings whole; without a ledger they are only streamed to the file.
+            # The ledger keeps the run's findings whole, and the file is written from them; without a ledger
+            # they are only streamed to the file.
+            findings, exceptions = exceptions.kept()
             prepared = background.submit(store.prepare_run, record, recorded, retirements(ctx, outcome, view),
-                                         exceptions.table())
+                                         findings)
         staged.stage(f"exceptions.{output_format}",
                      lambda p: write_batches(exceptions.schema, exceptions.pieces(), p, output_format))
         # summary.json vouches for the two files it belongs to: a folder mixing two runs is found out.

@@ -13,7 +13,9 @@ stages:
   in fresh pages again. `use_batch_allocators` makes glibc carve every block
   from its heap and keep up to 1 GiB of freed heap for reuse (`mallopt`; glibc
   only, elsewhere nothing changes): a 5M-line night 20.5 s -> 18 s, 2.6M -> 1.2M
-  page faults, at the same peak.
+  page faults. A stage's heap grows by what it frees and cannot reuse, so the
+  results the rules of a stage share are dropped when it ends
+  (`Context.forget_shared`): the peak stayed at 1.8 to 1.9 GiB.
 - numpy asks for transparent huge pages on its large arrays. Each first touch
   then zeroes 2 MB and may wait for the kernel to compact memory: 32 s -> 21 s
   for the same night without them.

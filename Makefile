@@ -9,6 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 DEMO_OUT ?= demo-out
 BENCH_OUT ?= bench-out
+BENCH_ARGS ?= --repeat 3  # medians of three: one run of a 2-core VM can be off by half
 SOAK_EXAMPLES ?= 2000
 BENCH_LOCK ?=# a file to flock while benchmarking, on a machine shared with others' benchmarks
 

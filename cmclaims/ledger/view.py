@@ -267,6 +267,8 @@ class LedgerView:
         """
         if len(self.changed_later):
             rows = rows[~self.changed_later_lines(ctx)[rows]]
+        if len(self.own_retired):
+            rows = rows[~self.voids_billed_again_lines(ctx)[rows]]
         column = ctx.lines.text["claim_id"]
         if column is self._claim_column and self._claim_code_at is not None:
             codes = column.codes[rows]  # the ids the view was loaded for: answered per code, no text hashed
@@ -285,6 +287,33 @@ class LedgerView:
             run_ids[carried] = self.carried["run_id"].to_numpy()[where[carried]]
             matched |= carried
         return Billed(rows[matched], run_ids[matched], days[matched])
+
+    def voids_billed_again_lines(self, ctx: Context) -> np.ndarray:
+        """Per batch line: a void of this run whose original, which it took out when the run was first
+        validated, a later run billed again (a voided claim may be billed again).
+
+        Validated again, such a void is left as it was, whatever later runs did with its own claim_id:
+        rejecting it would put its original back beside the later line, and the claim would bill twice.
+        (A replaced claim cannot be billed again while its replacement bills.)
+        """
+        frequency = ctx.lines.text["claim_frequency"]
+        voids = frequency.has(VOID)
+        if not len(self.own_retired) or not voids.any():
+            return np.zeros(ctx.lines.size, dtype=bool)
+        own = self.own_retired.drop_duplicates("claim_id")
+        named = pa.array(own["claim_id"].tolist(), pa.string())
+        maybe = np.flatnonzero(pc.is_in(self.claims.column("claim_id"), value_set=named).to_numpy(zero_copy_only=False))
+        lines = self.claims.take(pa.array(maybe))  # the earlier lines with those claim ids: a few
+        billing = pd.DataFrame({
+            "claim_id": lines.column("claim_id").to_numpy(zero_copy_only=False),
+            "run_id": lines.column("run_id").cast(pa.string()).to_numpy(zero_copy_only=False),
+            "void": pc.fill_null(equal(lines.column("frequency"), VOID), False).to_numpy(zero_copy_only=False),
+        }).merge(own[["claim_id", "original_run"]], on="claim_id")
+        again = billing[~billing["void"] & (billing["run_id"] != billing["original_run"])]["claim_id"].unique()
+        if not len(again):
+            return np.zeros(ctx.lines.size, dtype=bool)
+        originals = ctx.lines.text["original_claim_id"]
+        return voids & np.isin(originals.codes, originals.codes_of(list(again)))
 
     def changed_later_lines(self, ctx: Context) -> np.ndarray:
         """Per batch line: whether it is a line of this run that a later run voided or replaced."""

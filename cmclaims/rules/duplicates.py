@@ -437,6 +437,8 @@ def already_billed(ctx: Context) -> Flags:
         that keeps its original's claim_id is not a duplicate; a claim that was
         voided may be billed again; and a night run again is not a duplicate of
         itself, even after later nights voided or replaced some of its lines.
+        Nor is its void whose original a later night billed again: the void
+        stays as it was, or the original would come back beside that claim.
     Why it matters:
         Billing the same service line twice is the double billing audits
         recoup, with penalties. It happens when an export is re-sent with new

@@ -26,7 +26,9 @@ What it says, in SPEC's words:
   same outputs, also after later runs voided or replaced some of its lines:
   those lines stay as the later runs left them, billing what they billed the
   first time (a limit may have cut them back then: CM407), and the originals
-  they took out stay out (section 6).
+  they took out stay out (section 6). So do its voids whose original a later
+  run billed again (a voided claim may be billed again): the claim would
+  otherwise bill twice.
 - A run whose lines a later run voided or replaced cannot be rolled back
   before that later run; nor a run whose voids or replacements freed units
   that later nights billed (its originals would come back over a limit).
@@ -140,6 +142,12 @@ class Ledger:
 
         # Lines of this very run that later runs voided or replaced: left as those runs left them.
         changed_later = {claim for (claim, run), (by, _) in self.retired.items() if run == me and by != me}
+        # Voids of this very run whose original, which they took out before, a later run billed again (a voided
+        # claim may be billed again): left as they were too, or the claim would bill twice (section 6). (A
+        # replaced claim cannot be billed again while its replacement bills.)
+        changed_later |= {line.claim for line in night if line.frequency == "8" and line.original in own
+                          and any(claim == line.original and key != own[line.original] and r.line.frequency != "8"
+                                  for (key, claim), (_, r) in active.items())}
         fate: dict[str, tuple[str, int]] = {}
         accepted: list[Line] = []
         for line in night:

@@ -292,3 +292,52 @@ def test_the_history_soak3_found() -> None:
         assert machine.model.usage("year")[("M1", "2026")] == 221
     finally:
         machine.teardown()
+
+
+def _line(claim: str, day: str, slot: int, units: int, frequency: str = "1", original: str | None = None,
+          member: str = "M1") -> Line:
+    return Line(claim, member, day, slot, units, frequency, original)
+
+
+def test_the_history_soak7_found() -> None:
+    """The draws of a long run's failing history (`make soak SOAK_EXAMPLES=300`, 2026-12-01, LedgerMachine,
+    reject mode), as hypothesis shrank it. Night 2 voids C0003 and, under a new id C0004, C0002. A later night
+    bills C0004 as a claim of its own, another bills C0002 again (a voided claim may be billed again). Night 2
+    validated again found its void C0004 already billed and rejected it (CM402), so C0002's original came back
+    beside the later C0002: billed twice. The void is now left as it was."""
+    c1, c2, c3 = _line("C0001", "2026-03-30", 0, 3), _line("C0002", "2026-03-30", 1, 6), \
+        _line("C0003", "2026-03-30", 2, 6)
+    steps: list[tuple[str, object]] = [
+        ("night", (3, ["new", "M1", "2026-03-30", 3, "new", "M1", "2026-03-30", 6, "new", "M1", "2026-03-30", 6])),
+        ("night", (2, ["void", c3, "2026-03-30", 5, True, "void", c2, "2026-03-31", 4, False])),
+        ("night", (1, ["new", "M1", "2026-04-02", 5])),
+        ("rollback", (_line("C0005", "2026-04-02", 0, 5),)),
+        ("night", (2, ["resent", _line("C0004", "2026-03-31", 0, 4, "8", "C0002"), "2026-03-30", 7,
+                       "replace", c2, "2026-04-02", 7, True])),
+        ("night", (2, ["resent", c1, "2026-04-01", 7, "resent", c2, "2026-04-02", 5])),
+        ("night", (3, ["void", c3, "2026-04-01", 9, True, "new", "M2", "2026-04-02", 8,
+                       "void", _line("C0001", "2026-04-01", 0, 7), "2026-03-30", 4, False])),
+        ("night", (1, ["new", "M1", "2026-03-31", 11])),
+        ("rerun", (c1, c2, c3)),
+        ("rerun", (c1, c2, c3)),
+        ("night", (4, ["resent", c1, "2026-04-01", 9, "resent", _line("C0008", "2026-03-31", 0, 11), "2026-03-31", 1,
+                       "new", "M2", "2026-04-01", 8, "replace", _line("C0005", "2026-04-02", 0, 5), "2026-04-02", 3,
+                       False])),
+        ("rerun", (_line("C0001", "2026-04-01", 0, 7), _line("C0002", "2026-04-02", 0, 5))),
+        ("rerun", (_line("C0003", "2026-03-30", 0, 5, "8", "C0003"), _line("C0004", "2026-03-31", 0, 4, "8", "C0002"))),
+    ]
+    machine = LedgerMachine()
+    try:
+        machine.mode(cutback=False)
+        machine.ledger_matches_the_model()
+        for step, argument in steps:
+            if step == "night":
+                size, draws = argument  # type: ignore[misc]
+                data = _Draws(draws)
+                machine.night(data, size)  # type: ignore[arg-type]
+                assert not data.draws
+            else:
+                getattr(machine, step)(_Draws([argument]))
+            machine.ledger_matches_the_model()
+    finally:
+        machine.teardown()

@@ -2,7 +2,7 @@
 
     store.py     the LedgerStore interface and its SQLite implementation
     schema.py    tables, schema version and migrations
-    blocks.py    a recorded line's columns, and the Parquet blocks that keep them per run and month
+    blocks.py    a recorded line's columns, and the blocks (Arrow IPC) that keep them per run and month
     totals.py    running units per member, code and year (the annual caps), kept exact by deltas
     identity.py  is this file a cmclaims ledger? (missing, empty, foreign: exit 73)
     lock.py      one writer per ledger file, whatever the path (exit 75 for the second)

@@ -19,26 +19,47 @@ def positions_in(haystack: pa.Array | pa.ChunkedArray, needles: pa.Array | pa.Ch
     return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
-def first_positions(haystack: pa.Array | pa.ChunkedArray, needles: pa.Array | pa.ChunkedArray) -> np.ndarray:
+def first_positions(haystack: pa.Array | pa.ChunkedArray, needles: pa.Array | pa.ChunkedArray, *,
+                    distinct_first: int = 0) -> np.ndarray:
     """As `positions_in`, for a haystack much larger than the needles (every claim the ledger billed, and
-    tonight's): the needles are hashed once and the haystack only probed, never hashed."""
+    tonight's): the needles are hashed once and the haystack only probed, never hashed.
+
+    `distinct_first`: the first so many needles are known to be distinct (a
+    column's factorized values, tonight's claim ids): they are not hashed once
+    more to find repeats; only the needles after them are (the few original
+    claim ids of voids and replacements).
+    """
     if len(needles) == 0:
         return np.empty(0, dtype=np.int64)
     if len(haystack) == 0:
         return np.full(len(needles), -1, dtype=np.int64)
-    distinct = pc.unique(_flat(needles)).drop_null()
-    if len(distinct) == 0:
-        return np.full(len(needles), -1, dtype=np.int64)
-    which = pc.index_in(haystack, value_set=distinct).fill_null(-1)
-    which = np.concatenate([c.to_numpy(zero_copy_only=False) for c in which.chunks]) \
-        if isinstance(which, pa.ChunkedArray) else which.to_numpy(zero_copy_only=False)
+    needles = _flat(needles)
+    head, tail = needles.slice(0, distinct_first), needles.slice(distinct_first)
+    # The tail's distinct values, and where each already is among the head's (-1: not there).
+    tail_values = pc.unique(tail).drop_null()
+    in_head = _numpy(pc.index_in(head, value_set=tail_values).fill_null(-1))
+    head_at = np.full(len(tail_values), -1, dtype=np.int64)
+    found = np.flatnonzero(in_head >= 0)
+    head_at[in_head[found]] = found
+    added = head_at < 0
+    value_set = pa.concat_arrays([head.cast(pa.string()), tail_values.filter(pa.array(added)).cast(pa.string())])
+    # Each value's first place in the haystack; the last slot answers needles found nowhere.
+    which = _numpy(pc.index_in(haystack, value_set=value_set, skip_nulls=True).fill_null(-1))
     hits = np.flatnonzero(which >= 0)
-    first = np.full(len(distinct) + 1, -1, dtype=np.int64)  # the last slot answers needles not found
+    first = np.full(len(value_set) + 1, -1, dtype=np.int64)
     first[which[hits][::-1]] = hits[::-1]  # assigned last to first: the first occurrence stays
-    where = pc.index_in(needles, value_set=distinct).fill_null(len(distinct))
-    where = np.concatenate([c.to_numpy(zero_copy_only=False) for c in where.chunks]) \
-        if isinstance(where, pa.ChunkedArray) else where.to_numpy(zero_copy_only=False)
-    return first[where.astype(np.int64)]
+    slot = np.where(added, len(head) + np.cumsum(added) - 1, head_at)
+    slot = np.append(slot, len(value_set))  # a null tail needle answers -1
+    at = _numpy(pc.index_in(tail, value_set=tail_values).fill_null(len(tail_values)))
+    return np.concatenate([first[:len(head)], first[slot[at]]])
+
+
+def _numpy(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """An integer Arrow result (nulls already filled) as int64 numpy."""
+    if isinstance(values, pa.ChunkedArray):
+        chunks = [c.to_numpy(zero_copy_only=False) for c in values.chunks]
+        return np.concatenate(chunks).astype(np.int64) if chunks else np.empty(0, np.int64)
+    return values.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:

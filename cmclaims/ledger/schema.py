@@ -1,15 +1,16 @@
 """The ledger's tables, its schema version, and the migrations between versions.
 
-Each run's accepted lines are kept per service month as one Parquet block
-(`line_blocks`): a night's run writes a few large blobs instead of millions of
-rows, and a later run reads only the months (and, for annual caps, the years)
-its own lines fall in. `retired` lists originals that a void or replacement
+Each run's accepted lines are kept per service month as one block
+(`line_blocks`; Arrow IPC, or Parquet where an older cmclaims wrote it:
+cmclaims/ledger/blocks.py): a night's run writes a few large blobs instead of
+millions of rows, and a later run reads only the months (and, for annual
+caps, the years) its own lines fall in. `retired` lists originals that a void or replacement
 took out of the usage; `finding_blocks` keeps each run's exceptions for
 finance's reports; `writeoffs` records what finance wrote off. `meta` holds
 the ledger's identity: its id, when it was created, its schema version.
 
 Version 3 keeps each retirement's units (the original's), and version 4 the
-running totals per member, code and calendar year, one Parquet block per
+running totals per member, code and calendar year, one block per
 profile and year (`total_blocks`, cmclaims/ledger/totals.py): the annual caps
 read them instead of a year of lines. An older ledger is upgraded in place,
 its totals computed from its lines. (A version 3 ledger of this session's

@@ -31,7 +31,7 @@ from cmclaims.errors import CannotWrite, ConfigError
 from cmclaims.faults import checkpoint
 from cmclaims.io.private import private_folder, tighten
 from cmclaims.ledger import totals
-from cmclaims.ledger.blocks import DICTIONARY_COLUMNS, LINE_SCHEMA, from_parquet, to_parquet
+from cmclaims.ledger.blocks import DICTIONARY_COLUMNS, LINE_SCHEMA, decode_block, encode_block
 from cmclaims.ledger.identity import LedgerUnusable, create_hint, require_ledger_file
 from cmclaims.ledger.schema import SCHEMA_VERSION, migrate
 from cmclaims.normalize.values import month_of
@@ -341,25 +341,27 @@ class SqliteLedger(LedgerStore):
         encoded = [c for c in names if dictionary and c in DICTIONARY_COLUMNS]
         tables, blocks, sizes = [], [], []
         for run_id, block_profile, month, data in self._db.execute(query, params):
-            tables.append(from_parquet(data, names, encoded))
+            tables.append(decode_block(data, names, encoded))
             blocks.append((run_id, block_profile, month))
             sizes.append(tables[-1].num_rows)
         if not tables:
             schema = pa.schema([LINE_SCHEMA.field(c) for c in names])
             tables = [schema.empty_table()]
         table = pa.concat_tables(tables, promote_options="permissive")
-        # Per line, the block it came from (run, profile, month), built from the blocks, not line by line.
-        block = pa.array(np.repeat(np.arange(len(blocks), dtype=np.int32), sizes))
+        # Per line, the block it came from (run, profile, month) and its row there: one chunk per block,
+        # cut from two shared arrays (zeros, and 0, 1, 2, ...) where a block's lines all say the same.
+        longest = max(sizes, default=0)
+        zeros, counting = np.zeros(longest, np.int32), np.arange(longest, dtype=np.int32)
         for position, (name, kind) in enumerate((("run_id", pa.string()), ("profile", pa.string()),
                                                  ("month", pa.int64()))):
-            values = pa.array([b[position] for b in blocks], kind)
             if dictionary and kind == pa.string():  # one text per block, not one per line
-                column = pa.DictionaryArray.from_arrays(block, values)
+                chunks = [pa.DictionaryArray.from_arrays(zeros[:size], pa.array([b[position]], kind))
+                          for b, size in zip(blocks, sizes, strict=True)]
+                kind = pa.dictionary(pa.int32(), kind)
             else:
-                column = values.take(block) if len(blocks) else pa.array([], kind)
-            table = table.append_column(name, column)
-        offsets = np.repeat(np.cumsum([0, *sizes[:-1]]), sizes) if sizes else np.empty(0, np.int64)
-        return table.append_column("block_row", pa.array(np.arange(table.num_rows) - offsets, pa.int32()))
+                chunks = [pa.repeat(pa.scalar(b[position], kind), size) for b, size in zip(blocks, sizes, strict=True)]
+            table = table.append_column(name, pa.chunked_array(chunks, kind))
+        return table.append_column("block_row", pa.chunked_array([counting[:size] for size in sizes], pa.int32()))
 
     @_guarded
     def retired(self, months: list[int] | None = None) -> pd.DataFrame:
@@ -402,7 +404,7 @@ class SqliteLedger(LedgerStore):
             params.extend(run_ids)
         tables = []
         for run_id, data in self._db.execute(query, params):
-            table = from_parquet(data)
+            table = decode_block(data)
             tables.append(table.append_column("run_id", pa.array([run_id] * table.num_rows, pa.string())))
         return pa.concat_tables(tables, promote_options="permissive") if tables else pa.table({})
 
@@ -492,12 +494,12 @@ class SqliteLedger(LedgerStore):
             months = month_of(lines.column("service_day").to_numpy())
             for month, rows in sorted(pd.Series(np.arange(lines.num_rows)).groupby(months).indices.items()):
                 block = lines.take(pa.array(rows))
-                data = to_parquet(block, lines=True)
+                data = encode_block(block, lines=True)
                 units = int(pc.sum(block.column("units")).as_py() or 0)
                 blocks.append((int(month), block.num_rows, units, hashlib.sha256(data).hexdigest(), data))
         retirements = list(zip(retired["claim_id"], retired["month"].astype(int).tolist(), retired["original_run"],
                                retired["how"], strict=True))
-        encoded = to_parquet(findings) if findings.num_rows else None
+        encoded = encode_block(findings) if findings.num_rows else None
         counted = lines.select(totals.LINE_COLUMNS)
         prepared = PreparedRun(run, blocks, retirements, encoded, findings.num_rows, counted,
                                totals.summed(counted, run["profile"]))

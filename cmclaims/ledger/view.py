@@ -128,6 +128,10 @@ class LedgerView:
     # `claims` billing it: the duplicate check over every line then looks codes up, not texts.
     _claim_column: Factorized | None = field(default=None, init=False, repr=False)
     _claim_code_at: np.ndarray | None = field(default=None, init=False, repr=False)
+    # The batch's member_id values, and per row of `year_totals` its member's place among them (-1 none):
+    # found on the reader thread, where the limit pass would otherwise wait for them.
+    _year_members: pa.Array | None = field(default=None, init=False, repr=False)
+    _year_member_at: np.ndarray | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def load(cls, store: LedgerStore | None, ctx: Context, run_id: str, mode: str) -> LedgerView:
@@ -135,18 +139,23 @@ class LedgerView:
         view = cls.load_for_days(store, ctx.column("service_day"), ctx.profile, run_id, mode)
         claim_column = ctx.lines.text["claim_id"]
         claim_ids = claim_column.values.cast(pa.string())
-        view.expect(pa.concat_arrays([claim_ids, ctx.lines.text["original_claim_id"].values.cast(pa.string())]))
+        view.expect(pa.concat_arrays([claim_ids, ctx.lines.text["original_claim_id"].values.cast(pa.string())]),
+                    distinct_first=len(claim_ids))
         assert view._expected_at is not None
         # The claim ids come first among the expected ids, in the order of their codes.
         view._claim_column, view._claim_code_at = claim_column, view._expected_at[:len(claim_ids)]
+        if view.year_totals.num_rows:
+            view._year_members = ctx.lines.text["member_id"].values
+            view._year_member_at = positions_in(view._year_members, view.year_totals.column("member_id"))
         return view
 
-    def expect(self, claim_ids: pa.Array) -> None:
+    def expect(self, claim_ids: pa.Array, distinct_first: int = 0) -> None:
         """Look up these claim ids in the ledger once, for every later `billed_position` of them.
 
-        `_expected_at[i]` answers `claim_ids[i]` (repeated ids are hashed once, by `first_positions`)."""
+        `_expected_at[i]` answers `claim_ids[i]`; the first `distinct_first` are known to be distinct
+        (`first_positions`)."""
         self._expected = claim_ids
-        self._expected_at = first_positions(self.billed_claims(), claim_ids)
+        self._expected_at = first_positions(self.billed_claims(), claim_ids, distinct_first=distinct_first)
 
     @classmethod
     def load_for_days(cls, store: LedgerStore | None, days: np.ndarray, profile: Profile, run_id: str,
@@ -434,10 +443,12 @@ class LedgerView:
         years = pa.array(sorted({month // 12 + 1970 for month in self.months}), pa.int64())
         out = running.summed(voided, self.profile)
         out = out.filter(pc.is_in(out.column("year"), value_set=years))
-        base = self.year_totals  # the batch's members' totals only: the year's are many more
-        base = base.filter(pa.array(positions_in(members, base.column("member_id")) >= 0))
-        totals = running.combined([(base, +1), (out, -1)])
-        member = positions_in(members, totals.column("member_id"))
+        totals = self.year_totals
+        member = self._year_member_at if members is self._year_members and self._year_member_at is not None \
+            else positions_in(members, totals.column("member_id"))
+        if out.num_rows:  # the batch's members' totals only (the year's are many more), less `out`
+            totals = running.combined([(totals.filter(pa.array(member >= 0)), +1), (out, -1)])
+            member = positions_in(members, totals.column("member_id"))
         code = positions_in(codes, totals.column("hcpcs"))
         mine = member >= 0
         units = totals.column("units").to_numpy()

@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from cmclaims.cli import main
+from cmclaims.ledger.blocks import decode_block, encode_block
 from tests.helpers import new_ledger, write_csv
 from tests.ledger.support import sooner_line
 
@@ -75,13 +75,11 @@ def _edit_totals(ledger: Path) -> None:
     """A member's running total raised by 4, its block re-encoded with a SHA-256 that matches: only the sums differ."""
     db = sqlite3.connect(ledger, isolation_level=None)
     profile, year, data = db.execute("SELECT profile, year, data FROM total_blocks").fetchone()
-    totals = pq.read_table(pa.BufferReader(data))
+    totals = decode_block(data)
     units = totals.column("units").to_numpy().copy()
     units[0] += 4
     edited = totals.set_column(totals.schema.get_field_index("units"), "units", pa.array(units))
-    sink = pa.BufferOutputStream()
-    pq.write_table(edited, sink)
-    blob = sink.getvalue().to_pybytes()
+    blob = encode_block(edited)
     db.execute("UPDATE total_blocks SET data = ?, sha256 = ? WHERE profile = ? AND year = ?",
                (blob, hashlib.sha256(blob).hexdigest(), profile, year))
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

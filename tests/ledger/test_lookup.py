@@ -6,13 +6,14 @@ import hypothesis.strategies as st
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from hypothesis import given
+from hypothesis import given, settings
 
 from cmclaims.ledger.lookup import equal, first_positions, is_in, positions_in
 
 ids = st.one_of(st.none(), st.sampled_from(["A", "B", "C", "D", "0042", "42", ""]))
 
 
+@settings(deadline=None)  # the first example pays for Arrow's kernels being set up
 @given(st.lists(st.lists(ids, max_size=6), max_size=3), st.lists(ids, max_size=8))
 def test_probing_the_haystack_finds_what_hashing_it_finds(chunks: list[list[str | None]],
                                                           needles: list[str | None]) -> None:
@@ -22,6 +23,21 @@ def test_probing_the_haystack_finds_what_hashing_it_finds(chunks: list[list[str 
     expected = np.array([flat.index(n) if n is not None and n in flat else -1 for n in needles], dtype=np.int64)
     assert first_positions(haystack, wanted).tolist() == expected.tolist()
     assert positions_in(haystack, wanted).tolist() == expected.tolist()
+
+
+@settings(deadline=None)
+@given(st.lists(st.lists(ids, max_size=6), max_size=3), st.lists(ids, max_size=8, unique=True),
+       st.lists(ids, max_size=5))
+def test_needles_known_distinct_are_answered_as_any_needles(chunks: list[list[str | None]],
+                                                            distinct: list[str | None],
+                                                            repeated: list[str | None]) -> None:
+    """A night's claim ids (distinct) followed by its original ids (repeats, and ids among the claim ids)."""
+    haystack = pa.chunked_array([pa.array(c, pa.string()) for c in chunks], pa.string())
+    needles = [*distinct, *repeated]
+    flat = [v for c in chunks for v in c]
+    expected = [flat.index(n) if n is not None and n in flat else -1 for n in needles]
+    got = first_positions(haystack, pa.array(needles, pa.string()), distinct_first=len(distinct))
+    assert got.tolist() == expected
 
 
 def test_is_in_and_equal_answer_on_dictionaries_as_arrow_does_on_text() -> None:

@@ -1,0 +1,107 @@
+"""The ledger's blocks: what is written is read back, older Parquet blocks still read, damage never crashes."""
+
+from __future__ import annotations
+
+import io
+
+import hypothesis.strategies as st
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+
+from cmclaims.errors import CannotWrite
+from cmclaims.ledger.blocks import LINE_SCHEMA, decode_block, encode_block
+
+BATCH_MEMBERS = pa.array([f"M{i:05d}" for i in range(5000)])  # a night's whole dictionary of members
+
+
+def _lines() -> pa.Table:
+    """Three recorded lines as a validate run hands them: repeating texts coded over the night's dictionary."""
+    members = pa.DictionaryArray.from_arrays(pa.array([17, None, 4999], pa.int32()), BATCH_MEMBERS)
+    return pa.table({
+        "claim_id": ["C1", "C2", "C3"],
+        "member_id": members,
+        "hcpcs": pa.array(["T1017", "T1017", None]).dictionary_encode(),
+        "service_day": pa.array([20_100, 20_101, 20_102], pa.int32()),
+        "units": pa.array([4, 8, 2], pa.int32()),
+        "frequency": ["1", "8", "7"],
+        "original_claim_id": [None, "C0", "C0"],
+        "start_minute": pa.array([480, None, 600], pa.int16()),
+    })
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    return pa.table({name: column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) else column
+                     for name, column in zip(table.column_names, table.columns, strict=True)})
+
+
+def test_a_block_reads_back_the_lines_written_texts_plain_unless_asked_coded() -> None:
+    lines = _lines()
+    data = encode_block(lines, lines=True)
+    assert decode_block(data).equals(_plain(lines))
+    asked = decode_block(data, ["member_id", "claim_id", "frequency"], ["member_id", "frequency"])
+    assert asked.column_names == ["member_id", "claim_id", "frequency"]
+    assert asked.column("member_id").type == pa.dictionary(pa.int32(), pa.string())
+    assert asked.column("frequency").type == pa.dictionary(pa.int32(), pa.string())  # plain when written
+    assert _plain(asked).to_pydict() == {"member_id": ["M00017", None, "M04999"], "claim_id": ["C1", "C2", "C3"],
+                                        "frequency": ["1", "8", "7"]}
+
+
+def test_a_block_keeps_only_the_members_its_lines_name() -> None:
+    """A night's lines come coded over every member of the night; one month's block holds its own."""
+    lines = _lines()
+    whole = len(encode_block(_plain(lines).set_column(1, "member_id", BATCH_MEMBERS.slice(0, 3)), lines=True))
+    assert len(encode_block(lines, lines=True)) < whole + 200
+
+
+def test_a_column_added_after_the_block_was_written_reads_as_nulls() -> None:
+    data = encode_block(_lines().drop_columns(["start_minute"]), lines=True)
+    got = decode_block(data, ["claim_id", "start_minute", "activity"], ["activity"])
+    assert got.column("start_minute").to_pylist() == [None, None, None]
+    assert got.column("start_minute").type == LINE_SCHEMA.field("start_minute").type
+    assert got.column("activity").null_count == 3
+
+
+def test_a_block_an_older_cmclaims_wrote_in_parquet_is_read_as_before() -> None:
+    lines = _plain(_lines())
+    sink = io.BytesIO()
+    pq.write_table(lines, sink, compression="lz4")  # schema 4 and earlier
+    data = sink.getvalue()
+    assert decode_block(data).equals(lines)
+    asked = decode_block(data, ["claim_id", "member_id", "activity"], ["member_id"])
+    assert _plain(asked).to_pydict() == {"claim_id": ["C1", "C2", "C3"], "member_id": ["M00017", None, "M04999"],
+                                        "activity": [None, None, None]}
+
+
+def test_an_empty_block_reads_back_empty() -> None:
+    empty = LINE_SCHEMA.empty_table()
+    assert decode_block(encode_block(empty, lines=True)).num_rows == 0
+
+
+BLOCK = encode_block(_lines(), lines=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(BLOCK) - 1), st.integers(0, 255)), min_size=1, max_size=4),
+       st.integers(0, len(BLOCK)))
+def test_a_damaged_block_is_reported_or_read_never_crashed_on(edits: list[tuple[int, int]], length: int) -> None:
+    """Bytes changed or cut anywhere: the block reads (the damage hit a value: `ledger check`'s SHA-256 finds
+    it) or is reported as damaged (exit 73); no other error, no crash in Arrow."""
+    data = bytearray(BLOCK)
+    for at, value in edits:
+        data[at] = value
+    damaged = bytes(data[:length])
+    for columns, coded in ((None, None), (["claim_id", "member_id", "units"], ["member_id"])):
+        try:
+            table = decode_block(damaged, columns, coded)
+        except CannotWrite:
+            continue
+        table.validate(full=True)
+        table.to_pylist()  # every value can be read
+
+
+@pytest.mark.parametrize("data", [b"", b"PAR1", b"PAR1" + bytes(100), b"ARROW1\x00\x00", bytes(64)])
+def test_bytes_that_are_no_block_are_reported(data: bytes) -> None:
+    with pytest.raises(CannotWrite):
+        decode_block(data, ["claim_id"])

@@ -132,6 +132,7 @@ class LedgerView:
     # found on the reader thread, where the limit pass would otherwise wait for them.
     _year_members: pa.Array | None = field(default=None, init=False, repr=False)
     _year_member_at: np.ndarray | None = field(default=None, init=False, repr=False)
+    _own_retired_lines: pd.DataFrame | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def load(cls, store: LedgerStore | None, ctx: Context, run_id: str, mode: str) -> LedgerView:
@@ -253,14 +254,9 @@ class LedgerView:
         where = self.billed_position(claim_ids)
         own = self.own_retired
         if len(own) and len(claim_ids):
-            maybe = pc.is_in(self.claims.column("claim_id"), value_set=pa.array(own["claim_id"].unique(), pa.string()))
-            rows = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
-            lines = pd.DataFrame({
-                "claim_id": self.claims.column("claim_id").take(rows).to_numpy(zero_copy_only=False),
-                "original_run": self.claims.column("run_id").take(rows).to_numpy(zero_copy_only=False),
-                "row": rows,
-            })
-            taken = own.merge(lines, on=["claim_id", "original_run"]).drop_duplicates("claim_id")
+            lines = self.lines_with_own_retired_ids().rename(columns={"run_id": "original_run"})
+            taken = own.merge(lines[["claim_id", "original_run", "row"]], on=["claim_id", "original_run"]) \
+                .drop_duplicates("claim_id")
             if len(taken):
                 at = positions_in(pa.array(taken["claim_id"], pa.string()), claim_ids)
                 where = np.where(at >= 0, taken["row"].to_numpy(np.int64)[np.maximum(at, 0)], where)
@@ -310,19 +306,28 @@ class LedgerView:
         if not len(self.own_retired) or not voids.any():
             return np.zeros(ctx.lines.size, dtype=bool)
         own = self.own_retired.drop_duplicates("claim_id")
-        named = pa.array(own["claim_id"].tolist(), pa.string())
-        maybe = np.flatnonzero(pc.is_in(self.claims.column("claim_id"), value_set=named).to_numpy(zero_copy_only=False))
-        lines = self.claims.take(pa.array(maybe))  # the earlier lines with those claim ids: a few
-        billing = pd.DataFrame({
-            "claim_id": lines.column("claim_id").to_numpy(zero_copy_only=False),
-            "run_id": lines.column("run_id").cast(pa.string()).to_numpy(zero_copy_only=False),
-            "void": pc.fill_null(equal(lines.column("frequency"), VOID), False).to_numpy(zero_copy_only=False),
-        }).merge(own[["claim_id", "original_run"]], on="claim_id")
+        billing = self.lines_with_own_retired_ids().merge(own[["claim_id", "original_run"]], on="claim_id")
         again = billing[~billing["void"] & (billing["run_id"] != billing["original_run"])]["claim_id"].unique()
         if not len(again):
             return np.zeros(ctx.lines.size, dtype=bool)
         originals = ctx.lines.text["original_claim_id"]
         return voids & np.isin(originals.codes, originals.codes_of(list(again)))
+
+    def lines_with_own_retired_ids(self) -> pd.DataFrame:
+        """The earlier lines (claim_id, run_id, void, row in `claims`) whose claim ids are those of originals
+        this run retired when it ran before: a few lines, found once in every claim the ledger holds."""
+        if self._own_retired_lines is None:
+            named = pa.array(self.own_retired["claim_id"].unique(), pa.string())
+            rows = np.flatnonzero(pc.fill_null(pc.is_in(self.claims.column("claim_id"), value_set=named), False)
+                                  .to_numpy(zero_copy_only=False))
+            lines = self.claims.take(pa.array(rows, pa.int64()))
+            self._own_retired_lines = pd.DataFrame({
+                "claim_id": lines.column("claim_id").to_numpy(zero_copy_only=False),
+                "run_id": lines.column("run_id").cast(pa.string()).to_numpy(zero_copy_only=False),
+                "void": pc.fill_null(equal(lines.column("frequency"), VOID), False).to_numpy(zero_copy_only=False),
+                "row": rows,
+            })
+        return self._own_retired_lines
 
     def changed_later_lines(self, ctx: Context) -> np.ndarray:
         """Per batch line: whether it is a line of this run that a later run voided or replaced."""

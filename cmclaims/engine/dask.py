@@ -205,7 +205,7 @@ def _share_ledger(client: Any, view: LedgerView, parts: int) -> tuple[LedgerShar
     The driver read the ledger once; usage goes to the partition of its member only.
     """
     share = LedgerShare(view.run_id, view.mode, view.claims, view.retired, view.months, view.previous_executions,
-                        view.run_dates(), view.changed_later, view.year_totals)
+                        view.run_dates(), view.changed_later, view.year_totals, view.carried, view.own_retired)
     assert view.usage is not None
     slices = split_by(view.usage, route(view.usage, "member_id", parts), parts)
     view.usage = None  # the driver keeps only what summary.json says of it

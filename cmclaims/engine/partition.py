@@ -60,6 +60,8 @@ class LedgerShare:
     run_dates: dict[str, str]
     changed_later: pd.DataFrame  # this run's own lines that later runs voided or replaced
     year_totals: pa.Table | None = None  # the annual caps' running totals of the batch's years (ledger/totals.py)
+    carried: pd.DataFrame | None = None  # claims a replacement took out whose replacement still bills (CM402)
+    own_retired: pd.DataFrame | None = None  # what this run retired when it ran before (a re-run retires it again)
 
 
 class PartitionLedgerView(LedgerView):
@@ -131,6 +133,10 @@ def _view(plan: PartitionPlan, usage: pa.Table | None) -> LedgerView | None:
     view.shared_run_dates = share.run_dates  # type: ignore[misc]  # this view's own, set once
     if share.year_totals is not None:
         view.year_totals = share.year_totals
+    if share.carried is not None:
+        view.carried = share.carried
+    if share.own_retired is not None:
+        view.own_retired = share.own_retired
     return view
 
 

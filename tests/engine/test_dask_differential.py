@@ -137,6 +137,54 @@ def test_an_original_in_another_month_is_released_on_dask_as_locally(tmp_path: P
     _assert_same_summary(local.summary, on_dask.summary)
     assert _ledger_lines(dask_ledger).equals(_ledger_lines(local_ledger))
 
+def test_a_replaced_claim_sent_again_is_billed_already_on_dask_as_locally(tmp_path: Path, client) -> None:
+    """Night 1 bills X, night 2 replaces it by Y; X sent again on night 3 is still billed (Y carries it):
+    CM402 on both engines (the driver ships the partitions the claims replacements carry)."""
+    from tests.helpers import write_csv
+    from tests.ledger.support import optum_line
+
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
+    nights = [
+        [optum_line("X", "M1", "2026-03-02", 4)],
+        [optum_line("Y", "M1", "2026-03-02", 3, claim_frequency="7", original_claim_id="X")],
+    ]
+    for number, lines in enumerate(nights, start=1):
+        validate(_request([write_csv(tmp_path / f"night{number}.csv", lines)], "id-optum", tmp_path / f"out{number}",
+                          ledger=ledger))
+    again = write_csv(tmp_path / "night3.csv", [optum_line("X", "M1", "2026-03-09", 4)])
+    local, on_dask, local_ledger, dask_ledger = _both(tmp_path, [again], "id-optum", client, ledger)
+    assert [(f["rule"], f["lines_rejected"]) for f in local.summary["findings"]] == [("CM402", 1)]
+    for name in ("clean.csv", "exceptions.csv"):
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+    _assert_same_summary(local.summary, on_dask.summary)
+    assert _ledger_lines(dask_ledger).equals(_ledger_lines(local_ledger))
+
+
+def test_a_rerun_keeps_its_void_whose_original_was_billed_again_on_dask_as_locally(tmp_path: Path, client) -> None:
+    """Night 2 voids C2 under the id V; night 3 bills V as a claim of its own and C2 again. Night 2 validated
+    again leaves its void as it was on both engines (rejecting it would bring C2's original back: billed
+    twice); the driver ships the partitions what the run retired before."""
+    from tests.helpers import write_csv
+    from tests.ledger.support import optum_line
+
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
+    night2 = write_csv(tmp_path / "night2.csv", [
+        optum_line("V", "M1", "2026-03-02", 2, claim_frequency="8", original_claim_id="C2")])
+    for number, path in enumerate([
+        write_csv(tmp_path / "night1.csv", [optum_line("C2", "M1", "2026-03-02", 2)]),
+        night2,
+        write_csv(tmp_path / "night3.csv", [optum_line("V", "M1", "2026-03-03", 4),
+                                            optum_line("C2", "M1", "2026-03-04", 2)]),
+    ], start=1):
+        validate(_request([path], "id-optum", tmp_path / f"out{number}", ledger=ledger))
+    local, on_dask, local_ledger, dask_ledger = _both(tmp_path, [night2], "id-optum", client, ledger)
+    assert local.summary["counts"]["lines_rejected"] == 0
+    for name in ("clean.csv", "exceptions.csv"):
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+    _assert_same_summary(local.summary, on_dask.summary)
+    assert _ledger_lines(dask_ledger).equals(_ledger_lines(local_ledger))
+
+
 def _perturbed(profile: str, rows: int, seed: int) -> pa.Table:
     """A generated export with what crosses members: a claim_id on two members' lines, one staff
     member with two members at once, member and staff ids written with stray spaces."""

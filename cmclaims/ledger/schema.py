@@ -16,6 +16,12 @@ read them instead of a year of lines. An older ledger is upgraded in place,
 its totals computed from its lines. (A version 3 ledger of this session's
 first step kept them as rows, `usage_totals`: version 4 replaces that table.)
 
+Version 5 writes new blocks as Arrow IPC instead of Parquet. Its tables are
+those of version 4 and its Parquet blocks stay as they are (both are read);
+the version is raised so that an older cmclaims, which reads Parquet only,
+refuses the ledger as newer than it knows instead of taking its new blocks
+for damage.
+
 Version 2 gives every ledger its identity (PRAGMA application_id "CMCL" and a
 ledger_id): a ledger is created only by `cmclaims ledger init`, and a file
 that is not one is refused (cmclaims/ledger/identity.py). A version 1 ledger
@@ -33,7 +39,7 @@ from cmclaims.errors import ConfigError
 from cmclaims.ledger import totals
 from cmclaims.ledger.identity import APPLICATION_ID
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _VERSION_1 = [
     """CREATE TABLE meta (
@@ -117,9 +123,10 @@ _VERSION_3 = [
     "ALTER TABLE retired ADD COLUMN units INTEGER NOT NULL DEFAULT 0",  # the original's units when retired
 ]
 _VERSION_4 = ["DROP TABLE IF EXISTS usage_totals", totals.TOTAL_BLOCKS]
+_VERSION_5: list[str] = []  # new blocks are Arrow IPC (cmclaims/ledger/blocks.py); no table changes
 
 # version -> statements that bring a ledger from version - 1 to it (None: built when applied)
-MIGRATIONS: dict[int, list[str] | None] = {1: _VERSION_1, 2: None, 3: _VERSION_3, 4: _VERSION_4}
+MIGRATIONS: dict[int, list[str] | None] = {1: _VERSION_1, 2: None, 3: _VERSION_3, 4: _VERSION_4, 5: _VERSION_5}
 # version -> work done after its statements, in the same transaction (computed from the ledger's contents)
 FILLS: dict[int, Callable[[sqlite3.Connection], None]] = {3: totals.fill_retired_units, 4: totals.fill_totals}
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import sqlite3
+from pathlib import Path
 
 import hypothesis.strategies as st
 import pyarrow as pa
@@ -11,7 +14,12 @@ import pytest
 from hypothesis import given, settings
 
 from cmclaims.errors import CannotWrite
+from cmclaims.ledger.admin import check_ledger
 from cmclaims.ledger.blocks import LINE_SCHEMA, decode_block, encode_block
+from cmclaims.ledger.schema import SCHEMA_VERSION
+from cmclaims.ledger.store import SqliteLedger
+from tests.helpers import new_ledger, run_lines
+from tests.ledger.support import optum_line
 
 BATCH_MEMBERS = pa.array([f"M{i:05d}" for i in range(5000)])  # a night's whole dictionary of members
 
@@ -105,3 +113,40 @@ def test_a_damaged_block_is_reported_or_read_never_crashed_on(edits: list[tuple[
 def test_bytes_that_are_no_block_are_reported(data: bytes) -> None:
     with pytest.raises(CannotWrite):
         decode_block(data, ["claim_id"])
+
+
+def _as_version_4_wrote_it(ledger: Path) -> None:
+    """Every block re-encoded as the previous cmclaims wrote it (Parquet, lz4) with its SHA-256, schema 4."""
+    db = sqlite3.connect(ledger, isolation_level=None)
+    for table, key in (("line_blocks", "run_id, month"), ("total_blocks", "profile, year")):
+        for *where, data in db.execute(f"SELECT {key}, data FROM {table}").fetchall():
+            sink = io.BytesIO()
+            pq.write_table(decode_block(data), sink, compression="lz4")
+            blob = sink.getvalue()
+            first, second = key.split(", ")
+            db.execute(f"UPDATE {table} SET data = ?, sha256 = ? WHERE {first} = ? AND {second} = ?",
+                       (blob, hashlib.sha256(blob).hexdigest(), *where))
+    db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    db.execute("PRAGMA user_version = 4")
+    db.close()
+
+
+def test_a_ledger_the_previous_version_wrote_is_upgraded_and_its_parquet_blocks_still_count(tmp_path: Path) -> None:
+    """A claim billed under schema 4 (a Parquet block), sent again: CM402. The night's own lines go to an
+    Arrow block beside it, and `ledger check` finds both sound."""
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
+    first = run_lines(tmp_path / "night1", [optum_line("A1", "M1", "2026-03-02", 4)], "id-optum", ledger=ledger)
+    assert first.summary["counts"]["lines_clean"] == 1
+    _as_version_4_wrote_it(ledger)
+    second = run_lines(tmp_path / "night2", [optum_line("A1", "M1", "2026-03-09", 4),
+                                              optum_line("A2", "M1", "2026-03-10", 4)], "id-optum", ledger=ledger)
+    assert [(f["rule"], f["lines_rejected"]) for f in second.summary["findings"]] == [("CM402", 1)]
+    store = SqliteLedger(ledger, read_only=True)
+    try:
+        assert store.identity()["schema_version"] == str(SCHEMA_VERSION)
+        assert check_ledger(store) == []
+        assert sorted(store.lines(None, ["claim_id"]).column("claim_id").to_pylist()) == ["A1", "A2"]
+        formats = {bytes(data[:4]) for (data,) in store._db.execute("SELECT data FROM line_blocks")}
+    finally:
+        store.close()
+    assert formats == {b"PAR1", b"ARRO"}

@@ -20,14 +20,15 @@ def positions_in(haystack: pa.Array | pa.ChunkedArray, needles: pa.Array | pa.Ch
 
 
 def first_positions(haystack: pa.Array | pa.ChunkedArray, needles: pa.Array | pa.ChunkedArray, *,
-                    distinct_first: int = 0) -> np.ndarray:
+                    distinct_first: int = 0, skip: np.ndarray | None = None) -> np.ndarray:
     """As `positions_in`, for a haystack much larger than the needles (every claim the ledger billed, and
     tonight's): the needles are hashed once and the haystack only probed, never hashed.
 
     `distinct_first`: the first so many needles are known to be distinct (a
     column's factorized values, tonight's claim ids): they are not hashed once
     more to find repeats; only the needles after them are (the few original
-    claim ids of voids and replacements).
+    claim ids of voids and replacements). `skip` marks haystack rows that
+    never match (void lines: their ids bill nothing).
     """
     if len(needles) == 0:
         return np.empty(0, dtype=np.int64)
@@ -45,6 +46,8 @@ def first_positions(haystack: pa.Array | pa.ChunkedArray, needles: pa.Array | pa
     value_set = pa.concat_arrays([head.cast(pa.string()), tail_values.filter(pa.array(added)).cast(pa.string())])
     # Each value's first place in the haystack; the last slot answers needles found nowhere.
     which = _numpy(pc.index_in(haystack, value_set=value_set, skip_nulls=True).fill_null(-1))
+    if skip is not None:
+        which[skip] = -1
     hits = np.flatnonzero(which >= 0)
     first = np.full(len(value_set) + 1, -1, dtype=np.int64)
     first[which[hits][::-1]] = hits[::-1]  # assigned last to first: the first occurrence stays

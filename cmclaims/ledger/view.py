@@ -119,7 +119,7 @@ class LedgerView:
     year_totals: pa.Table = field(default_factory=running.empty)
     size: int = field(init=False)  # earlier lines loaded for the limits
     prior: PriorUsage | None = field(default=None, init=False)
-    _billed: pa.ChunkedArray | None = field(default=None, init=False, repr=False)
+    _void_rows: np.ndarray | None = field(default=None, init=False, repr=False)  # per row of `claims`: a void
     # The batch's claim ids and original ids, each with the row in `claims` billing it (-1 none): the
     # ledger's ids are probed once for all of them, not once per question the rules ask.
     _expected: pa.Array | None = field(default=None, init=False, repr=False)
@@ -156,7 +156,7 @@ class LedgerView:
         `_expected_at[i]` answers `claim_ids[i]`; the first `distinct_first` are known to be distinct
         (`first_positions`)."""
         self._expected = claim_ids
-        self._expected_at = first_positions(self.billed_claims(), claim_ids, distinct_first=distinct_first)
+        self._expected_at = self.billed_in(claim_ids, distinct_first)
 
     @classmethod
     def load_for_days(cls, store: LedgerStore | None, days: np.ndarray, profile: Profile, run_id: str,
@@ -216,23 +216,23 @@ class LedgerView:
         """Each earlier run's day (when it finished), for the messages that name it."""
         return {r["run_id"]: r["finished_at"][:10] for r in self.store.runs()} if self.store else {}
 
-    def billed_claims(self) -> pa.ChunkedArray:
-        """The earlier claim ids that bill something: a void line bills nothing, so its id is not billed.
+    def billed_in(self, claim_ids: pa.Array | pa.ChunkedArray, distinct_first: int = 0) -> np.ndarray:
+        """Per claim id: the row in `claims` of the first earlier line billing it, -1 when none does.
 
-        Null in place of a void's id keeps positions aligned with `claims`. Computed once.
+        A void line bills nothing, so its id is not billed: its rows are passed over (a mask over
+        `claims`, found once; the ids themselves are never copied).
         """
-        if self._billed is None:
+        if self._void_rows is None:
             is_void = pc.fill_null(equal(self.claims.column("frequency"), VOID), False)
-            claim_ids = self.claims.column("claim_id")
-            # Without a void among them (most ledgers' nights), the ids are their own billed ids: no copy.
-            self._billed = pc.if_else(is_void, pa.scalar(None, pa.string()), claim_ids) \
-                if pc.any(is_void).as_py() else claim_ids
-        return self._billed
+            chunks = [chunk.to_numpy(zero_copy_only=False) for chunk in _chunks(is_void)]
+            self._void_rows = np.concatenate(chunks) if chunks else np.zeros(0, dtype=bool)
+        skip = self._void_rows if self._void_rows.any() else None
+        return first_positions(self.claims.column("claim_id"), claim_ids, distinct_first=distinct_first, skip=skip)
 
     def billed_position(self, claim_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Per claim id: the row in `claims` of the earlier line billing it, -1 when none does."""
         if self._expected is None or self._expected_at is None:
-            return first_positions(self.billed_claims(), claim_ids)
+            return self.billed_in(claim_ids)
         # A few ids (originals, retirements) are hashed and the expected ids probed; many (a whole
         # column) are looked up in a hash of the expected ids. Both give each id's first expected place.
         few = len(claim_ids) * 8 < len(self._expected)
@@ -240,7 +240,7 @@ class LedgerView:
         where = np.where(at >= 0, self._expected_at[np.maximum(at, 0)], -1)
         unexpected = np.flatnonzero((at < 0) & pc.is_valid(claim_ids).to_numpy(zero_copy_only=False))
         if unexpected.size:  # ids the batch did not announce (none in a validate run): looked up directly
-            where[unexpected] = first_positions(self.billed_claims(), pc.take(claim_ids, pa.array(unexpected)))
+            where[unexpected] = self.billed_in(pc.take(claim_ids, pa.array(unexpected)))
         return where
 
     def original_position(self, claim_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -501,6 +501,10 @@ def _year_totals(store: LedgerStore, profile: str, years: list[int], rerun: str 
     retired = retired.filter(pc.and_(pc.equal(retired.column("profile"), profile),
                                      pc.is_in(retired.column("month"), value_set=pa.array(months, pa.int64()))))
     return running.combined([(base, +1), (running.summed(own.filter(active)), -1), (running.summed(retired), +1)])
+
+
+def _chunks(values: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    return values.chunks if isinstance(values, pa.ChunkedArray) else [values]
 
 
 def _carried(every: pa.Table, active: pa.Table) -> pd.DataFrame:

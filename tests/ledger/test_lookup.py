@@ -40,6 +40,17 @@ def test_needles_known_distinct_are_answered_as_any_needles(chunks: list[list[st
     assert got.tolist() == expected
 
 
+@settings(deadline=None)
+@given(st.lists(st.tuples(ids, st.booleans()), max_size=12), st.lists(ids, max_size=8))
+def test_skipped_rows_never_match(rows: list[tuple[str | None, bool]], needles: list[str | None]) -> None:
+    """Void lines: their ids bill nothing, so a needle is found at the first line that is not skipped."""
+    haystack = pa.array([value for value, _ in rows], pa.string())
+    skip = np.array([skipped for _, skipped in rows], dtype=bool)
+    open_rows = [i for i, (_, skipped) in enumerate(rows) if not skipped]
+    expected = [next((i for i in open_rows if rows[i][0] == n), -1) if n is not None else -1 for n in needles]
+    assert first_positions(haystack, pa.array(needles, pa.string()), skip=skip).tolist() == expected
+
+
 def test_is_in_and_equal_answer_on_dictionaries_as_arrow_does_on_text() -> None:
     """A ledger's run ids and frequencies come dictionary-encoded, one dictionary per block; `is_in` and
     `equal` look each dictionary up once and answer every line as Arrow does on the plain text."""

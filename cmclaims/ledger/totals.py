@@ -166,7 +166,7 @@ def _grouped(table: pa.Table, key: list[str] = KEY) -> pa.Table:
 
     Each key column is dictionary-encoded once and the codes packed into one
     integer per row, grouped in numpy: a night's totals merged into a year's
-    block (hundreds of thousands of rows) in a third of the time Arrow's
+    block (hundreds of thousands of rows) in two thirds of the time Arrow's
     group_by takes over three texts. Arrow groups when the codes do not fit
     one 63-bit integer.
     """

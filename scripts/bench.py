@@ -35,6 +35,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -295,6 +296,12 @@ def _split_by_date(export: Path, history: Path, batch: Path, batch_rows: int) ->
     pacsv.write_csv(table.slice(table.num_rows - batch_rows), batch)
 
 
+def _median(samples: list[Measurement]) -> Measurement:
+    """The median wall time and the median peak memory of several runs of one command."""
+    return Measurement(statistics.median(m.seconds for m in samples),
+                       int(statistics.median(m.peak_rss_bytes for m in samples)), 0)
+
+
 def ledger_case(size: int, setup: Setup) -> dict[str, object]:
     """`cmclaims validate` of a `size`-line batch against a ledger of 5 x `size` earlier lines, and without it.
 
@@ -302,6 +309,8 @@ def ledger_case(size: int, setup: Setup) -> dict[str, object]:
     loaded into a fresh ledger with `cmclaims ledger import` (timed, not judged),
     the latest 1/6 are tonight's batch, so members and months overlap as they
     do night after night. Target: with the ledger at most LEDGER_TARGETS[payer] slower.
+    With --repeat N, each command runs N times (alternated; every ledger run on a
+    fresh copy of the imported ledger, as each commits) and the medians compare.
     """
     export, _ = export_for(size * (EARLIER_NIGHTS + 1), setup)
     folder = setup.out / f"ledger-{setup.profile}-{size}"
@@ -309,24 +318,33 @@ def ledger_case(size: int, setup: Setup) -> dict[str, object]:
     history, batch = folder / "history.csv", folder / "batch.csv"
     if not history.exists() or not batch.exists() or history.stat().st_mtime < export.stat().st_mtime:
         _split_by_date(export, history, batch, size)
-    ledger = folder / "ledger.sqlite3"
-    for stale in folder.glob("ledger.sqlite3*"):
+    imported_ledger = folder / "imported.sqlite3"
+    for stale in [*folder.glob("imported.sqlite3*"), *folder.glob("ledger.sqlite3*")]:
         stale.unlink()
-    created = run_measured([*setup.cmclaims, "ledger", "init", "--ledger", str(ledger)], folder / "init.log")
+    created = run_measured([*setup.cmclaims, "ledger", "init", "--ledger", str(imported_ledger)], folder / "init.log")
     if created.exit_code != 0:  # validate and import never create a ledger (SPEC section 6)
         raise SystemExit(f"bench: ledger init failed (exit {created.exit_code}); see {folder}/init.log")
     imported = run_measured([*setup.cmclaims, "ledger", "import", str(history), "--profile", setup.profile,
-                             "--ledger", str(ledger), "--json"], folder / "import.log")
+                             "--ledger", str(imported_ledger), "--json"], folder / "import.log")
     if imported.exit_code not in (0, 1):  # 1: some history rows were left out, as in real histories
         raise SystemExit(f"bench: ledger import failed (exit {imported.exit_code}); see {folder}/import.log")
     common = [*setup.cmclaims, "validate", str(batch), "--profile", setup.profile, "--quiet", "--exit-zero"]
-    without = run_measured([*common, "--out", str(folder / "out-no-ledger"), "--no-ledger"],
-                           folder / "validate-no-ledger.log")
-    with_ledger = run_measured([*common, "--out", str(folder / "out-ledger"), "--ledger", str(ledger)],
-                               folder / "validate-ledger.log")
-    for measured, name in ((without, "no-ledger"), (with_ledger, "ledger")):
-        if measured.exit_code != 0:
-            raise SystemExit(f"bench: validate ({name}) failed (exit {measured.exit_code}); see the log in {folder}")
+    ledger = folder / "ledger.sqlite3"
+    runs: dict[str, list[Measurement]] = {"no-ledger": [], "ledger": []}
+    for _ in range(setup.repeat):  # alternated, so that a slow spell of the machine falls on both
+        runs["no-ledger"].append(run_measured([*common, "--out", str(folder / "out-no-ledger"), "--no-ledger"],
+                                              folder / "validate-no-ledger.log"))
+        # Each run with the ledger commits to it: every one starts from a copy of the imported ledger.
+        for stale in folder.glob("ledger.sqlite3*"):
+            stale.unlink()
+        shutil.copyfile(imported_ledger, ledger)
+        runs["ledger"].append(run_measured([*common, "--out", str(folder / "out-ledger"), "--ledger", str(ledger)],
+                                           folder / "validate-ledger.log"))
+    for name, measured in runs.items():
+        failed = [m.exit_code for m in measured if m.exit_code != 0]
+        if failed:
+            raise SystemExit(f"bench: validate ({name}) failed (exit {failed[0]}); see the log in {folder}")
+    without, with_ledger = (_median(runs[name]) for name in ("no-ledger", "ledger"))
     slower = with_ledger.seconds / without.seconds - 1
     target = LEDGER_TARGETS.get(setup.profile, OTHER_LEDGER_TARGET)
     return {
@@ -340,6 +358,8 @@ def ledger_case(size: int, setup: Setup) -> dict[str, object]:
         "slower_by": round(slower, 3),
         "no_ledger_peak_rss_gib": round(without.peak_rss_bytes / GIB, 2),
         "ledger_peak_rss_gib": round(with_ledger.peak_rss_bytes / GIB, 2),
+        "no_ledger_samples_seconds": [round(m.seconds, 2) for m in runs["no-ledger"]],
+        "ledger_samples_seconds": [round(m.seconds, 2) for m in runs["ledger"]],
         "target": target,
         "target_met": slower <= target,
     }

@@ -85,7 +85,7 @@ def encode_block(table: pa.Table, *, lines: bool = False) -> bytes:
 
 
 def _used_values_only(values: pa.DictionaryArray) -> pa.DictionaryArray:
-    """A dictionary array whose dictionary holds only the values its indices use (in their first order)."""
+    """A dictionary array whose dictionary holds only the values its indices use (in the dictionary's order)."""
     if not len(values.dictionary):
         return values
     indices = values.indices.fill_null(0).to_numpy(zero_copy_only=False)

@@ -59,10 +59,7 @@ def first_positions(haystack: pa.Array | pa.ChunkedArray, needles: pa.Array | pa
 
 def _numpy(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """An integer Arrow result (nulls already filled) as int64 numpy."""
-    if isinstance(values, pa.ChunkedArray):
-        chunks = [c.to_numpy(zero_copy_only=False) for c in values.chunks]
-        return np.concatenate(chunks).astype(np.int64) if chunks else np.empty(0, np.int64)
-    return values.to_numpy(zero_copy_only=False).astype(np.int64)
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -224,8 +224,7 @@ class LedgerView:
         """
         if self._void_rows is None:
             is_void = pc.fill_null(equal(self.claims.column("frequency"), VOID), False)
-            chunks = [chunk.to_numpy(zero_copy_only=False) for chunk in _chunks(is_void)]
-            self._void_rows = np.concatenate(chunks) if chunks else np.zeros(0, dtype=bool)
+            self._void_rows = np.asarray(is_void.to_numpy(zero_copy_only=False), dtype=bool)
         skip = self._void_rows if self._void_rows.any() else None
         return first_positions(self.claims.column("claim_id"), claim_ids, distinct_first=distinct_first, skip=skip)
 
@@ -501,10 +500,6 @@ def _year_totals(store: LedgerStore, profile: str, years: list[int], rerun: str 
     retired = retired.filter(pc.and_(pc.equal(retired.column("profile"), profile),
                                      pc.is_in(retired.column("month"), value_set=pa.array(months, pa.int64()))))
     return running.combined([(base, +1), (running.summed(own.filter(active)), -1), (running.summed(retired), +1)])
-
-
-def _chunks(values: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
-    return values.chunks if isinstance(values, pa.ChunkedArray) else [values]
 
 
 def _carried(every: pa.Table, active: pa.Table) -> pd.DataFrame:

@@ -93,13 +93,15 @@ def _covering(line: Line, s: Scenario) -> list[int]:
                                         s.authorizations[i].end, s.authorizations[i].id))
 
 
-def reference(s: Scenario) -> tuple[list[int], list[str | None], list[int]]:
-    """Accepted units, the limit that held each line back (None), and the authorization it billed (-1)."""
+def reference(s: Scenario) -> tuple[list[int], list[str | None], list[int], list[int]]:
+    """Accepted units, the limit that held each line back (None), the authorization it billed (-1), and the
+    units that limit had already counted when the line came (0 for a line nothing held back)."""
     used: dict[tuple, int] = defaultdict(int, s.prior)
     left = [a.units - a.used_before for a in s.authorizations]
     allowed = [0] * len(s.lines)
     held_by: list[str | None] = [None] * len(s.lines)
     billed_against = [-1] * len(s.lines)
+    used_when_held = [0] * len(s.lines)
     order = sorted((i for i, line in enumerate(s.lines) if line.candidate),
                    key=lambda i: (s.lines[i].member, s.lines[i].day, s.lines[i].start, s.lines[i].claim))
     for i in order:
@@ -119,10 +121,10 @@ def reference(s: Scenario) -> tuple[list[int], list[str | None], list[int]]:
                 if with_room:
                     chosen = with_room[0]
                     room += left[chosen]
-            rooms.append((kind, room))
-        short = [kind for kind, room in rooms if room < need]
-        take = need if not short else (min(room for _, room in rooms) if s.cutback else 0)
-        held_by[i] = short[0] if short else None
+            rooms.append((kind, room, used[(kind, key)]))
+        short = [(kind, counted) for kind, room, counted in rooms if room < need]
+        take = need if not short else (min(room for _, room, _ in rooms) if s.cutback else 0)
+        held_by[i], used_when_held[i] = short[0] if short else (None, 0)
         allowed[i] = take
         if take <= 0:
             continue
@@ -131,13 +133,13 @@ def reference(s: Scenario) -> tuple[list[int], list[str | None], list[int]]:
                 left[chosen] -= take - under_cap
                 billed_against[i] = chosen
             used[(kind, key)] += take
-    return allowed, held_by, billed_against
+    return allowed, held_by, billed_against, used_when_held
 
 
 # --- the resolver, fed the same scenario ----------------------------------------------------------
 
 
-def resolve(s: Scenario) -> tuple[list[int], list[str | None], list[int]]:
+def resolve(s: Scenario) -> tuple[list[int], list[str | None], list[int], list[int]]:
     n = len(s.lines)
     kinds = ["daily", "monthly", "per_diem", "annual"]
     candidates = np.array([line.candidate for line in s.lines], dtype=bool)
@@ -168,7 +170,7 @@ def resolve(s: Scenario) -> tuple[list[int], list[str | None], list[int]]:
     units = np.array([line.units for line in s.lines], dtype=np.int32)
     outcome = apply_limits(units, candidates, order, limits, pool, s.cutback)
     held_by = [kinds[b] if b >= 0 else None for b in outcome.binding.tolist()]
-    return outcome.allowed.tolist(), held_by, outcome.authorization.tolist()
+    return outcome.allowed.tolist(), held_by, outcome.authorization.tolist(), outcome.used.tolist()
 
 
 # --- scenarios ---------------------------------------------------------------------------------
@@ -260,13 +262,14 @@ def test_units_beyond_the_cap_go_to_an_authorization_with_room_for_them_all() ->
     # PA1 has 8: the line bills against PA1 whole. The third line's 2 units then fit PA0;
     # the fourth needs 3 and neither has them (PA0 0, PA1 2).
     scenario = _year_scenario([10, 6, 2, 3], [("PA0", 2, 0), ("PA1", 8, 0)], cutback=False)
-    assert resolve(scenario) == reference(scenario) == ([10, 6, 2, 0], [None, None, None, "annual"], [-1, 1, 0, -1])
+    assert resolve(scenario) == reference(scenario) == ([10, 6, 2, 0], [None, None, None, "annual"], [-1, 1, 0, -1],
+                                                        [0, 0, 0, 18])
 
 
 def test_cutback_takes_what_an_authorization_has_left() -> None:
     # PA0 has 3 of its 5 units left: the 6 units beyond the cap are cut to 3.
     scenario = _year_scenario([10, 6], [("PA0", 5, 2)], cutback=True)
-    assert resolve(scenario) == reference(scenario) == ([10, 3], [None, "annual"], [-1, 0])
+    assert resolve(scenario) == reference(scenario) == ([10, 3], [None, "annual"], [-1, 0], [0, 10])
 
 
 def test_only_lines_past_a_cap_are_walked_one_by_one() -> None:
@@ -279,3 +282,15 @@ def test_only_lines_past_a_cap_are_walked_one_by_one() -> None:
                            lambda rows: np.sort(rows), [limit], None, cutback=False)
     assert outcome.allowed.tolist() == [10, 0, 5, 5]
     assert outcome.resolved_one_by_one == 1
+
+
+def test_lines_of_a_group_already_full_are_held_without_being_walked() -> None:
+    # Earlier runs filled the day (16 of 16): both lines are held back whatever comes before them, so the
+    # walk leaves them out, and each still names the units already counted that day.
+    limit = Limit("daily", np.zeros(2, dtype=np.int64), np.array([16]), np.array([16]))
+    outcome = apply_limits(np.array([3, 4], dtype=np.int32), np.ones(2, dtype=bool), lambda rows: np.sort(rows),
+                           [limit], None, cutback=True)
+    assert outcome.allowed.tolist() == [0, 0]
+    assert outcome.binding.tolist() == [0, 0]
+    assert outcome.used.tolist() == [16, 16]
+    assert outcome.resolved_one_by_one == 0

@@ -157,6 +157,10 @@ def apply_limits(
     sequential = np.flatnonzero(~safe)
     used = [limit.prior.astype(np.int64) for limit in limits]  # plus the accepted units of sequential lines
     covering = authorizations.covering(rows[sequential]) if authorizations is not None else {}
+    held = _held_whatever_comes_before(rows[sequential], need[sequential], [g[sequential] for g in groups],
+                                       [b[sequential] for b in safe_before], limits, release_groups, covering)
+    allowed[rows[sequential[held]]] = 0
+    walked, sequential = sequential, sequential[~held]
     auth_used = authorizations.prior.astype(np.int64) if authorizations is not None else np.zeros(0, np.int64)
     auth_units = authorizations.units if authorizations is not None else np.zeros(0, np.int64)
     extendable = [limit.extendable for limit in limits]
@@ -211,7 +215,62 @@ def apply_limits(
                 auth_of[line] = auth
                 auth_units_of[line] = beyond_cap
             used[k][group] += take
+    _bind_held(rows[walked], need[walked], held, [g[walked] for g in groups], [b[walked] for b in safe_before],
+               limits, allowed, binding, used_at)
     return Outcome(allowed, binding, used_at, auth_of, auth_units_of, auth_room_at, int(sequential.size))
+
+
+def _held_whatever_comes_before(lines: np.ndarray, need: np.ndarray, groups: list[np.ndarray],
+                                before: list[np.ndarray], limits: list[Limit], release_groups: list[np.ndarray],
+                                covering: dict[int, list[int]]) -> np.ndarray:
+    """Per line left to walk (in order): whether it is held back whatever the lines before it do.
+
+    A group whose earlier runs and safe lines already fill its cap has no room
+    for any later line: accepted units only ever add to it. Nothing can free
+    room there unless a replacement releases units in one of the line's
+    groups, and an authorization could add room beyond an annual cap, so lines
+    with either are walked. Such a line takes nothing and changes nothing, so
+    the walk leaves it out (a night against a year of earlier use has tens of
+    thousands of them: members already at their cap); `_bind_held` then says
+    which limit held it, as the walk would have.
+    """
+    full = np.zeros(lines.size, dtype=bool)
+    releasing = np.zeros(lines.size, dtype=bool)
+    for limit, group, taken, freed in zip(limits, groups, before, release_groups, strict=True):
+        inside = group >= 0
+        at = group[inside]
+        full[inside] |= limit.prior[at] + taken[inside] >= limit.cap[at]
+        if freed.size:
+            freeing = np.zeros(limit.cap.size, dtype=bool)
+            freeing[freed[freed >= 0]] = True
+            releasing[inside] |= freeing[at]
+    covered = np.isin(lines, np.array([line for line, found in covering.items() if found], dtype=np.int64))
+    return full & (need > 0) & ~releasing & ~covered
+
+
+def _bind_held(lines: np.ndarray, need: np.ndarray, held: np.ndarray, groups: list[np.ndarray],
+               before: list[np.ndarray], limits: list[Limit], allowed: np.ndarray, binding: np.ndarray,
+               used_at: np.ndarray) -> None:
+    """The binding limit and its used units for the lines `_held_whatever_comes_before` left out of the walk:
+    each group's prior use, plus what the walked lines before it accepted in that group, plus its safe lines."""
+    if not held.any():
+        return
+    first_short = np.full(lines.size, -1, dtype=np.int64)
+    usage_at_short = np.zeros(lines.size, dtype=np.int64)
+    taken = allowed[lines].astype(np.int64)  # the walked lines' accepted units; 0 for the held ones
+    for k, (limit, group, safe) in enumerate(zip(limits, groups, before, strict=True)):
+        inside = group >= 0
+        at = group[inside]
+        accepted_before = pd.Series(taken[inside]).groupby(at).cumsum().to_numpy() - taken[inside]
+        usage = np.zeros(lines.size, dtype=np.int64)
+        usage[inside] = limit.prior[at] + accepted_before + safe[inside]
+        room = np.zeros(lines.size, dtype=np.int64)
+        room[inside] = np.maximum(limit.cap[at] - usage[inside], 0)
+        short = inside & (room < need) & (first_short < 0)
+        first_short[short], usage_at_short[short] = k, usage[short]
+    lines, first_short, usage_at_short = lines[held], first_short[held], usage_at_short[held]
+    binding[lines] = first_short
+    used_at[lines] = usage_at_short
 
 
 def _crossing_only(group: np.ndarray, crosses: np.ndarray) -> np.ndarray:

@@ -28,12 +28,32 @@ _DATE_TIME_SPLIT = re.compile(r"^(.*?\d)(?:T|\s+)(\d{1,2}:\d{2}.*)$")
 
 def month_of(days: np.ndarray | list[int]) -> np.ndarray:
     """Months since 1970-01 of day numbers (the month a limit and a ledger block belong to)."""
-    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return _calendar(days, "datetime64[M]")
 
 
 def year_of(days: np.ndarray | list[int]) -> np.ndarray:
     """The calendar year of day numbers (the year an annual cap belongs to)."""
-    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    return _calendar(days, "datetime64[Y]") + 1970
+
+
+_CALENDAR_SPAN = 1 << 16  # days (180 years): a night's dates, or a ledger's, span far fewer
+
+
+def _calendar(days: np.ndarray | list[int], unit: str) -> np.ndarray:
+    """Day numbers in a coarser numpy calendar unit, as int64.
+
+    numpy works out the calendar for every element; a night's million lines
+    fall on a few hundred days, so each day of their span is worked out once
+    and the lines look theirs up (about three times faster).
+    """
+    days = np.asarray(days, dtype=np.int64)
+    if days.size < 4096:
+        return days.astype("datetime64[D]").astype(unit).astype(np.int64)
+    first, last = int(days.min()), int(days.max())
+    if last - first >= _CALENDAR_SPAN:
+        return days.astype("datetime64[D]").astype(unit).astype(np.int64)
+    span = np.arange(first, last + 1, dtype=np.int64).astype("datetime64[D]").astype(unit).astype(np.int64)
+    return span[days - first]
 
 
 def day_number(value: dt.date) -> int:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from cmclaims.normalize.text_keys import text_keys
 
 
 def positions_in(haystack: pa.Array | pa.ChunkedArray, needles: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -45,16 +48,78 @@ def first_positions(haystack: pa.Array | pa.ChunkedArray, needles: pa.Array | pa
     added = head_at < 0
     value_set = pa.concat_arrays([head.cast(pa.string()), tail_values.filter(pa.array(added)).cast(pa.string())])
     # Each value's first place in the haystack; the last slot answers needles found nowhere.
-    which = _numpy(pc.index_in(haystack, value_set=value_set, skip_nulls=True).fill_null(-1))
-    if skip is not None:
-        which[skip] = -1
-    hits = np.flatnonzero(which >= 0)
-    first = np.full(len(value_set) + 1, -1, dtype=np.int64)
-    first[which[hits][::-1]] = hits[::-1]  # assigned last to first: the first occurrence stays
+    first = np.append(_first_rows(haystack, value_set, skip), -1)
     slot = np.where(added, len(head) + np.cumsum(added) - 1, head_at)
     slot = np.append(slot, len(value_set))  # a null tail needle answers -1
     at = _numpy(pc.index_in(tail, value_set=tail_values).fill_null(len(tail_values)))
     return np.concatenate([first[:len(head)], first[slot[at]]])
+
+
+def _first_rows(haystack: pa.Array | pa.ChunkedArray, values: pa.Array, skip: np.ndarray | None) -> np.ndarray:
+    """Per value (distinct, no nulls): its first row in `haystack` not skipped, -1 when there is none."""
+    found = _rows_by_key(haystack, values, skip)
+    if found is None:  # two of the values share a key: Arrow hashes the texts themselves
+        which = _numpy(pc.index_in(haystack, value_set=values, skip_nulls=True).fill_null(-1))
+        if skip is not None:
+            which[skip] = -1
+        rows = np.flatnonzero(which >= 0)
+        found = rows, which[rows]
+    rows, value = found
+    first = np.full(len(values), -1, dtype=np.int64)
+    first[value[::-1]] = rows[::-1]  # assigned last to first: the first occurrence stays
+    return first
+
+
+_FILTER_BITS = 26  # a bit per 2^-26 of the key space: 8 MiB, a few per cent of the rows pass it by chance
+
+
+def _rows_by_key(haystack: pa.Array | pa.ChunkedArray, values: pa.Array,
+                 skip: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """The haystack rows (ascending) holding one of `values`, and which: by 64-bit keys (text_keys), not
+    by hashing millions of texts into Arrow's table. None when two values share a key.
+
+    The values' keys are hashed once (pandas' integer index). Each piece of the
+    haystack is keyed, passed through a bit filter of the values' keys (most rows
+    stop there), and the rest looked up in the index; a row whose key matches is
+    kept only if its text is the value's text, so a key two texts share can
+    never make a match.
+    """
+    chunks = haystack.chunks if isinstance(haystack, pa.ChunkedArray) else [haystack]
+    if not all(pa.types.is_string(c.type) or pa.types.is_large_string(c.type) for c in [values, *chunks]):
+        return None
+    if len(values) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    keys = text_keys(values)
+    known = pd.Index(keys)
+    if not known.is_unique:
+        return None
+    shift = np.uint64(64 - _FILTER_BITS)
+    present = np.zeros(1 << (_FILTER_BITS - 3), dtype=np.uint8)
+    bit = keys >> shift
+    np.bitwise_or.at(present, bit >> np.uint64(3), np.left_shift(1, bit & np.uint64(7)).astype(np.uint8))
+    rows, which, base = [], [], 0
+    for chunk in chunks:
+        chunk_keys = text_keys(chunk)
+        bit = chunk_keys >> shift
+        maybe = np.flatnonzero((present[bit >> np.uint64(3)] >> (bit & np.uint64(7)).astype(np.uint8)) & 1)
+        if chunk.null_count:
+            maybe = maybe[np.asarray(chunk.is_valid())[maybe]]
+        value = known.get_indexer(chunk_keys[maybe])
+        maybe, value = maybe[value >= 0], value[value >= 0]
+        if maybe.size:
+            texts = chunk.take(pa.array(maybe)).cast(pa.string())
+            same = pc.equal(texts, values.take(pa.array(value)).cast(pa.string()))
+            kept = np.asarray(same.to_numpy(zero_copy_only=False), dtype=bool)
+            rows.append(maybe[kept] + base)
+            which.append(value[kept])
+        base += len(chunk)
+    if not rows:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    rows_found, value_found = np.concatenate(rows), np.concatenate(which).astype(np.int64)
+    if skip is not None:
+        open_rows = ~skip[rows_found]
+        rows_found, value_found = rows_found[open_rows], value_found[open_rows]
+    return rows_found, value_found
 
 
 def _numpy(values: pa.Array | pa.ChunkedArray) -> np.ndarray:

@@ -8,7 +8,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from hypothesis import given, settings
 
+import cmclaims.ledger.lookup as lookup
 from cmclaims.ledger.lookup import equal, first_positions, is_in, positions_in
+from cmclaims.normalize.text_keys import text_keys
 
 ids = st.one_of(st.none(), st.sampled_from(["A", "B", "C", "D", "0042", "42", ""]))
 
@@ -62,3 +64,35 @@ def test_is_in_and_equal_answer_on_dictionaries_as_arrow_does_on_text() -> None:
         assert is_in(encoded, value_set).to_pylist() == pc.is_in(plain, value_set=value_set).to_pylist()
     for text in ("7", "1", "x"):
         assert equal(encoded, text).to_pylist() == pc.equal(plain, text).to_pylist()
+
+
+def _flat_answer(chunks: list[list[str | None]], needles: list[str | None]) -> list[int]:
+    flat = [v for c in chunks for v in c]
+    return [flat.index(n) if n is not None and n in flat else -1 for n in needles]
+
+
+@settings(deadline=None)
+@given(st.lists(st.lists(ids, max_size=6), max_size=3), st.lists(ids, max_size=8), st.integers(1, 3))
+def test_keys_two_texts_share_never_make_a_match(chunks: list[list[str | None]], needles: list[str | None],
+                                                  buckets: int) -> None:
+    """Keys are a hash: with a hash so poor that texts share keys all the time, the answers stay exact
+    (a shared key among the haystack's rows is checked against the text; among the needles, Arrow answers)."""
+    real = lookup.text_keys
+    lookup.text_keys = lambda values: text_keys(values) % np.uint64(buckets)
+    try:
+        haystack = pa.chunked_array([pa.array(c, pa.string()) for c in chunks], pa.string())
+        got = first_positions(haystack, pa.array(needles, pa.string()))
+    finally:
+        lookup.text_keys = real
+    assert got.tolist() == _flat_answer(chunks, needles)
+
+
+@settings(deadline=None, max_examples=50)
+@given(st.lists(st.lists(st.one_of(st.none(), st.text(max_size=30)), max_size=20), max_size=3),
+       st.lists(st.one_of(st.none(), st.text(max_size=30)), max_size=10))
+def test_any_text_is_found_as_arrow_finds_it(chunks: list[list[str | None]], needles: list[str | None]) -> None:
+    """Multi-byte, empty, long and control-character ids; the haystack also as large_string."""
+    needles = needles + [v for c in chunks for v in c][:5]
+    for kind in (pa.string(), pa.large_string()):
+        haystack = pa.chunked_array([pa.array(c, kind) for c in chunks], kind)
+        assert first_positions(haystack, pa.array(needles, pa.string())).tolist() == _flat_answer(chunks, needles)

@@ -58,21 +58,21 @@ _PARQUET_MAGIC = b"PAR1"
 _WRITE_OPTIONS = ipc.IpcWriteOptions(compression="zstd")
 
 
-def encode_block(table: pa.Table, *, lines: bool = False) -> bytes:
+def encode_block(table: pa.Table, *, dictionary: bool = False) -> bytes:
     """A table as the bytes of a ledger block.
 
-    `lines` (a block of recorded lines): the repeating texts
-    (DICTIONARY_COLUMNS) are kept dictionary-encoded, so that a night reads
-    its members and codes without one string per line. A column that arrives
-    dictionary-encoded keeps only the values its lines use: a run's lines come
-    encoded over the whole batch, and each month's block would otherwise carry
-    every member of the night.
+    `dictionary` (a block of recorded lines, or of running totals): the
+    repeating texts (DICTIONARY_COLUMNS) are kept dictionary-encoded, so that a
+    night reads its members and codes without one string per line, and sums
+    totals over codes. A column that arrives dictionary-encoded keeps only the
+    values its rows use: a run's lines come encoded over the whole batch, and
+    each month's block would otherwise carry every member of the night.
     """
     table = table.unify_dictionaries().combine_chunks()  # an IPC file holds one dictionary per column
     columns = []
     for field, column in zip(table.schema, table.columns, strict=True):
         values = column.chunk(0) if column.num_chunks else pa.array([], field.type)
-        if lines and field.name in DICTIONARY_COLUMNS and not pa.types.is_dictionary(field.type):
+        if dictionary and field.name in DICTIONARY_COLUMNS and not pa.types.is_dictionary(field.type):
             values = values.dictionary_encode()
         if pa.types.is_dictionary(values.type):
             values = _used_values_only(values)

@@ -494,7 +494,7 @@ class SqliteLedger(LedgerStore):
             months = month_of(lines.column("service_day").to_numpy())
             for month, rows in sorted(pd.Series(np.arange(lines.num_rows)).groupby(months).indices.items()):
                 block = lines.take(pa.array(rows))
-                data = encode_block(block, lines=True)
+                data = encode_block(block, dictionary=True)
                 units = int(pc.sum(block.column("units")).as_py() or 0)
                 blocks.append((int(month), block.num_rows, units, hashlib.sha256(data).hexdigest(), data))
         retirements = list(zip(retired["claim_id"], retired["month"].astype(int).tolist(), retired["original_run"],

@@ -57,6 +57,9 @@ SCHEMA = pa.schema([("profile", pa.string()), ("year", pa.int64()), ("member_id"
                     ("auth_units", pa.int64())])
 _IN_BLOCK = ["member_id", "hcpcs", "authorization_id", "units", "auth_units"]
 BLOCK_SCHEMA = pa.schema([SCHEMA.field(name) for name in _IN_BLOCK])
+# ... as a block keeps it: the texts dictionary-encoded (older blocks hold them plain; both read the same).
+ENCODED_BLOCK_SCHEMA = pa.schema([pa.field(f.name, pa.dictionary(pa.int32(), f.type)) if f.type == pa.string()
+                                  else f for f in BLOCK_SCHEMA])
 # What the totals need of a recorded line.
 LINE_COLUMNS = ["claim_id", "member_id", "hcpcs", "service_day", "units", "authorization_id", "auth_units"]
 
@@ -170,7 +173,8 @@ def _grouped(table: pa.Table, key: list[str] = KEY) -> pa.Table:
     group_by takes over three texts. Arrow groups when the codes do not fit
     one 63-bit integer.
     """
-    group = _group_of(table, key)
+    encoded = {name: _text_codes(table.column(name)) for name in key}
+    group = _group_of([encoded[name] for name in key])
     if group is None:
         grouped = table.group_by(key, use_threads=False).aggregate([("units", "sum"), ("auth_units", "sum")])
         grouped = grouped.rename_columns([*key, "units", "auth_units"])
@@ -181,34 +185,41 @@ def _grouped(table: pa.Table, key: list[str] = KEY) -> pa.Table:
         sums = {name: np.bincount(number, weights=pc.fill_null(table.column(name), 0).to_numpy(zero_copy_only=False),
                                   minlength=groups).astype(np.int64) for name in ("units", "auth_units")}
         kept = pa.array(first)
-        grouped = pa.table({**{name: table.column(name).take(kept) for name in key},
+        grouped = pa.table({**{name: encoded[name].take(kept) for name in key},
                             **{name: pa.array(values) for name, values in sums.items()}})
     grouped = _nonzero(grouped)
     return grouped.select(SCHEMA.names).cast(SCHEMA) if key == KEY else grouped
 
 
-def _group_of(table: pa.Table, key: list[str]) -> tuple[np.ndarray, int] | None:
+def _group_of(key: list[pa.DictionaryArray]) -> tuple[np.ndarray, int] | None:
     """Each row's group (numbered by first appearance) and the number of groups; None when the key's codes
     are too many to pack into one integer. A null key value is a group of its own, as in Arrow's group_by."""
-    packed = np.zeros(table.num_rows, dtype=np.int64)
+    packed = np.zeros(len(key[0]) if key else 0, dtype=np.int64)
     room = 1
-    for name in key:
-        codes, count = _codes(table.column(name))
+    for column in key:
+        count = len(column.dictionary)
         room *= count + 1
         if room >= 1 << 62:
             return None
-        packed = packed * (count + 1) + (codes + 1)
+        packed = packed * (count + 1) + (column.indices.fill_null(-1).to_numpy(zero_copy_only=False) + 1)
     number, distinct = pd.factorize(packed)
     return number.astype(np.int64), len(distinct)
 
 
-def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, int]:
-    """A column's values as codes from 0 (-1 for a null) and how many distinct values there are."""
-    if pa.types.is_dictionary(column.type):  # its dictionary may hold a text twice: the texts are grouped
+def _text_codes(column: pa.ChunkedArray) -> pa.DictionaryArray:
+    """A column as one dictionary array, one code per text.
+
+    Dictionary-encoded chunks (a totals block, a night's delta) have only their
+    dictionaries unified: each distinct text is hashed once, not each row (a
+    year's block holds twice as many rows as members). Unifying also folds a
+    text a dictionary holds twice into one code. A dictionary holding a null,
+    which cmclaims never writes, is decoded and encoded again.
+    """
+    if pa.types.is_dictionary(column.type):
+        if not any(chunk.dictionary.null_count for chunk in column.chunks):
+            return column.unify_dictionaries().combine_chunks()
         column = column.cast(column.type.value_type)
-    encoded = column.combine_chunks().dictionary_encode()
-    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return codes, len(encoded.dictionary)
+    return column.combine_chunks().dictionary_encode()
 
 
 def _nonzero(table: pa.Table) -> pa.Table:
@@ -271,17 +282,25 @@ def block_writes(db: sqlite3.Connection, delta: pa.Table) -> list[BlockWrite]:
         mine = delta.filter(pc.and_(pc.equal(delta.column("profile"), profile), pc.equal(delta.column("year"), year)))
         row = db.execute("SELECT sha256, CAST(data AS BLOB) FROM total_blocks WHERE profile = ? AND year = ?",
                          (profile, year)).fetchone()
-        parts = [mine.select(_IN_BLOCK)] + ([decode_block(row[1], _IN_BLOCK)] if row else [])
+        # Both sides with their texts as codes (a block is written so): the sums group codes, not texts.
+        parts = [_encoded(mine.select(_IN_BLOCK))]
+        if row:
+            parts.append(decode_block(row[1], _IN_BLOCK, dictionary=_IN_BLOCK[:3]))
         # Within one block only member, code and authorization tell totals apart.
         total = _grouped(pa.concat_tables(parts), _IN_BLOCK[:3]) if len(parts) > 1 else parts[0]
         before = row[0] if row else None
         if not total.num_rows:
             writes.append((profile, year, before, 0, 0, "", None))
             continue
-        data = encode_block(total.select(_IN_BLOCK).cast(BLOCK_SCHEMA))
+        data = encode_block(total.select(_IN_BLOCK).cast(ENCODED_BLOCK_SCHEMA), dictionary=True)
         writes.append((profile, year, before, total.num_rows, int(pc.sum(total.column("units")).as_py() or 0),
                        hashlib.sha256(data).hexdigest(), data))
     return writes
+
+
+def _encoded(table: pa.Table) -> pa.Table:
+    """A totals table with its texts dictionary-encoded, as a block holds them."""
+    return table.cast(pa.schema([pa.field(f.name, ENCODED_BLOCK_SCHEMA.field(f.name).type) for f in table.schema]))
 
 
 def write_blocks(db: sqlite3.Connection, writes: list[BlockWrite]) -> bool:

@@ -46,7 +46,7 @@ def _plain(table: pa.Table) -> pa.Table:
 
 def test_a_block_reads_back_the_lines_written_texts_plain_unless_asked_coded() -> None:
     lines = _lines()
-    data = encode_block(lines, lines=True)
+    data = encode_block(lines, dictionary=True)
     assert decode_block(data).equals(_plain(lines))
     asked = decode_block(data, ["member_id", "claim_id", "frequency"], ["member_id", "frequency"])
     assert asked.column_names == ["member_id", "claim_id", "frequency"]
@@ -59,12 +59,12 @@ def test_a_block_reads_back_the_lines_written_texts_plain_unless_asked_coded() -
 def test_a_block_keeps_only_the_members_its_lines_name() -> None:
     """A night's lines come coded over every member of the night; one month's block holds its own."""
     lines = _lines()
-    whole = len(encode_block(_plain(lines).set_column(1, "member_id", BATCH_MEMBERS.slice(0, 3)), lines=True))
-    assert len(encode_block(lines, lines=True)) < whole + 200
+    whole = len(encode_block(_plain(lines).set_column(1, "member_id", BATCH_MEMBERS.slice(0, 3)), dictionary=True))
+    assert len(encode_block(lines, dictionary=True)) < whole + 200
 
 
 def test_a_column_added_after_the_block_was_written_reads_as_nulls() -> None:
-    data = encode_block(_lines().drop_columns(["start_minute"]), lines=True)
+    data = encode_block(_lines().drop_columns(["start_minute"]), dictionary=True)
     got = decode_block(data, ["claim_id", "start_minute", "activity"], ["activity"])
     assert got.column("start_minute").to_pylist() == [None, None, None]
     assert got.column("start_minute").type == LINE_SCHEMA.field("start_minute").type
@@ -84,10 +84,10 @@ def test_a_block_an_older_cmclaims_wrote_in_parquet_is_read_as_before() -> None:
 
 def test_an_empty_block_reads_back_empty() -> None:
     empty = LINE_SCHEMA.empty_table()
-    assert decode_block(encode_block(empty, lines=True)).num_rows == 0
+    assert decode_block(encode_block(empty, dictionary=True)).num_rows == 0
 
 
-BLOCK = encode_block(_lines(), lines=True)
+BLOCK = encode_block(_lines(), dictionary=True)
 
 
 @settings(max_examples=300, deadline=None)

@@ -189,3 +189,34 @@ def test_totals_blocks_prepared_from_another_block_are_summed_again(tmp_path: Pa
         assert store.total_problems() == []
     finally:
         store.close()
+
+
+def _block_table(rows: list[tuple[str, str, str, int, int]]) -> pa.Table:
+    return pa.Table.from_pylist([dict(zip(["member_id", "hcpcs", "authorization_id", "units", "auth_units"], row,
+                                          strict=True)) for row in rows], schema=totals.BLOCK_SCHEMA)
+
+
+@pytest.mark.parametrize("stored_as", ["plain text (schema 5 and earlier)", "dictionary-encoded"])
+def test_a_delta_merged_into_a_year_block_sums_per_text(stored_as: str) -> None:
+    """A year's block holds its texts dictionary-encoded (older blocks: plain). A night's delta merged into
+    either sums per member, code and authorization, a total that comes to nothing is dropped, and the block
+    written holds the same totals whichever way the one before was kept."""
+    before = _block_table([("M1", "T1017", "", 10, 0), ("M2", "T1017", "", 4, 0), ("M2", "T1016", "A1", 3, 3)])
+    encoded = stored_as == "dictionary-encoded"
+    data = encode_block(before.cast(totals.ENCODED_BLOCK_SCHEMA) if encoded else before, dictionary=encoded)
+    db = sqlite3.connect(":memory:")
+    db.execute(totals.TOTAL_BLOCKS)
+    db.execute("INSERT INTO total_blocks VALUES ('id-optum', 2026, 3, 17, ?, ?)", (hashlib.sha256(data).hexdigest(),
+                                                                                  data))
+    delta = totals._with_key(_block_table([("M2", "T1017", "", -4, 0), ("M3", "T1017", "", 5, 0),
+                                           ("M1", "T1017", "", 2, 0), ("M3", "T1017", "", 1, 0)]), "id-optum", 2026)
+    [(profile, year, sha, rows, units, _, written)] = totals.block_writes(db, delta)
+    assert (profile, year, sha, rows, units) == ("id-optum", 2026, hashlib.sha256(data).hexdigest(), 3, 21)
+    assert written is not None
+    after = decode_block(written, dictionary=["member_id", "hcpcs", "authorization_id"])
+    assert pa.types.is_dictionary(after.schema.field("member_id").type)  # the block keeps its texts as codes
+    assert sorted(decode_block(written).to_pylist(), key=lambda r: (r["member_id"], r["hcpcs"])) == [
+        {"member_id": "M1", "hcpcs": "T1017", "authorization_id": "", "units": 12, "auth_units": 0},
+        {"member_id": "M2", "hcpcs": "T1016", "authorization_id": "A1", "units": 3, "auth_units": 3},
+        {"member_id": "M3", "hcpcs": "T1017", "authorization_id": "", "units": 6, "auth_units": 0},
+    ]

@@ -96,7 +96,7 @@ class LedgerStore(abc.ABC):
         """Recorded lines of committed runs, with run_id, profile, month and block_row (its row in its block).
 
         Filters: `months`, `run_ids`, one `profile`, all runs but `exclude_run`.
-        `dictionary` keeps repeating texts (member, service, code; run_id and profile) dictionary-encoded.
+        `dictionary` keeps repeating values (member, service, code; run_id, profile and month) dictionary-encoded.
         """
 
     @abc.abstractmethod
@@ -354,7 +354,7 @@ class SqliteLedger(LedgerStore):
         zeros, counting = np.zeros(longest, np.int32), np.arange(longest, dtype=np.int32)
         for position, (name, kind) in enumerate((("run_id", pa.string()), ("profile", pa.string()),
                                                  ("month", pa.int64()))):
-            if dictionary and kind == pa.string():  # one text per block, not one per line
+            if dictionary:  # one value per block, not one per line (5M lines: 40 MB of months alone)
                 chunks = [pa.DictionaryArray.from_arrays(zeros[:size], pa.array([b[position]], kind))
                           for b, size in zip(blocks, sizes, strict=True)]
                 kind = pa.dictionary(pa.int32(), kind)

@@ -52,6 +52,17 @@ def _empty(columns: list[str]) -> pa.Table:
     return table
 
 
+def _shaped_as(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` cast to `schema`, where dictionary-encoded columns may meet plain ones (Arrow casts text to a
+    dictionary, not numbers: a block's month)."""
+    columns = []
+    for column, kind in zip(table.columns, schema.types, strict=True):
+        if pa.types.is_dictionary(kind) and not pa.types.is_dictionary(column.type):
+            column = column.cast(kind.value_type).dictionary_encode()
+        columns.append(column.cast(kind))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
 def no_retirements() -> pd.DataFrame:
     """An empty table of retired originals."""
     frame = pd.DataFrame({c: pd.Series([], dtype="str") for c in ("claim_id", "original_run", "retired_by", "how")})
@@ -207,7 +218,8 @@ class LedgerView:
                               for name in ("run_id", "month", "block_row")})
         found = self.store.lines_at(where, USAGE_COLUMNS)
         found = found.filter(pc.equal(found.column("profile"), self.profile))
-        self.usage = pa.concat_tables([self.usage, found.select(self.usage.column_names).cast(self.usage.schema)])
+        found = _shaped_as(found.select(self.usage.column_names), self.usage.schema)
+        self.usage = pa.concat_tables([self.usage, found])
 
     def __post_init__(self) -> None:
         self.size = self.usage.num_rows if self.usage is not None else 0

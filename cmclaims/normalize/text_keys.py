@@ -53,11 +53,13 @@ def text_keys(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     while active is None or active.size:
         at = start if active is None else start[active] + word_start
         left = length if active is None else length[active] - word_start
-        # A word that would run past the buffer is read from the last whole word and shifted down.
-        read_at = np.minimum(at, last)
-        word = words[read_at]
-        word >>= ((at - read_at) * 8).astype(np.uint64)
-        word &= _MASKS[np.minimum(left, 8)]
+        word = words[np.minimum(at, last)]
+        # A word that would run past the buffer is read from the last whole word and shifted down. Values
+        # start in buffer order, so only a tail of them can (the last value or two).
+        tail = int(np.searchsorted(at, last, side="right"))
+        word[tail:] >>= ((at[tail:] - last) * 8).astype(np.uint64)
+        if left.min() < 8:
+            word &= _MASKS[np.minimum(left, 8)]
         mixed = keys if active is None else keys[active]
         mixed ^= word
         mixed *= _MIX

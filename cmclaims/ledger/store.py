@@ -161,6 +161,20 @@ class LedgerStore(abc.ABC):
         """Release the connection."""
 
 
+def _by_month(lines: pa.Table) -> list[tuple[int, pa.Table]]:
+    """A run's lines per service month (a block each), in their order within each month: slices where the
+    lines come grouped by month (a validate run's, cmclaims/pipeline/ledger_entries.py), copies otherwise."""
+    if not lines.num_rows:
+        return []
+    months = month_of(lines.column("service_day").to_numpy())
+    if np.all(months[1:] >= months[:-1]):
+        starts = np.flatnonzero(np.diff(months, prepend=months[0] - 1))
+        ends = [*starts[1:].tolist(), months.size]
+        return [(int(months[a]), lines.slice(a, b - a)) for a, b in zip(starts.tolist(), ends, strict=True)]
+    grouped = pd.Series(np.arange(lines.num_rows)).groupby(months).indices
+    return [(int(month), lines.take(pa.array(rows))) for month, rows in sorted(grouped.items())]
+
+
 class LedgerDamaged(CannotWrite):
     """The ledger's file is damaged, or the disk under it failed or is full (exit 73; nothing written)."""
 
@@ -490,13 +504,10 @@ class SqliteLedger(LedgerStore):
     def prepare_run(self, run: dict, lines: pa.Table, retired: pd.DataFrame, findings: pa.Table) -> PreparedRun:
         """As LedgerStore says."""
         blocks = []
-        if lines.num_rows:
-            months = month_of(lines.column("service_day").to_numpy())
-            for month, rows in sorted(pd.Series(np.arange(lines.num_rows)).groupby(months).indices.items()):
-                block = lines.take(pa.array(rows))
-                data = encode_block(block, dictionary=True)
-                units = int(pc.sum(block.column("units")).as_py() or 0)
-                blocks.append((int(month), block.num_rows, units, hashlib.sha256(data).hexdigest(), data))
+        for month, block in _by_month(lines):
+            data = encode_block(block, dictionary=True)
+            units = int(pc.sum(block.column("units")).as_py() or 0)
+            blocks.append((month, block.num_rows, units, hashlib.sha256(data).hexdigest(), data))
         retirements = list(zip(retired["claim_id"], retired["month"].astype(int).tolist(), retired["original_run"],
                                retired["how"], strict=True))
         encoded = encode_block(findings) if findings.num_rows else None

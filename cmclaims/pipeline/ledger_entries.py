@@ -42,13 +42,17 @@ def _coded(ctx: Context, column: str, rows: np.ndarray) -> pa.Array:
 def ledger_lines(ctx: Context, outcome: Outcome, *, encoded: bool = False) -> pa.Table:
     """The run's accepted lines as the ledger keeps them (voids with 0 units: they bill none).
 
-    `encoded` keeps the repeating texts (blocks.DICTIONARY_COLUMNS) dictionary-encoded over the batch's
+    The lines come grouped by service month (blocks.py keeps one block per month), each month's in batch
+    order. `encoded` keeps the repeating texts (blocks.DICTIONARY_COLUMNS) dictionary-encoded over the batch's
     distinct values (the types of LINE_SCHEMA otherwise): the local engine's run hands them so to
     `prepare_run`, which writes them as they are. A Dask run joins partitions whose dictionaries differ,
     and takes the plain columns.
     """
     text = _coded if encoded else _text
     rows = np.flatnonzero(outcome.disposition != REJECTED)
+    # Grouped by service month, in batch order within each: the ledger keeps a block per month, and
+    # `prepare_run` cuts each out as a slice rather than copying it (the blocks are the same).
+    rows = rows[np.argsort(month_of(ctx.column("service_day")[rows]), kind="stable")]
     claims = _text(ctx, "claim_id", rows)
     members = text(ctx, "member_id", rows)
     services = pa.array([s.key for s in ctx.profile.services] + [None], pa.string())

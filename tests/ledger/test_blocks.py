@@ -8,6 +8,8 @@ import sqlite3
 from pathlib import Path
 
 import hypothesis.strategies as st
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -150,3 +152,26 @@ def test_a_ledger_the_previous_version_wrote_is_upgraded_and_its_parquet_blocks_
     finally:
         store.close()
     assert formats == {b"PAR1", b"ARRO"}
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3, 4, 5], [3, 0, 5, 1, 4, 2]], ids=["grouped by month", "mixed"])
+def test_a_run_is_kept_as_one_block_per_month_whatever_the_order_of_its_lines(order: list[int]) -> None:
+    """A validate run hands its lines grouped by month (cut into blocks as slices); any other order gives the
+    same blocks: each month's lines, in the order they came."""
+    days = [20_100, 20_101, 20_102, 20_140, 20_141, 20_190]  # January, February, April 2025
+    lines = pa.table({"claim_id": [f"C{i}" for i in range(6)], "member_id": ["M1"] * 6, "hcpcs": ["T1017"] * 6,
+                      "service_day": pa.array(days, pa.int32()), "units": pa.array([1, 2, 3, 4, 5, 6], pa.int32()),
+                      "authorization_id": [None] * 6, "auth_units": pa.array([0] * 6, pa.int32())},
+                     schema=pa.schema([LINE_SCHEMA.field(name) for name in ("claim_id", "member_id", "hcpcs",
+                                       "service_day", "units", "authorization_id", "auth_units")])
+                     ).take(pa.array(order))
+    store = SqliteLedger.__new__(SqliteLedger)
+    store.read_only = True  # prepare only: nothing is read from or written to a database
+    prepared = store.prepare_run({"profile": "id-optum"}, lines, pd.DataFrame(
+        {"claim_id": [], "month": [], "original_run": [], "how": []}), pa.table({}))
+    blocks = {month: decode_block(data).column("claim_id").to_pylist() for month, _, _, _, data in prepared.blocks}
+    expected: dict[int, list[str]] = {}
+    for claim, day in zip(lines.column("claim_id").to_pylist(), lines.column("service_day").to_pylist(), strict=True):
+        expected.setdefault(int(np.datetime64(day, "D").astype("datetime64[M]").astype(int)), []).append(claim)
+    assert blocks == expected
+    assert [units for _, _, units, _, _ in prepared.blocks] == [6, 9, 6]

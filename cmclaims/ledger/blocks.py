@@ -55,7 +55,9 @@ LINE_SCHEMA = pa.schema(
 )
 
 _PARQUET_MAGIC = b"PAR1"
-_WRITE_OPTIONS = ipc.IpcWriteOptions(compression="zstd")
+# zstd's fastest level: a night's findings (195,000 rows, 76 MB) compress to the same 11 MB as at Arrow's default
+# level in two thirds of the time (0.14 s -> 0.095 s), its lines to the same 12 MB a little faster.
+_WRITE_OPTIONS = ipc.IpcWriteOptions(compression=pa.Codec("zstd", compression_level=1))
 
 
 def encode_block(table: pa.Table, *, dictionary: bool = False) -> bytes:

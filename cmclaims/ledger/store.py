@@ -18,6 +18,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -105,8 +106,10 @@ class LedgerStore(abc.ABC):
         units the original billed."""
 
     @abc.abstractmethod
-    def prepare_run(self, run: dict, lines: pa.Table, retired: pd.DataFrame, findings: pa.Table) -> PreparedRun:
-        """Encode what a run will record, without touching the database (safe on another thread)."""
+    def prepare_run(self, run: dict, lines: pa.Table, retired: pd.DataFrame,
+                    findings: pa.Table | Future[pa.Table]) -> PreparedRun:
+        """Encode what a run will record, without touching the database (safe on another thread); `findings`
+        may still be coming (a Future), and are waited for last."""
 
     @abc.abstractmethod
     def record_run(self, prepared: PreparedRun) -> int:
@@ -501,7 +504,8 @@ class SqliteLedger(LedgerStore):
 
     # --- writing ---------------------------------------------------------------------------
 
-    def prepare_run(self, run: dict, lines: pa.Table, retired: pd.DataFrame, findings: pa.Table) -> PreparedRun:
+    def prepare_run(self, run: dict, lines: pa.Table, retired: pd.DataFrame,
+                    findings: pa.Table | Future[pa.Table]) -> PreparedRun:
         """As LedgerStore says."""
         blocks = []
         for month, block in _by_month(lines):
@@ -510,14 +514,19 @@ class SqliteLedger(LedgerStore):
             blocks.append((month, block.num_rows, units, hashlib.sha256(data).hexdigest(), data))
         retirements = list(zip(retired["claim_id"], retired["month"].astype(int).tolist(), retired["original_run"],
                                retired["how"], strict=True))
-        encoded = encode_block(findings) if findings.num_rows else None
         counted = lines.select(totals.LINE_COLUMNS)
-        prepared = PreparedRun(run, blocks, retirements, encoded, findings.num_rows, counted,
-                               totals.summed(counted, run["profile"]))
-        if self.read_only:
-            return prepared
-        # The totals blocks this run rewrites are summed and encoded here, off the transaction, through a
-        # connection of this thread's own (the writer lock this run holds keeps the ledger as read).
+        prepared = PreparedRun(run, blocks, retirements, None, 0, counted, totals.summed(counted, run["profile"]))
+        if not self.read_only:
+            self._prepare_totals(prepared)
+        # The findings come last: a validate run hands them over (a Future) while it renders them.
+        kept = findings.result() if isinstance(findings, Future) else findings
+        prepared.findings, prepared.finding_rows = (encode_block(kept) if kept.num_rows else None), kept.num_rows
+        return prepared
+
+    def _prepare_totals(self, prepared: PreparedRun) -> None:
+        """The totals blocks the run rewrites, summed and encoded off the transaction, through a connection of
+        this thread's own (the writer lock the run holds keeps the ledger as read)."""
+        run = prepared.run
         try:
             db = self._connect(read_only=True)
             try:
@@ -528,7 +537,6 @@ class SqliteLedger(LedgerStore):
                 db.close()
         except (sqlite3.Error, CannotWrite):
             prepared.delta = prepared.total_writes = None  # the transaction reads and reports it itself
-        return prepared
 
     @staticmethod
     def _retiring(prepared: PreparedRun) -> pd.DataFrame:

@@ -188,10 +188,15 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
         if store is not None and view is not None and recorded is not None:
             record = run_record(summary, "validate", str(request.out.resolve()), recorded)
             # The ledger keeps the run's findings whole, and the file is written from them; without a ledger
-            # they are only streamed to the file.
-            findings, exceptions = exceptions.kept()
-            prepared = background.submit(store.prepare_run, record, recorded, retirements(ctx, outcome, view),
-                                         findings)
+            # they are only streamed to the file. The lines' blocks and totals are prepared meanwhile.
+            kept: Future[pa.Table] = Future()
+            prepared = background.submit(store.prepare_run, record, recorded, retirements(ctx, outcome, view), kept)
+            try:
+                findings, exceptions = exceptions.kept()
+            except BaseException as exc:
+                kept.set_exception(exc)  # the thread waiting for them stops too
+                raise
+            kept.set_result(findings)
         staged.stage(f"exceptions.{output_format}",
                      lambda p: write_batches(exceptions.schema, exceptions.pieces(), p, output_format))
         # summary.json vouches for the two files it belongs to: a folder mixing two runs is found out.

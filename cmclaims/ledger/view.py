@@ -129,6 +129,7 @@ class LedgerView:
     own_retired: pd.DataFrame = field(default_factory=no_retirements)  # what this run retired when it ran before
     year_totals: pa.Table = field(default_factory=running.empty)
     size: int = field(init=False)  # earlier lines loaded for the limits
+    totals_loaded: int = field(init=False)  # running totals loaded for the annual caps
     prior: PriorUsage | None = field(default=None, init=False)
     _void_rows: np.ndarray | None = field(default=None, init=False, repr=False)  # per row of `claims`: a void
     # The batch's claim ids and original ids, each with the row in `claims` billing it (-1 none): the
@@ -223,6 +224,7 @@ class LedgerView:
 
     def __post_init__(self) -> None:
         self.size = self.usage.num_rows if self.usage is not None else 0
+        self.totals_loaded = self.year_totals.num_rows
 
     def run_dates(self) -> dict[str, str]:
         """Each earlier run's day (when it finished), for the messages that name it."""
@@ -486,9 +488,25 @@ class LedgerView:
             "path": str(self.store.path) if self.store is not None else None,
             "months_loaded": len(self.months),
             "earlier_lines_loaded": self.size,
-            "annual_totals_loaded": self.year_totals.num_rows,
+            "annual_totals_loaded": self.totals_loaded,
             "previous_executions_of_this_run": self.previous_executions,
         }
+
+    def release(self) -> None:
+        """Forget the earlier lines and totals, once the rules, the summary and the run's retirements have
+        read them: the outputs and the commit need none of them.
+
+        A night against a 5M-line ledger holds its claim ids (over 100 MB); freed
+        before the outputs are built, that memory is reused for them instead of
+        fresh pages (cmclaims/io/memory.py: fresh pages are dear). Only the counts
+        `describe` reports stay.
+        """
+        self.claims = self.claims.schema.empty_table()
+        self.year_totals = self.year_totals.schema.empty_table()
+        self.usage = None
+        self._void_rows = self._expected_at = self._claim_code_at = self._year_member_at = None
+        self._expected = self._claim_column = self._year_members = None
+        self._own_retired_lines = None
 
 
 def _year_totals(store: LedgerStore, profile: str, years: list[int], rerun: str | None,

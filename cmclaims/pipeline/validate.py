@@ -189,8 +189,10 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
             record = run_record(summary, "validate", str(request.out.resolve()), recorded)
             # The ledger keeps the run's findings whole, and the file is written from them; without a ledger
             # they are only streamed to the file. The lines' blocks and totals are prepared meanwhile.
+            retired = retirements(ctx, outcome, view)
+            view.release()  # what the outputs and the ledger's blocks allocate next reuses its memory
             kept: Future[pa.Table] = Future()
-            prepared = background.submit(store.prepare_run, record, recorded, retirements(ctx, outcome, view), kept)
+            prepared = background.submit(store.prepare_run, record, recorded, retired, kept)
             try:
                 findings, exceptions = exceptions.kept()
             except BaseException as exc:

@@ -17,6 +17,7 @@ their first bytes.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -84,6 +85,34 @@ def encode_block(table: pa.Table, *, dictionary: bool = False) -> bytes:
     with ipc.new_file(sink, table.schema, options=_WRITE_OPTIONS) as writer:
         writer.write_table(table)
     return sink.getvalue()
+
+
+@dataclass(frozen=True)
+class EncodedBlock:
+    """A block's bytes (None: no rows, nothing to keep) and how many rows it holds."""
+
+    data: bytes | None
+    rows: int
+
+
+class BlockWriter:
+    """A block encoded a batch at a time, as they come (a run's findings, as its exceptions file streams
+    them): never held whole. Plain columns only (an IPC file holds one dictionary per column)."""
+
+    def __init__(self, schema: pa.Schema) -> None:
+        self._sink = io.BytesIO()
+        self._writer = ipc.new_file(self._sink, schema, options=_WRITE_OPTIONS)
+        self.rows = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Add a batch of rows."""
+        self._writer.write_batch(batch)
+        self.rows += batch.num_rows
+
+    def finish(self) -> EncodedBlock:
+        """The block, complete."""
+        self._writer.close()
+        return EncodedBlock(self._sink.getvalue() if self.rows else None, self.rows)
 
 
 def _used_values_only(values: pa.DictionaryArray) -> pa.DictionaryArray:

@@ -32,7 +32,7 @@ from cmclaims.errors import CannotWrite, ConfigError
 from cmclaims.faults import checkpoint
 from cmclaims.io.private import private_folder, tighten
 from cmclaims.ledger import totals
-from cmclaims.ledger.blocks import DICTIONARY_COLUMNS, LINE_SCHEMA, decode_block, encode_block
+from cmclaims.ledger.blocks import DICTIONARY_COLUMNS, LINE_SCHEMA, EncodedBlock, decode_block, encode_block
 from cmclaims.ledger.identity import LedgerUnusable, create_hint, require_ledger_file
 from cmclaims.ledger.schema import SCHEMA_VERSION, migrate
 from cmclaims.normalize.values import month_of
@@ -107,9 +107,10 @@ class LedgerStore(abc.ABC):
 
     @abc.abstractmethod
     def prepare_run(self, run: dict, lines: pa.Table, retired: pd.DataFrame,
-                    findings: pa.Table | Future[pa.Table]) -> PreparedRun:
+                    findings: pa.Table | Future[EncodedBlock]) -> PreparedRun:
         """Encode what a run will record, without touching the database (safe on another thread); `findings`
-        may still be coming (a Future), and are waited for last."""
+        may come already encoded and later (a Future: a validate run encodes them as it writes its exceptions
+        file), and are waited for last."""
 
     @abc.abstractmethod
     def record_run(self, prepared: PreparedRun) -> int:
@@ -505,7 +506,7 @@ class SqliteLedger(LedgerStore):
     # --- writing ---------------------------------------------------------------------------
 
     def prepare_run(self, run: dict, lines: pa.Table, retired: pd.DataFrame,
-                    findings: pa.Table | Future[pa.Table]) -> PreparedRun:
+                    findings: pa.Table | Future[EncodedBlock]) -> PreparedRun:
         """As LedgerStore says."""
         blocks = []
         for month, block in _by_month(lines):
@@ -518,9 +519,12 @@ class SqliteLedger(LedgerStore):
         prepared = PreparedRun(run, blocks, retirements, None, 0, counted, totals.summed(counted, run["profile"]))
         if not self.read_only:
             self._prepare_totals(prepared)
-        # The findings come last: a validate run hands them over (a Future) while it renders them.
-        kept = findings.result() if isinstance(findings, Future) else findings
-        prepared.findings, prepared.finding_rows = (encode_block(kept) if kept.num_rows else None), kept.num_rows
+        # The findings come last: a validate run encodes them as it writes its exceptions file (a Future).
+        if isinstance(findings, Future):
+            encoded = findings.result()
+        else:
+            encoded = EncodedBlock(encode_block(findings) if findings.num_rows else None, findings.num_rows)
+        prepared.findings, prepared.finding_rows = encoded.data, encoded.rows
         return prepared
 
     def _prepare_totals(self, prepared: PreparedRun) -> None:

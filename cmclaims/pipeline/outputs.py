@@ -132,13 +132,18 @@ class ExceptionsFile:
     size: int  # findings in all
 
     def table(self) -> pa.Table:
-        """Every piece in one table (for the ledger, which keeps a run's findings)."""
+        """Every piece in one table."""
         return pa.Table.from_batches(list(self.pieces()), schema=self.schema)
 
-    def kept(self) -> tuple[pa.Table, ExceptionsFile]:
-        """Every piece in one table, and the file made from that table: its messages are rendered once."""
-        table = self.table()
-        return table, ExceptionsFile(self.schema, lambda: iter(table.to_batches()), self.size)
+    def tee(self, also: Callable[[pa.RecordBatch], None]) -> ExceptionsFile:
+        """The same file, each piece also handed to `also` as it is made (the ledger keeps a run's findings:
+        rendered once, for both, and never held whole)."""
+        def pieces() -> Iterator[pa.RecordBatch]:
+            for piece in self.pieces():
+                also(piece)
+                yield piece
+
+        return ExceptionsFile(self.schema, pieces, self.size)
 
 
 def exceptions_file(ctx: Context, outcome: Outcome) -> ExceptionsFile:

@@ -31,6 +31,7 @@ from cmclaims.io.column_map import ExportMap, load_export_map
 from cmclaims.io.memory import give_back_freed
 from cmclaims.io.reader import SourceFile, file_format
 from cmclaims.io.writer import StagedOutputs, write_batches, write_json
+from cmclaims.ledger.blocks import BlockWriter, EncodedBlock
 from cmclaims.ledger.lock import LedgerLock
 from cmclaims.ledger.store import SqliteLedger
 from cmclaims.ledger.view import LedgerView
@@ -185,22 +186,27 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
         }
         summary["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         prepared = None
+        kept: Future[EncodedBlock] | None = None
         if store is not None and view is not None and recorded is not None:
             record = run_record(summary, "validate", str(request.out.resolve()), recorded)
-            # The ledger keeps the run's findings whole, and the file is written from them; without a ledger
-            # they are only streamed to the file. The lines' blocks and totals are prepared meanwhile.
             retired = retirements(ctx, outcome, view)
             view.release()  # what the outputs and the ledger's blocks allocate next reuses its memory
-            kept: Future[pa.Table] = Future()
+            # The ledger keeps the run's findings: each piece of the exceptions file is encoded into their
+            # block as it is written (rendered once, never held whole). The lines' blocks and totals are
+            # prepared meanwhile, and the findings' block handed over last.
+            findings = BlockWriter(exceptions.schema)
+            exceptions = exceptions.tee(findings.write)
+            kept = Future()
             prepared = background.submit(store.prepare_run, record, recorded, retired, kept)
-            try:
-                findings, exceptions = exceptions.kept()
-            except BaseException as exc:
-                kept.set_exception(exc)  # the thread waiting for them stops too
-                raise
-            kept.set_result(findings)
-        staged.stage(f"exceptions.{output_format}",
-                     lambda p: write_batches(exceptions.schema, exceptions.pieces(), p, output_format))
+        try:
+            staged.stage(f"exceptions.{output_format}",
+                         lambda p: write_batches(exceptions.schema, exceptions.pieces(), p, output_format))
+        except BaseException as exc:
+            if kept is not None:
+                kept.set_exception(exc)  # the thread waiting for the findings stops too
+            raise
+        if kept is not None:
+            kept.set_result(findings.finish())
         # summary.json vouches for the two files it belongs to: a folder mixing two runs is found out.
         summary["files"] = {
             "clean": {"name": clean_path.name, "sha256": staged.sha256(clean_path.name),

@@ -11,6 +11,7 @@ import hypothesis.strategies as st
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
@@ -175,3 +176,27 @@ def test_a_run_is_kept_as_one_block_per_month_whatever_the_order_of_its_lines(or
         expected.setdefault(int(np.datetime64(day, "D").astype("datetime64[M]").astype(int)), []).append(claim)
     assert blocks == expected
     assert [units for _, _, units, _, _ in prepared.blocks] == [6, 9, 6]
+
+
+def test_the_ledger_keeps_the_findings_the_exceptions_file_holds(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run's findings are encoded into the ledger piece by piece as its exceptions file is written (here
+    in pieces of two findings): the ledger holds exactly the file's rows, in its order."""
+    import cmclaims.pipeline.outputs as outputs
+
+    monkeypatch.setattr(outputs, "EXCEPTIONS_BATCH", 2)
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
+    lines = [optum_line(f"C{m}{i}", f"M{m}", "2026-03-02", 8, start=f"{8 + 2 * i:02d}:00")
+             for m in range(4) for i in range(3)]
+    run = run_lines(tmp_path / "night", lines, "id-optum", ledger=ledger)
+    written = pq.read_table(run.out / "exceptions.parquet") if (run.out / "exceptions.parquet").exists() else \
+        pa.csv.read_csv(run.out / "exceptions.csv", convert_options=pa.csv.ConvertOptions(strings_can_be_null=False))
+    store = SqliteLedger(ledger, read_only=True)
+    try:
+        kept = store.findings().drop_columns(["run_id"])
+    finally:
+        store.close()
+    assert kept.num_rows == written.num_rows >= 4  # a daily limit a member: several pieces
+    assert kept.column("rule").to_pylist() == written.column("rule").to_pylist()
+    assert kept.column("message").to_pylist() == written.column("message").to_pylist()
+    assert kept.column("source_row").to_pylist() == written.column("source_row").to_pylist()

@@ -281,12 +281,13 @@ class LedgerView:
         A claim a replacement took out still counts as billed (its replacement
         carries it on); a voided claim may be billed again. A line of this very
         run that a later run voided or replaced is this run's own, not a
-        duplicate (re-running an old night gives its same outputs).
+        duplicate (re-running an old night gives its same outputs); nor is a
+        void of this run that took its original out before.
         """
         if len(self.changed_later):
             rows = rows[~self.changed_later_lines(ctx)[rows]]
         if len(self.own_retired):
-            rows = rows[~self.voids_billed_again_lines(ctx)[rows]]
+            rows = rows[~self.voids_kept_lines(ctx)[rows]]
         column = ctx.lines.text["claim_id"]
         if column is self._claim_column and self._claim_code_at is not None:
             codes = column.codes[rows]  # the ids the view was loaded for: answered per code, no text hashed
@@ -306,25 +307,21 @@ class LedgerView:
             matched |= carried
         return Billed(rows[matched], run_ids[matched], days[matched])
 
-    def voids_billed_again_lines(self, ctx: Context) -> np.ndarray:
-        """Per batch line: a void of this run whose original, which it took out when the run was first
-        validated, a later run billed again (a voided claim may be billed again).
+    def voids_kept_lines(self, ctx: Context) -> np.ndarray:
+        """Per batch line: a void of this run that took its original out when the run was validated before.
 
-        Validated again, such a void is left as it was, whatever later runs did with its own claim_id:
-        rejecting it would put its original back beside the later line, and the claim would bill twice.
-        (A replaced claim cannot be billed again while its replacement bills.)
+        Validated again, such a void is left as it was, whatever later runs billed since. A void bills
+        nothing, so a later run may bill its original again (a voided claim may be billed again) or bill
+        the void's own claim_id; rejecting the void now would put its original back, beside that later
+        line or over a limit the later lines filled (SPEC section 6: the same input, the same outputs).
         """
         frequency = ctx.lines.text["claim_frequency"]
         voids = frequency.has(VOID)
         if not len(self.own_retired) or not voids.any():
             return np.zeros(ctx.lines.size, dtype=bool)
-        own = self.own_retired.drop_duplicates("claim_id")
-        billing = self.lines_with_own_retired_ids().merge(own[["claim_id", "original_run"]], on="claim_id")
-        again = billing[~billing["void"] & (billing["run_id"] != billing["original_run"])]["claim_id"].unique()
-        if not len(again):
-            return np.zeros(ctx.lines.size, dtype=bool)
+        voided = self.own_retired[self.own_retired["how"] == "void"]["claim_id"].unique()
         originals = ctx.lines.text["original_claim_id"]
-        return voids & np.isin(originals.codes, originals.codes_of(list(again)))
+        return voids & np.isin(originals.codes, originals.codes_of(list(voided)))
 
     def lines_with_own_retired_ids(self) -> pd.DataFrame:
         """The earlier lines (claim_id, run_id, void, row in `claims`) whose claim ids are those of originals

@@ -437,8 +437,10 @@ def already_billed(ctx: Context) -> Flags:
         that keeps its original's claim_id is not a duplicate; a claim that was
         voided may be billed again; and a night run again is not a duplicate of
         itself, even after later nights voided or replaced some of its lines.
-        Nor is its void whose original a later night billed again: the void
-        stays as it was, or the original would come back beside that claim.
+        Nor is a void of a night run again that took its original out the
+        first time, whatever later nights billed since (its original again,
+        or the void's own claim_id): the void stays as it was, or the
+        original would come back beside that claim or over a limit.
     Why it matters:
         Billing the same service line twice is the double billing audits
         recoup, with penalties. It happens when an export is re-sent with new

@@ -26,9 +26,10 @@ What it says, in SPEC's words:
   same outputs, also after later runs voided or replaced some of its lines:
   those lines stay as the later runs left them, billing what they billed the
   first time (a limit may have cut them back then: CM407), and the originals
-  they took out stay out (section 6). So do its voids whose original a later
-  run billed again (a voided claim may be billed again): the claim would
-  otherwise bill twice.
+  they took out stay out (section 6). So do its voids that took their
+  originals out before, whatever later runs billed since (the original again,
+  or the void's own claim_id): the claim would otherwise bill twice, or the
+  member go over a limit.
 - A run whose lines a later run voided or replaced cannot be rolled back
   before that later run; nor a run whose voids or replacements freed units
   that later nights billed (its originals would come back over a limit).
@@ -142,12 +143,12 @@ class Ledger:
 
         # Lines of this very run that later runs voided or replaced: left as those runs left them.
         changed_later = {claim for (claim, run), (by, _) in self.retired.items() if run == me and by != me}
-        # Voids of this very run whose original, which they took out before, a later run billed again (a voided
-        # claim may be billed again): left as they were too, or the claim would bill twice (section 6). (A
-        # replaced claim cannot be billed again while its replacement bills.)
-        changed_later |= {line.claim for line in night if line.frequency == "8" and line.original in own
-                          and any(claim == line.original and key != own[line.original] and r.line.frequency != "8"
-                                  for (key, claim), (_, r) in active.items())}
+        # Voids of this very run that took their originals out before: left as they were too, whatever later
+        # runs billed since (section 6). A void bills nothing, so a later run may bill its original again (a
+        # voided claim may be billed again) or the void's own claim_id; rejecting the void would put the original
+        # back, beside that claim or over a limit the later lines filled. (A replaced claim cannot be billed again
+        # while its replacement bills, and a replacement's own claim_id bills.)
+        changed_later |= {line.claim for line in night if line.frequency == "8" and line.original in own}
         fate: dict[str, tuple[str, int]] = {}
         accepted: list[Line] = []
         for line in night:

@@ -341,3 +341,40 @@ def test_the_history_soak7_found() -> None:
             machine.ledger_matches_the_model()
     finally:
         machine.teardown()
+
+
+def test_the_history_soak14_found() -> None:
+    """The draws of a long run's failing history (`make soak`, 2026-12-01, AnnualCapMachine, cutback mode), as
+    hypothesis shrank it. Night 3 voids the imported H4 (40 units) as C0006; a later night bills C0006 as a claim
+    of its own (a void bills nothing, so its id may be billed after it) and fills M1's year to 220. Night 3
+    validated again found its void's id already billed and rejected it (CM402): H4 came back, 246 of 240.
+    The void is now left as it was."""
+    h = {claim: Line(claim, member, day, 0, units) for claim, member, day, units in AnnualCapMachine.HISTORY}
+    steps: list[tuple[str, object]] = [
+        ("night", (3, ["new", "M1", "2025-12-30", 37, "replace", h["H1"], "2026-02-11", 41, False,
+                       "new", "M1", "2025-12-30", 25])),
+        ("rerun", 0), ("rerun", 0),
+        ("night", (1, ["new", "M1", "2025-12-30", 13])),
+        ("night", (4, ["new", "M1", "2026-01-05", 14, "void", h["H4"], "2026-03-02", 21, False,
+                       "void", h["H4"], "M2", "2026-03-02", 12,
+                       "void", _line("C0004", "2025-12-30", 0, 13), "2025-12-30", 37, True])),
+        ("rerun", 0),
+        ("night", (3, ["new", "M1", "2026-02-11", 29, "new", "M2", "2025-12-30", 44,
+                       "resent", _line("C0006", "2026-03-02", 0, 21, "8", "H4"), "2026-03-02", 26])),
+        ("rerun", 2),
+    ]
+    machine = AnnualCapMachine()
+    try:
+        machine.mode(cutback=True)
+        machine.ledger_matches_the_model()
+        for step, argument in steps:
+            if step == "night":
+                size, draws = argument  # type: ignore[misc]
+                data = _Draws(draws)
+                machine.night(data, size)  # type: ignore[arg-type]
+                assert not data.draws
+            else:
+                machine.rerun(_Draws([machine.nights[argument]]))  # type: ignore[arg-type]
+            machine.ledger_matches_the_model()
+    finally:
+        machine.teardown()

@@ -12,13 +12,28 @@ import pyarrow.compute as pc
 from cmclaims.normalize.text_keys import text_keys
 
 
+_KEYED_FROM = 50_000  # needles and haystack together: below this, Arrow's hash table is set up faster than keys
+
+
 def positions_in(haystack: pa.Array | pa.ChunkedArray, needles: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Position in `haystack` of each needle (its first occurrence); -1 when absent or empty."""
+    """Position in `haystack` of each needle (its first occurrence); -1 when absent or empty.
+
+    Large texts (the year's totals' members among tonight's) are matched by 64-bit keys where the haystack
+    holds each text once (`_rows_by_key`: texts compared where keys meet), by Arrow's hash table otherwise.
+    """
     if len(needles) == 0:
         return np.empty(0, dtype=np.int64)
     if len(haystack) == 0:
         return np.full(len(needles), -1, dtype=np.int64)
-    found = pc.index_in(needles, value_set=_flat(haystack), skip_nulls=True)
+    haystack = _flat(haystack)
+    if haystack.null_count == 0 and len(haystack) + len(needles) >= _KEYED_FROM:
+        found = _rows_by_key(needles, haystack, None)
+        if found is not None:
+            rows, value = found
+            at = np.full(len(needles), -1, dtype=np.int64)
+            at[rows] = value
+            return at
+    found = pc.index_in(needles, value_set=haystack, skip_nulls=True)
     return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 

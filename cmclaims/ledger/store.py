@@ -128,9 +128,9 @@ class LedgerStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def totals(self, profile: str, years: list[int]) -> pa.Table:
+    def totals(self, profile: str, years: list[int], *, dictionary: bool = False) -> pa.Table:
         """The running totals of `profile`'s active lines in `years` (cmclaims/ledger/totals.py): profile, year,
-        member_id, hcpcs, authorization_id, units, auth_units."""
+        member_id, hcpcs, authorization_id, units, auth_units; `dictionary` keeps the texts dictionary-encoded."""
 
     @abc.abstractmethod
     def lines_at(self, where: pd.DataFrame, columns: list[str]) -> pa.Table:
@@ -395,9 +395,11 @@ class SqliteLedger(LedgerStore):
         )
 
     @_guarded
-    def totals(self, profile: str, years: list[int]) -> pa.Table:
+    def totals(self, profile: str, years: list[int], *, dictionary: bool = False) -> pa.Table:
         """As LedgerStore says."""
-        return totals.read(self._db, profile, years) if years else totals.empty()
+        if not years:
+            return totals.ENCODED_SCHEMA.empty_table() if dictionary else totals.empty()
+        return totals.read(self._db, profile, years, dictionary=dictionary)
 
     @_guarded
     def lines_at(self, where: pd.DataFrame, columns: list[str]) -> pa.Table:

@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cmclaims.ledger.blocks import LINE_SCHEMA, decode_block, encode_block
+from cmclaims.normalize.text_keys import all_distinct
 from cmclaims.normalize.values import year_of
 
 TOTAL_BLOCKS = """CREATE TABLE total_blocks (
@@ -60,6 +61,8 @@ BLOCK_SCHEMA = pa.schema([SCHEMA.field(name) for name in _IN_BLOCK])
 # ... as a block keeps it: the texts dictionary-encoded (older blocks hold them plain; both read the same).
 ENCODED_BLOCK_SCHEMA = pa.schema([pa.field(f.name, pa.dictionary(pa.int32(), f.type)) if f.type == pa.string()
                                   else f for f in BLOCK_SCHEMA])
+# ... and totals read so (`read(dictionary=True)`): the annual caps look each distinct member up once.
+ENCODED_SCHEMA = pa.schema([ENCODED_BLOCK_SCHEMA.field(f.name) if f.name in _IN_BLOCK else f for f in SCHEMA])
 # What the totals need of a recorded line.
 LINE_COLUMNS = ["claim_id", "member_id", "hcpcs", "service_day", "units", "authorization_id", "auth_units"]
 
@@ -119,7 +122,7 @@ def _presummed(lines: pa.Table, profile: str) -> tuple[pa.Table, bool] | None:
         column = column.unify_dictionaries().combine_chunks() if isinstance(column, pa.ChunkedArray) else column
         values = column.dictionary
         # A line without a value (code -1) is summed under the empty text: a dictionary's "" would be a second code.
-        distinct = values.null_count == 0 and pc.count_distinct(values).as_py() == len(values)
+        distinct = values.null_count == 0 and all_distinct(values)
         one_code_per_text &= distinct and not pc.any(pc.equal(values, "")).as_py()
         return column.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64), values
 
@@ -243,14 +246,17 @@ def combined(parts: list[tuple[pa.Table, int]]) -> pa.Table:
     return _grouped(pa.concat_tables(tables)) if len(tables) > 1 else tables[0]
 
 
-def _with_key(table: pa.Table, profile: str, year: int) -> pa.Table:
+def _with_key(table: pa.Table, profile: str, year: int, dictionary: bool = False) -> pa.Table:
     rows = table.num_rows
+    schema = ENCODED_SCHEMA if dictionary else SCHEMA
     return table.append_column("profile", _column(profile, rows, pa.string())) \
-        .append_column("year", pa.array(np.full(rows, year, np.int64))).select(SCHEMA.names).cast(SCHEMA)
+        .append_column("year", pa.array(np.full(rows, year, np.int64))).select(schema.names).cast(schema)
 
 
-def read(db: sqlite3.Connection, profile: str | None = None, years: list[int] | None = None) -> pa.Table:
-    """The totals of `profile` (every profile by default) in `years` (every year by default)."""
+def read(db: sqlite3.Connection, profile: str | None = None, years: list[int] | None = None, *,
+         dictionary: bool = False) -> pa.Table:
+    """The totals of `profile` (every profile by default) in `years` (every year by default); `dictionary`
+    keeps their texts dictionary-encoded, as a block holds them (ENCODED_SCHEMA)."""
     query = "SELECT profile, year, CAST(data AS BLOB) FROM total_blocks WHERE 1"
     params: list[object] = []
     if profile is not None:
@@ -259,9 +265,13 @@ def read(db: sqlite3.Connection, profile: str | None = None, years: list[int] | 
     if years is not None:
         query += f" AND year IN ({', '.join('?' * len(years))})"
         params.extend(years)
-    tables = [_with_key(decode_block(data, _IN_BLOCK), block_profile, year)
+    encoded = _IN_BLOCK[:3] if dictionary else None
+    tables = [_with_key(decode_block(data, _IN_BLOCK, dictionary=encoded), block_profile, year, dictionary)
               for block_profile, year, data in db.execute(query, params)]
-    return pa.concat_tables(tables) if tables else empty()
+    if not tables:
+        return ENCODED_SCHEMA.empty_table() if dictionary else empty()
+    # Each block has a dictionary of its own: a column of several blocks is unified (each text hashed once).
+    return pa.concat_tables(tables).unify_dictionaries() if dictionary else pa.concat_tables(tables)
 
 
 # A totals block as `add` writes it: profile, year, the SHA-256 of the block it replaces (None when there

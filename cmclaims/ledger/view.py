@@ -159,7 +159,7 @@ class LedgerView:
         view._claim_column, view._claim_code_at = claim_column, view._expected_at[:len(claim_ids)]
         if view.year_totals.num_rows:
             view._year_members = ctx.lines.text["member_id"].values
-            view._year_member_at = positions_in(view._year_members, view.year_totals.column("member_id"))
+            view._year_member_at = dictionary_positions(view._year_members, view.year_totals.column("member_id"))
         return view
 
     def expect(self, claim_ids: pa.Array, distinct_first: int = 0) -> None:
@@ -460,11 +460,11 @@ class LedgerView:
         out = out.filter(pc.is_in(out.column("year"), value_set=years))
         totals = self.year_totals
         member = self._year_member_at if members is self._year_members and self._year_member_at is not None \
-            else positions_in(members, totals.column("member_id"))
+            else dictionary_positions(members, totals.column("member_id"))
         if out.num_rows:  # the batch's members' totals only (the year's are many more), less `out`
             totals = running.combined([(totals.filter(pa.array(member >= 0)), +1), (out, -1)])
             member = positions_in(members, totals.column("member_id"))
-        code = positions_in(codes, totals.column("hcpcs"))
+        code = dictionary_positions(codes, totals.column("hcpcs"))
         mine = member >= 0
         units = totals.column("units").to_numpy()
         by_year = sum_by({"member": member[mine], "code": code[mine],
@@ -472,8 +472,8 @@ class LedgerView:
         auth_units = totals.column("auth_units").to_numpy()
         billed_against = mine & (auth_units > 0)
         authorizations = pd.DataFrame({
-            "authorization_id": totals.column("authorization_id").to_numpy(zero_copy_only=False)[billed_against]
-            .astype(str),
+            "authorization_id": totals.column("authorization_id").filter(pa.array(billed_against)).cast(pa.string())
+            .to_numpy(zero_copy_only=False).astype(str),
             "units": auth_units[billed_against].astype(np.int64),
         }).groupby("authorization_id", as_index=False)["units"].sum()
         return by_year, authorizations
@@ -515,7 +515,7 @@ def _year_totals(store: LedgerStore, profile: str, years: list[int], rerun: str 
     cannot tell those lines apart, so they are read from their blocks: the run's own lines of those
     years (as many as the night it re-runs) and the few originals it retired.
     """
-    base = store.totals(profile, years)
+    base = store.totals(profile, years, dictionary=True)  # each distinct member is looked up once
     if rerun is None:
         return base
     months = [(year - 1970) * 12 + m for year in years for m in range(12)]

@@ -2,7 +2,7 @@
 
 Equal texts always get equal keys; different texts almost never do, but may
 (it is a hash): a caller compares the texts of the few rows whose keys match
-before it trusts them. Keys are never stored: they are a way to compare
+before it trusts them (`all_distinct` counts the texts themselves then). Keys are never stored: they are a way to compare
 millions of texts with integer arithmetic, here and now.
 
 Each value is read as 64-bit words straight out of the array's data buffer
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # odd (2^64 / golden ratio): multiplying spreads the bits upwards
 _FINAL = np.uint64(0xBF58476D1CE4E5B9)  # splitmix64's: the last step mixes the high bits back down
@@ -72,3 +73,18 @@ def text_keys(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     keys *= _FINAL
     keys ^= keys >> np.uint64(29)
     return keys
+
+
+def all_distinct(values: pa.Array) -> bool:
+    """Whether no value of a string array (without nulls) is there twice.
+
+    Distinct keys are distinct texts, so one pass of keys settles it for the
+    usual array (a dictionary's values); where two keys meet, the texts are
+    counted by Arrow, which hashes each text (several times slower).
+    """
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)) or values.null_count:
+        return len(pc.unique(values)) == len(values)
+    keys = text_keys(values)
+    if len(np.unique(keys)) == len(keys):
+        return True
+    return len(pc.unique(values)) == len(values)

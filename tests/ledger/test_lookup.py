@@ -1,4 +1,5 @@
-"""Finding tonight's claim ids among every claim the ledger billed: both lookups agree, nulls never match."""
+"""Finding tonight's claim ids among every claim the ledger billed: every lookup (Arrow's hash table, 64-bit keys)
+agrees with a plain list's index, nulls never match."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import hypothesis.strategies as st
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 from hypothesis import given, settings
 
 import cmclaims.ledger.lookup as lookup
@@ -25,6 +27,17 @@ def test_probing_the_haystack_finds_what_hashing_it_finds(chunks: list[list[str 
     expected = np.array([flat.index(n) if n is not None and n in flat else -1 for n in needles], dtype=np.int64)
     assert first_positions(haystack, wanted).tolist() == expected.tolist()
     assert positions_in(haystack, wanted).tolist() == expected.tolist()
+    assert _keyed_positions_in(haystack, wanted).tolist() == expected.tolist()
+
+
+def _keyed_positions_in(haystack: pa.ChunkedArray, needles: pa.Array) -> np.ndarray:
+    """`positions_in` as it answers large inputs (by keys, where the haystack holds each text once)."""
+    size = lookup._KEYED_FROM
+    lookup._KEYED_FROM = 0
+    try:
+        return positions_in(haystack, needles)
+    finally:
+        lookup._KEYED_FROM = size
 
 
 @settings(deadline=None)
@@ -82,9 +95,11 @@ def test_keys_two_texts_share_never_make_a_match(chunks: list[list[str | None]],
     try:
         haystack = pa.chunked_array([pa.array(c, pa.string()) for c in chunks], pa.string())
         got = first_positions(haystack, pa.array(needles, pa.string()))
+        keyed = _keyed_positions_in(haystack, pa.array(needles, pa.string()))
     finally:
         lookup.text_keys = real
     assert got.tolist() == _flat_answer(chunks, needles)
+    assert keyed.tolist() == _flat_answer(chunks, needles)
 
 
 @settings(deadline=None, max_examples=50)
@@ -96,3 +111,19 @@ def test_any_text_is_found_as_arrow_finds_it(chunks: list[list[str | None]], nee
     for kind in (pa.string(), pa.large_string()):
         haystack = pa.chunked_array([pa.array(c, kind) for c in chunks], kind)
         assert first_positions(haystack, pa.array(needles, pa.string())).tolist() == _flat_answer(chunks, needles)
+        assert _keyed_positions_in(haystack, pa.array(needles, kind)).tolist() == _flat_answer(chunks, needles)
+
+
+def test_a_large_lookup_in_distinct_texts_is_answered_by_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Members of a year's totals among tonight's (hundreds of thousands): no Arrow hash table of texts."""
+    members = pa.array([f"M{i:06d}" for i in range(30_000)])
+    needles = pa.chunked_array([pa.array(["M000007", None, "M029999", "nobody", "M000007"]),
+                                members.slice(0, 30_000)])
+
+    def no_hash_table(*args: object, **kwargs: object) -> None:
+        raise AssertionError("Arrow's hash table was built")
+
+    monkeypatch.setattr(lookup.pc, "index_in", no_hash_table)
+    at = positions_in(members, needles)
+    assert at[:5].tolist() == [7, -1, 29_999, -1, 7]
+    assert (at[5:] == np.arange(30_000)).all()

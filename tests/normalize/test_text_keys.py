@@ -1,13 +1,16 @@
-"""Keys of text values: equal texts get equal keys however the array holding them is laid out."""
+"""Keys of text values: equal texts get equal keys however the array holding them is laid out; `all_distinct`
+answers as a set of the texts would."""
 
 from __future__ import annotations
 
 import hypothesis.strategies as st
 import numpy as np
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 
-from cmclaims.normalize.text_keys import text_keys
+import cmclaims.normalize.text_keys as text_keys_module
+from cmclaims.normalize.text_keys import all_distinct, text_keys
 
 # Claim ids as exports write them, and what an attacker might: empty, long, multi-byte, control characters.
 texts = st.one_of(st.none(), st.text(max_size=40), st.sampled_from(["", "C1", "C1 ", "c1", "C000000001", "Ünïcödé"]))
@@ -55,3 +58,18 @@ def test_values_at_the_very_end_of_a_short_buffer() -> None:
     for values in (["a"], ["", "ab"], ["abcdefghi"], ["x", "abcdefghijklmnop"]):
         alone = [int(text_keys(pa.array([v]))[0]) for v in values]
         assert text_keys(pa.array(values)).tolist() == alone
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=12), st.sampled_from(["", "C1", "C1 ", "c1"])), max_size=30))
+def test_all_distinct_says_whether_a_text_is_there_twice(values: list[str]) -> None:
+    for layout in (pa.array(values, pa.string()), pa.array(values, pa.large_string())):
+        assert all_distinct(layout) == (len(set(values)) == len(values))
+
+
+def test_all_distinct_counts_the_texts_where_keys_meet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two texts with one key are still two texts: the keys only ever settle the distinct case."""
+    monkeypatch.setattr(text_keys_module, "text_keys", lambda values: np.zeros(len(values), np.uint64))
+    assert text_keys_module.all_distinct(pa.array(["a", "b", "c"]))
+    assert not text_keys_module.all_distinct(pa.array(["a", "b", "a"]))
+    assert not text_keys_module.all_distinct(pa.array(["a", None, None]))

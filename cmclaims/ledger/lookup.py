@@ -11,7 +11,6 @@ import pyarrow.compute as pc
 
 from cmclaims.normalize.text_keys import text_keys
 
-
 _KEYED_FROM = 50_000  # needles and haystack together: below this, Arrow's hash table is set up faster than keys
 
 

@@ -2,8 +2,9 @@
 
 Equal texts always get equal keys; different texts almost never do, but may
 (it is a hash): a caller compares the texts of the few rows whose keys match
-before it trusts them (`all_distinct` counts the texts themselves then). Keys are never stored: they are a way to compare
-millions of texts with integer arithmetic, here and now.
+before it trusts them (`all_distinct` counts the texts themselves then). Keys
+are never stored: they are a way to compare millions of texts with integer
+arithmetic, here and now.
 
 Each value is read as 64-bit words straight out of the array's data buffer
 (a word that runs past the value is masked to the value's bytes) and the

@@ -1,4 +1,5 @@
-"""Finding the batch's ids and codes among the ledger's, in Arrow: one hash table, no Python loop."""
+"""Finding the batch's ids and codes among the ledger's: by 64-bit keys of the texts (texts compared where keys
+meet) or Arrow's hash table, over whole columns, no Python loop."""
 
 from __future__ import annotations
 

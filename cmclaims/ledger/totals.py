@@ -270,8 +270,7 @@ def read(db: sqlite3.Connection, profile: str | None = None, years: list[int] | 
               for block_profile, year, data in db.execute(query, params)]
     if not tables:
         return ENCODED_SCHEMA.empty_table() if dictionary else empty()
-    # Each block has a dictionary of its own: a column of several blocks is unified (each text hashed once).
-    return pa.concat_tables(tables).unify_dictionaries() if dictionary else pa.concat_tables(tables)
+    return pa.concat_tables(tables)  # each block's chunk keeps its own dictionary
 
 
 # A totals block as `add` writes it: profile, year, the SHA-256 of the block it replaces (None when there

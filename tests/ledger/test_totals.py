@@ -8,12 +8,15 @@ That they stay exact through nights, voids, replacements, re-runs and rollbacks 
 from __future__ import annotations
 
 import hashlib
+import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
 import pytest
 
 from cmclaims.cli import main
@@ -220,3 +223,57 @@ def test_a_delta_merged_into_a_year_block_sums_per_text(stored_as: str) -> None:
         {"member_id": "M2", "hcpcs": "T1016", "authorization_id": "A1", "units": 3, "auth_units": 3},
         {"member_id": "M3", "hcpcs": "T1017", "authorization_id": "", "units": 6, "auth_units": 0},
     ]
+
+
+def _with_odd_dictionaries(table: pa.Table) -> pa.Table:
+    """member_id and hcpcs dictionary-encoded over dictionaries holding a text twice and a null (cmclaims writes
+    neither); every row still reads its own text."""
+    for name in ("member_id", "hcpcs"):
+        texts = table.column(name).combine_chunks()
+        values = pc.unique(texts)
+        at = pc.index_in(texts, value_set=values).to_numpy(zero_copy_only=False).astype(np.int32)
+        at[np.flatnonzero(at == 0)[::2]] = len(values)  # every other row of the first text reads its second copy
+        dictionary = pa.concat_arrays([values, values.slice(0, 1), pa.array([None], pa.string())])
+        table = table.set_column(table.schema.get_field_index(name), name,
+                                 pa.DictionaryArray.from_arrays(pa.array(at), dictionary))
+    return table
+
+
+def test_totals_blocks_with_odd_dictionaries_count_as_their_texts(tmp_path: Path) -> None:
+    """Year blocks whose dictionaries hold a text twice and a null, written outside cmclaims (raw Arrow IPC, its
+    SHA-256 made to match): read as the annual caps read them (dictionary-encoded) or as text, the totals are
+    those of the blocks cmclaims wrote, and a night against that ledger bills what it bills against the original."""
+    ledger = _nights(tmp_path / "odd")
+    original = tmp_path / "original.sqlite3"
+    shutil.copy(ledger, original)
+    db = sqlite3.connect(ledger, isolation_level=None)
+    for profile, year, data in db.execute("SELECT profile, year, data FROM total_blocks").fetchall():
+        table = _with_odd_dictionaries(decode_block(data))
+        sink = pa.BufferOutputStream()
+        with ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        blob = sink.getvalue().to_pybytes()
+        db.execute("UPDATE total_blocks SET data = ?, sha256 = ? WHERE profile = ? AND year = ?",
+                   (blob, hashlib.sha256(blob).hexdigest(), profile, year))
+    db.close()
+
+    def rows(table: pa.Table) -> list[dict]:
+        return sorted(table.cast(totals.SCHEMA).to_pylist(), key=lambda row: tuple(row.values()))
+
+    store = SqliteLedger(ledger, read_only=True)
+    try:
+        encoded = store.totals("id-optum", [2025, 2026], dictionary=True)
+        as_text = store.totals("id-optum", [2025, 2026])
+    finally:
+        store.close()
+    assert pa.types.is_dictionary(encoded.schema.field("member_id").type)
+    assert rows(encoded) == rows(as_text) == _totals(original)
+
+    # M1 and M2 near the cap in 2026, M0 over it in 2025: lines held back and cut back by what the totals say.
+    night = [optum_line(f"N{i}", f"M{i % 3}", f"2026-03-{2 + i:02d}", 44) for i in range(15)] + \
+        [optum_line("N99", "M0", "2025-12-30", 44, start="16:00")]
+    odd = run_lines(tmp_path / "night-odd", night, "id-optum", ledger=ledger, over_limit="cutback")
+    expected = run_lines(tmp_path / "night-original", night, "id-optum", ledger=original, over_limit="cutback")
+    assert "rejected" in expected.dispositions().values() and "adjusted" in expected.dispositions().values()
+    assert odd.dispositions() == expected.dispositions()
+    assert [row["billable_units"] for row in odd.clean] == [row["billable_units"] for row in expected.clean]

@@ -326,9 +326,14 @@ def test_the_history_soak7_found() -> None:
         ("rerun", (_line("C0001", "2026-04-01", 0, 7), _line("C0002", "2026-04-02", 0, 5))),
         ("rerun", (_line("C0003", "2026-03-30", 0, 5, "8", "C0003"), _line("C0004", "2026-03-31", 0, 4, "8", "C0002"))),
     ]
-    machine = LedgerMachine()
+    _replay(LedgerMachine(), False, steps)
+
+
+def _replay(machine: LedgerMachine, cutback: bool, steps: list[tuple[str, object]]) -> None:
+    """Drive `machine` through a logged history: ("night", (size, draws)), or ("rerun" | "rollback", the night's
+    lines, or its place among the nights run so far), the model checked after every step."""
     try:
-        machine.mode(cutback=False)
+        machine.mode(cutback=cutback)
         machine.ledger_matches_the_model()
         for step, argument in steps:
             if step == "night":
@@ -337,7 +342,8 @@ def test_the_history_soak7_found() -> None:
                 machine.night(data, size)  # type: ignore[arg-type]
                 assert not data.draws
             else:
-                getattr(machine, step)(_Draws([argument]))
+                night = machine.nights[argument] if isinstance(argument, int) else argument
+                getattr(machine, step)(_Draws([night]))
             machine.ledger_matches_the_model()
     finally:
         machine.teardown()
@@ -363,18 +369,4 @@ def test_the_history_soak14_found() -> None:
                        "resent", _line("C0006", "2026-03-02", 0, 21, "8", "H4"), "2026-03-02", 26])),
         ("rerun", 2),
     ]
-    machine = AnnualCapMachine()
-    try:
-        machine.mode(cutback=True)
-        machine.ledger_matches_the_model()
-        for step, argument in steps:
-            if step == "night":
-                size, draws = argument  # type: ignore[misc]
-                data = _Draws(draws)
-                machine.night(data, size)  # type: ignore[arg-type]
-                assert not data.draws
-            else:
-                machine.rerun(_Draws([machine.nights[argument]]))  # type: ignore[arg-type]
-            machine.ledger_matches_the_model()
-    finally:
-        machine.teardown()
+    _replay(AnnualCapMachine(), True, steps)

@@ -324,7 +324,7 @@ class LedgerView:
         return voids & np.isin(originals.codes, originals.codes_of(list(voided)))
 
     def lines_with_own_retired_ids(self) -> pd.DataFrame:
-        """The earlier lines (claim_id, run_id, void, row in `claims`) whose claim ids are those of originals
+        """The earlier lines (claim_id, run_id, row in `claims`) whose claim ids are those of originals
         this run retired when it ran before: a few lines, found once in every claim the ledger holds."""
         if self._own_retired_lines is None:
             named = pa.array(self.own_retired["claim_id"].unique(), pa.string())
@@ -334,7 +334,6 @@ class LedgerView:
             self._own_retired_lines = pd.DataFrame({
                 "claim_id": lines.column("claim_id").to_numpy(zero_copy_only=False),
                 "run_id": lines.column("run_id").cast(pa.string()).to_numpy(zero_copy_only=False),
-                "void": pc.fill_null(equal(lines.column("frequency"), VOID), False).to_numpy(zero_copy_only=False),
                 "row": rows,
             })
         return self._own_retired_lines

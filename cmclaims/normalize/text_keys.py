@@ -83,9 +83,8 @@ def all_distinct(values: pa.Array) -> bool:
     usual array (a dictionary's values); where two keys meet, the texts are
     counted by Arrow, which hashes each text (several times slower).
     """
-    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)) or values.null_count:
-        return len(pc.unique(values)) == len(values)
-    keys = text_keys(values)
-    if len(np.unique(keys)) == len(keys):
-        return True
+    if (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)) and not values.null_count:
+        keys = text_keys(values)
+        if len(np.unique(keys)) == len(keys):
+            return True
     return len(pc.unique(values)) == len(values)

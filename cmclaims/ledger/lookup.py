@@ -10,7 +10,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cmclaims.ledger.key_index import KeyIndex
 from cmclaims.normalize.text_keys import text_keys
 
 _KEYED_FROM = 50_000  # needles and haystack together: below this, Arrow's hash table is set up faster than keys
@@ -39,8 +38,7 @@ def positions_in(haystack: pa.Array | pa.ChunkedArray, needles: pa.Array | pa.Ch
 
 
 def first_positions(haystack: pa.Array | pa.ChunkedArray, needles: pa.Array | pa.ChunkedArray, *,
-                    distinct_first: int = 0, skip: np.ndarray | None = None,
-                    index: KeyIndex | None = None) -> np.ndarray:
+                    distinct_first: int = 0, skip: np.ndarray | None = None) -> np.ndarray:
     """As `positions_in`, for a haystack much larger than the needles (every claim the ledger billed, and
     tonight's): the needles are hashed once and the haystack only probed, never hashed.
 
@@ -48,8 +46,7 @@ def first_positions(haystack: pa.Array | pa.ChunkedArray, needles: pa.Array | pa
     column's factorized values, tonight's claim ids): they are not hashed once
     more to find repeats; only the needles after them are (the few original
     claim ids of voids and replacements). `skip` marks haystack rows that
-    never match (void lines: their ids bill nothing). `index`: the haystack's
-    keys, sorted before (cmclaims/ledger/earlier.py).
+    never match (void lines: their ids bill nothing).
     """
     if len(needles) == 0:
         return np.empty(0, dtype=np.int64)
@@ -66,17 +63,16 @@ def first_positions(haystack: pa.Array | pa.ChunkedArray, needles: pa.Array | pa
     added = head_at < 0
     value_set = pa.concat_arrays([head.cast(pa.string()), tail_values.filter(pa.array(added)).cast(pa.string())])
     # Each value's first place in the haystack; the last slot answers needles found nowhere.
-    first = np.append(_first_rows(haystack, value_set, skip, index), -1)
+    first = np.append(_first_rows(haystack, value_set, skip), -1)
     slot = np.where(added, len(head) + np.cumsum(added) - 1, head_at)
     slot = np.append(slot, len(value_set))  # a null tail needle answers -1
     at = _numpy(pc.index_in(tail, value_set=tail_values).fill_null(len(tail_values)))
     return np.concatenate([first[:len(head)], first[slot[at]]])
 
 
-def _first_rows(haystack: pa.Array | pa.ChunkedArray, values: pa.Array, skip: np.ndarray | None,
-                index: KeyIndex | None) -> np.ndarray:
+def _first_rows(haystack: pa.Array | pa.ChunkedArray, values: pa.Array, skip: np.ndarray | None) -> np.ndarray:
     """Per value (distinct, no nulls): its first row in `haystack` not skipped, -1 when there is none."""
-    found = _rows_by_key(haystack, values, skip, index)
+    found = _rows_by_key(haystack, values, skip)
     if found is None:  # two of the values share a key: Arrow hashes the texts themselves
         which = _numpy(pc.index_in(haystack, value_set=values, skip_nulls=True).fill_null(-1))
         if skip is not None:
@@ -92,29 +88,16 @@ def _first_rows(haystack: pa.Array | pa.ChunkedArray, values: pa.Array, skip: np
 _FILTER_BITS = 26  # a bit per 2^-26 of the key space: 8 MiB, a few per cent of the rows pass it by chance
 
 
-def rows_holding(haystack: pa.Array | pa.ChunkedArray, values: pa.Array, *,
-                 index: KeyIndex | None = None) -> np.ndarray:
-    """The rows of `haystack` (ascending) whose text is one of `values`: `pc.is_in`, by keys where the
-    haystack is large (every claim the ledger billed) or its keys are indexed."""
-    values = pc.unique(values).drop_null().cast(pa.string())
-    if len(haystack) + len(values) >= _KEYED_FROM or index is not None:
-        found = _rows_by_key(haystack, values, None, index)
-        if found is not None:
-            return found[0]
-    return np.flatnonzero(pc.fill_null(pc.is_in(haystack, value_set=values), False).to_numpy(zero_copy_only=False))
-
-
-def _rows_by_key(haystack: pa.Array | pa.ChunkedArray, values: pa.Array, skip: np.ndarray | None,
-                 index: KeyIndex | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+def _rows_by_key(haystack: pa.Array | pa.ChunkedArray, values: pa.Array,
+                 skip: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
     """The haystack rows (ascending) holding one of `values`, and which: by 64-bit keys (text_keys), not
     by hashing millions of texts into Arrow's table. None when two values share a key.
 
-    With the haystack's keys sorted before (`index`), the values' keys are
-    searched in it. Otherwise the values' keys are hashed once (pandas' integer
-    index); each piece of the haystack is keyed, passed through a bit filter of
-    the values' keys (most rows stop there), and the rest looked up in the
-    index. Either way a row whose key matches is kept only if its text is the
-    value's text, so a key two texts share can never make a match.
+    The values' keys are hashed once (pandas' integer index). Each piece of the
+    haystack is keyed, passed through a bit filter of the values' keys (most rows
+    stop there), and the rest looked up in the index; a row whose key matches is
+    kept only if its text is the value's text, so a key two texts share can
+    never make a match.
     """
     chunks = haystack.chunks if isinstance(haystack, pa.ChunkedArray) else [haystack]
     if not all(pa.types.is_string(c.type) or pa.types.is_large_string(c.type) for c in [values, *chunks]):
@@ -122,14 +105,6 @@ def _rows_by_key(haystack: pa.Array | pa.ChunkedArray, values: pa.Array, skip: n
     if len(values) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     keys = text_keys(values)
-    if index is not None:
-        rows_found, value_found = index.rows_with_keys(keys)
-        if rows_found.size:
-            same = pc.equal(haystack.take(pa.array(rows_found)).cast(pa.string()),
-                            values.take(pa.array(value_found)).cast(pa.string()))
-            kept = np.asarray(pc.fill_null(same, False).to_numpy(zero_copy_only=False), dtype=bool)
-            rows_found, value_found = rows_found[kept], value_found[kept]
-        return _not_skipped(rows_found, value_found, skip)
     known = pd.Index(keys)
     if not known.is_unique:
         return None
@@ -155,15 +130,11 @@ def _rows_by_key(haystack: pa.Array | pa.ChunkedArray, values: pa.Array, skip: n
         base += len(chunk)
     if not rows:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    return _not_skipped(np.concatenate(rows), np.concatenate(which).astype(np.int64), skip)
-
-
-def _not_skipped(rows: np.ndarray, values: np.ndarray, skip: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs (row, value) whose row `skip` does not mark."""
-    if skip is None:
-        return rows, values
-    open_rows = ~skip[rows]
-    return rows[open_rows], values[open_rows]
+    rows_found, value_found = np.concatenate(rows), np.concatenate(which).astype(np.int64)
+    if skip is not None:
+        open_rows = ~skip[rows_found]
+        rows_found, value_found = rows_found[open_rows], value_found[open_rows]
+    return rows_found, value_found
 
 
 def _numpy(values: pa.Array | pa.ChunkedArray) -> np.ndarray:

@@ -18,7 +18,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -510,18 +510,17 @@ class SqliteLedger(LedgerStore):
     def prepare_run(self, run: dict, lines: pa.Table, retired: pd.DataFrame,
                     findings: pa.Table | Future[EncodedBlock]) -> PreparedRun:
         """As LedgerStore says."""
+        blocks = []
+        for month, block in _by_month(lines):
+            data = encode_block(block, dictionary=True)
+            units = int(pc.sum(block.column("units")).as_py() or 0)
+            blocks.append((month, block.num_rows, units, hashlib.sha256(data).hexdigest(), data))
         retirements = list(zip(retired["claim_id"], retired["month"].astype(int).tolist(), retired["original_run"],
                                retired["how"], strict=True))
-        prepared = PreparedRun(run, [], retirements, None, 0, lines.select(totals.LINE_COLUMNS), totals.empty())
-        # The running totals are summed on a thread of their own while the line blocks are encoded here: the
-        # two take about as long, and one after the other they were the last thing a night waited for.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmclaims-totals") as summing:
-            summed = summing.submit(self._prepare_totals, prepared)
-            for month, block in _by_month(lines):
-                data = encode_block(block, dictionary=True)
-                units = int(pc.sum(block.column("units")).as_py() or 0)
-                prepared.blocks.append((month, block.num_rows, units, hashlib.sha256(data).hexdigest(), data))
-            summed.result()
+        counted = lines.select(totals.LINE_COLUMNS)
+        prepared = PreparedRun(run, blocks, retirements, None, 0, counted, totals.summed(counted, run["profile"]))
+        if not self.read_only:
+            self._prepare_totals(prepared)
         # The findings come last: a validate run encodes them as it writes its exceptions file (a Future).
         if isinstance(findings, Future):
             encoded = findings.result()
@@ -531,13 +530,9 @@ class SqliteLedger(LedgerStore):
         return prepared
 
     def _prepare_totals(self, prepared: PreparedRun) -> None:
-        """What the run's lines add to the totals, and the totals blocks the run rewrites, summed and encoded off
-        the transaction, through a connection of this thread's own (the writer lock the run holds keeps the
-        ledger as read)."""
+        """The totals blocks the run rewrites, summed and encoded off the transaction, through a connection of
+        this thread's own (the writer lock the run holds keeps the ledger as read)."""
         run = prepared.run
-        prepared.totals = totals.summed(prepared.lines, run["profile"])
-        if self.read_only:
-            return
         try:
             db = self._connect(read_only=True)
             try:

@@ -2,17 +2,14 @@
 
 A claim's identity is not month-scoped: the claim ids, service dates and
 states of every earlier line, in every month, are read for CM402 and CM405
-(a claim billed in April and re-sent with a July date is still billed); a
-validate run reads them, and keys and sorts their ids, before its batch is
-parsed (cmclaims/ledger/earlier.py). For
+(a claim billed in April and re-sent with a July date is still billed). For
 the daily and monthly limits only the months the batch's lines fall in are
 read, and only the columns they need. An annual cap reads the ledger's
 running totals of the batch's years (cmclaims/ledger/totals.py), not a year
 of lines; the few lines the totals cannot answer for are read one by one: the
 originals of tonight's voids and replacements (in any month), and on a
 re-run, the run's own earlier lines and the originals it retired. Ids are
-matched by their 64-bit keys, texts compared where keys meet
-(cmclaims/ledger/lookup.py).
+matched in Arrow (one hash table per lookup).
 
 The run's own earlier execution is ignored (a re-run replaces it), and so is
 what that execution retired: the re-run retires it again. Lines of this run
@@ -31,9 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cmclaims.ledger import totals as running
-from cmclaims.ledger.earlier import CLAIM_COLUMNS, EarlierClaims
-from cmclaims.ledger.key_index import KeyIndex
-from cmclaims.ledger.lookup import dictionary_positions, equal, first_positions, is_in, positions_in, rows_holding
+from cmclaims.ledger.lookup import dictionary_positions, equal, first_positions, is_in, positions_in
 from cmclaims.ledger.store import LINE_SCHEMA, LedgerStore
 from cmclaims.limits.groups import sum_by
 from cmclaims.limits.prior import PriorUsage
@@ -43,9 +38,10 @@ from cmclaims.rules.context import Context
 from cmclaims.schema.columns import REPLACEMENT, VOID
 from cmclaims.tables import Profile
 
-# What the limits need of every earlier line of the months loaded (texts stay dictionary-encoded); the
-# duplicate and void checks read CLAIM_COLUMNS of every earlier line, in every month (cmclaims/ledger/earlier.py).
+# What the limits need of every earlier line of the months loaded (texts stay dictionary-encoded) ...
 USAGE_COLUMNS = ["member_id", "service", "hcpcs", "service_day", "units", "authorization_id", "auth_units"]
+# ... and what the duplicate and void checks need of every earlier line, in every month.
+CLAIM_COLUMNS = ["claim_id", "service_day", "frequency", "original_claim_id"]
 
 
 def _empty(columns: list[str]) -> pa.Table:
@@ -74,19 +70,13 @@ def no_retirements() -> pd.DataFrame:
 
 
 def _without(table: pa.Table, gone: pd.DataFrame) -> pa.Table:
-    """`table` less the lines named in `gone` by run_id, month and block_row."""
-    keep = _kept(table, gone)
-    return table if keep is None else table.filter(pa.array(keep))
-
-
-def _kept(table: pa.Table, gone: pd.DataFrame) -> np.ndarray | None:
-    """Per row of `table`: not among the lines named in `gone` by run_id, month and block_row (None: all are kept).
+    """`table` less the lines named in `gone` by run_id, month and block_row.
 
     Two vectorised passes find the few lines in the blocks concerned; only
     those are compared exactly.
     """
     if not len(gone) or not table.num_rows:
-        return None
+        return table
     maybe = pc.and_(is_in(table.column("run_id"), pa.array(gone["run_id"].unique(), pa.string())),
                     pc.is_in(table.column("month"), value_set=pa.array(gone["month"].unique(), pa.int64())))
     candidates = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
@@ -98,7 +88,7 @@ def _kept(table: pa.Table, gone: pd.DataFrame) -> np.ndarray | None:
             table.column("block_row").take(candidates).to_numpy(),
         ])
         keep[candidates] = ~here.isin(pd.MultiIndex.from_frame(gone[["run_id", "month", "block_row"]]))
-    return keep
+    return table.filter(pa.array(keep))
 
 
 @dataclass
@@ -138,8 +128,6 @@ class LedgerView:
     carried: pd.DataFrame = field(default_factory=lambda: pd.DataFrame({"claim_id": [], "run_id": []}))
     own_retired: pd.DataFrame = field(default_factory=no_retirements)  # what this run retired when it ran before
     year_totals: pa.Table = field(default_factory=running.empty)
-    # The claim ids of `claims`, keyed and sorted (cmclaims/ledger/earlier.py); None: keyed when looked up.
-    claim_index: KeyIndex | None = None
     size: int = field(init=False)  # earlier lines loaded for the limits
     totals_loaded: int = field(init=False)  # running totals loaded for the annual caps
     prior: PriorUsage | None = field(default=None, init=False)
@@ -159,11 +147,9 @@ class LedgerView:
     _own_retired_lines: pd.DataFrame | None = field(default=None, init=False, repr=False)
 
     @classmethod
-    def load(cls, store: LedgerStore | None, ctx: Context, run_id: str, mode: str,
-             earlier: EarlierClaims | None = None) -> LedgerView:
-        """Load what this batch needs from the ledger: the months it falls in, not the whole ledger.
-        `earlier`: every claim the ledger billed, when it was read before the batch (read here otherwise)."""
-        view = cls.load_for_days(store, ctx.column("service_day"), ctx.profile, run_id, mode, earlier)
+    def load(cls, store: LedgerStore | None, ctx: Context, run_id: str, mode: str) -> LedgerView:
+        """Load what this batch needs from the ledger: the months it falls in, not the whole ledger."""
+        view = cls.load_for_days(store, ctx.column("service_day"), ctx.profile, run_id, mode)
         claim_column = ctx.lines.text["claim_id"]
         claim_ids = claim_column.values.cast(pa.string())
         view.expect(pa.concat_arrays([claim_ids, ctx.lines.text["original_claim_id"].values.cast(pa.string())]),
@@ -186,7 +172,7 @@ class LedgerView:
 
     @classmethod
     def load_for_days(cls, store: LedgerStore | None, days: np.ndarray, profile: Profile, run_id: str,
-                      mode: str, earlier: EarlierClaims | None = None) -> LedgerView:
+                      mode: str) -> LedgerView:
         """Load what lines of these service days need (an engine that never holds the whole batch)."""
         known = days[days != MISSING]
         months = sorted(set(month_of(np.unique(known)).tolist())) if known.size else []
@@ -194,24 +180,23 @@ class LedgerView:
         if store is None:
             return cls(None, run_id, mode, _empty(USAGE_COLUMNS), _empty(CLAIM_COLUMNS), no_retirements(), months,
                        profile.name, 0)
-        # Every month: a claim is billed once. Its run and frequency stay dictionary-encoded (one text per block).
-        earlier = (earlier if earlier is not None else EarlierClaims.read(store)).without_run(run_id)
-        claims, every = earlier.lines, earlier.retired
+        every = store.retired()
         retired = every[every["retired_by"] != run_id]
         own_retired = every[(every["retired_by"] == run_id) & (every["original_run"] != run_id)]
         changed_later = retired[retired["original_run"] == run_id]
         usage = store.lines(months, USAGE_COLUMNS, profile=profile.name, exclude_run=run_id, dictionary=True)
-        gone = _retired_rows(earlier, retired)
+        # Every month: a claim is billed once. Its run and frequency stay dictionary-encoded (one text per block).
+        claims = store.lines(None, CLAIM_COLUMNS, exclude_run=run_id, dictionary=True)
+        gone = _retired_rows(claims, retired)
         run = store.run(run_id)
-        keep = _kept(claims, gone)
-        active = earlier if keep is None else earlier.kept(keep)
+        active = _without(claims, gone)
         year_totals = running.empty()
         if years:
             year_totals = _year_totals(store, profile.name, years, run_id if run else None,
-                                       every[every["original_run"] == run_id], _retired_rows(earlier, own_retired))
-        return cls(store, run_id, mode, _without(usage, gone), active.lines, retired, months,
+                                       every[every["original_run"] == run_id], _retired_rows(claims, own_retired))
+        return cls(store, run_id, mode, _without(usage, gone), active, retired, months,
                    profile.name, run["executions"] if run else 0, changed_later.reset_index(drop=True),
-                   _carried(claims, active), own_retired.reset_index(drop=True), year_totals, active.index)
+                   _carried(claims, active), own_retired.reset_index(drop=True), year_totals)
 
     def add_originals(self, named: pa.Array) -> None:
         """Add to `usage` this profile's earlier lines, in any month, whose claim ids `named` lists.
@@ -225,8 +210,9 @@ class LedgerView:
         if self.store is None or self.usage is None or not len(named):
             return
         claims = self.claims
-        rows = rows_holding(claims.column("claim_id"), named, index=self.claim_index)
-        rows = rows[~np.isin(claims.column("month").take(pa.array(rows)).to_numpy(), self.months)]
+        wanted = pc.fill_null(pc.is_in(claims.column("claim_id"), value_set=named.cast(pa.string())), False)
+        loaded = pc.is_in(claims.column("month"), value_set=pa.array(self.months, pa.int64()))
+        rows = np.flatnonzero(pc.and_(wanted, pc.invert(pc.fill_null(loaded, False))).to_numpy(zero_copy_only=False))
         if not rows.size:
             return
         where = pd.DataFrame({name: claims.column(name).take(pa.array(rows)).to_numpy(zero_copy_only=False)
@@ -254,8 +240,7 @@ class LedgerView:
             is_void = pc.fill_null(equal(self.claims.column("frequency"), VOID), False)
             self._void_rows = np.asarray(is_void.to_numpy(zero_copy_only=False), dtype=bool)
         skip = self._void_rows if self._void_rows.any() else None
-        return first_positions(self.claims.column("claim_id"), claim_ids, distinct_first=distinct_first, skip=skip,
-                               index=self.claim_index)
+        return first_positions(self.claims.column("claim_id"), claim_ids, distinct_first=distinct_first, skip=skip)
 
     def billed_position(self, claim_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Per claim id: the row in `claims` of the earlier line billing it, -1 when none does."""
@@ -343,7 +328,8 @@ class LedgerView:
         this run retired when it ran before: a few lines, found once in every claim the ledger holds."""
         if self._own_retired_lines is None:
             named = pa.array(self.own_retired["claim_id"].unique(), pa.string())
-            rows = rows_holding(self.claims.column("claim_id"), named, index=self.claim_index)
+            rows = np.flatnonzero(pc.fill_null(pc.is_in(self.claims.column("claim_id"), value_set=named), False)
+                                  .to_numpy(zero_copy_only=False))
             lines = self.claims.take(pa.array(rows, pa.int64()))
             self._own_retired_lines = pd.DataFrame({
                 "claim_id": lines.column("claim_id").to_numpy(zero_copy_only=False),
@@ -513,7 +499,7 @@ class LedgerView:
         """
         self.claims = self.claims.schema.empty_table()
         self.year_totals = self.year_totals.schema.empty_table()
-        self.usage = self.claim_index = None
+        self.usage = None
         self._void_rows = self._expected_at = self._claim_code_at = self._year_member_at = None
         self._expected = self._claim_column = self._year_members = None
         self._own_retired_lines = None
@@ -542,7 +528,7 @@ def _year_totals(store: LedgerStore, profile: str, years: list[int], rerun: str 
     return running.combined([(base, +1), (running.summed(own.filter(active)), -1), (running.summed(retired), +1)])
 
 
-def _carried(every: pa.Table, active: EarlierClaims) -> pd.DataFrame:
+def _carried(every: pa.Table, active: pa.Table) -> pd.DataFrame:
     """Claims a replacement took out whose replacement still bills (claim_id, and the run of the
     replacement that carries it): they stay billed (CM402), where a voided claim may be billed again.
 
@@ -559,9 +545,8 @@ def _carried(every: pa.Table, active: EarlierClaims) -> pd.DataFrame:
     run = links.column("run_id").to_numpy(zero_copy_only=False)
     # The replacement itself bills: its id is on a line that is not a void (voids are passed over by a
     # mask; copying 5M ids with the voids' blanked out cost more than the lookup).
-    is_void = pc.fill_null(equal(active.lines.column("frequency"), VOID), False).to_numpy(zero_copy_only=False)
-    billed = first_positions(active.lines.column("claim_id"), links.column("claim_id"), skip=np.asarray(is_void, bool),
-                             index=active.index) >= 0
+    is_void = pc.fill_null(equal(active.column("frequency"), VOID), False).to_numpy(zero_copy_only=False)
+    billed = first_positions(active.column("claim_id"), links.column("claim_id"), skip=np.asarray(is_void, bool)) >= 0
     carried: dict[str, str] = {}
     while True:  # chains are short: a few rounds over the (few) replacement lines
         bills = billed | np.array([claim in carried for claim in replacement], dtype=bool)
@@ -588,17 +573,16 @@ def _positions(table: pa.Table, wanted: pd.DataFrame) -> pd.DataFrame:
     return wanted.merge(here, on=["run_id", "month", "block_row"])[["line", "position"]]
 
 
-def _retired_rows(earlier: EarlierClaims, retired: pd.DataFrame) -> pd.DataFrame:
+def _retired_rows(claims: pa.Table, retired: pd.DataFrame) -> pd.DataFrame:
     """Where the retired originals sit (run_id, month, block_row), found among every earlier line's claim id.
 
-    A lookup of the retired claim ids (by the lines' keys) narrows the lines to a few candidates; only
-    those are compared on (claim_id, run_id), the original's identity.
+    A hash lookup of the retired claim ids narrows the lines to a few candidates; only those are
+    compared on (claim_id, run_id), the original's identity.
     """
-    claims = earlier.lines
     if not len(retired) or not claims.num_rows:
         return pd.DataFrame({"run_id": [], "month": [], "block_row": []})
-    rows = rows_holding(claims.column("claim_id"), pa.array(retired["claim_id"].unique(), pa.string()),
-                        index=earlier.index)
+    maybe = pc.is_in(claims.column("claim_id"), value_set=pa.array(retired["claim_id"].unique(), pa.string()))
+    rows = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
     found = pd.DataFrame({
         "claim_id": claims.column("claim_id").take(rows).to_numpy(zero_copy_only=False),
         "run_id": claims.column("run_id").take(rows).to_numpy(zero_copy_only=False),

@@ -32,7 +32,6 @@ from cmclaims.io.memory import give_back_freed
 from cmclaims.io.reader import SourceFile, file_format
 from cmclaims.io.writer import StagedOutputs, write_batches, write_json
 from cmclaims.ledger.blocks import BlockWriter, EncodedBlock
-from cmclaims.ledger.earlier import EarlierClaims
 from cmclaims.ledger.lock import LedgerLock
 from cmclaims.ledger.store import SqliteLedger
 from cmclaims.ledger.view import LedgerView
@@ -101,12 +100,6 @@ def _open_ledger(request: ValidateRequest, stack: ExitStack) -> SqliteLedger | N
     return store
 
 
-def _load_view(store: SqliteLedger | None, ctx: Context, run_id: str, mode: str,
-               earlier: Future[EarlierClaims] | None) -> LedgerView:
-    """The ledger as this run sees it (on the reader thread, after `earlier` was read there)."""
-    return LedgerView.load(store, ctx, run_id, mode, earlier.result() if earlier is not None else None)
-
-
 def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = None) -> ValidateResult:
     """Run the whole job; raise a CmclaimsError (with its exit code) when it cannot."""
     _check_request(request)
@@ -131,12 +124,6 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
             # night is read and validated; the writer lock keeps it as checked until the commit.
             checker = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmclaims-check"))
             verified = checker.submit(store.verify_before_commit, own_connection=True)
-        # The ledger is read on a thread of its own; nothing else uses its connection meanwhile. Every claim
-        # it billed does not depend on the batch (cmclaims/ledger/earlier.py): it is read and keyed at once,
-        # while the batch is parsed (one core busy), and the rest once the batch says what it needs.
-        reader = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmclaims-ledger-read")) \
-            if request.ledger_mode != "off" else None
-        earlier = reader.submit(EarlierClaims.read, store) if reader is not None and store is not None else None
         profile = load_profile(request.profile)
         export_map = load_export_map(request.column_map) if request.column_map else None
         if export_map is not None:
@@ -151,11 +138,12 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
                           export_map.values if export_map else None)
         run_id = run_id_for(profile.name, [f.sha256 for f in batch.files])
         loading: Future[LedgerView] | None = None
-        if reader is not None:
-            # What the batch needs of the ledger is read while the input and line rules run (Parquet decoding
-            # and Arrow's hash lookups release the GIL); the rules get it as the ledger stage starts.
-            loading = reader.submit(_load_view, store, ctx, run_id, request.ledger_mode, earlier)
-            earlier = None  # the view keeps what it needs of it: the rest is freed once it is loaded
+        if request.ledger_mode != "off":
+            # What the batch needs of the ledger is read on a thread of its own while the input and line
+            # rules run (Parquet decoding and Arrow's hash lookups release the GIL); the rules get it as
+            # the ledger stage starts. Nothing else uses the ledger's connection meanwhile.
+            reader = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmclaims-ledger-read"))
+            loading = reader.submit(LedgerView.load, store, ctx, run_id, request.ledger_mode)
         give_back_freed()  # the parser's blocks and the text they held, before the rules run
         lap("normalise")
 

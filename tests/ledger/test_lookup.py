@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given, settings
 
 import cmclaims.ledger.lookup as lookup
-from cmclaims.ledger.key_index import KeyIndex
-from cmclaims.ledger.lookup import equal, first_positions, is_in, positions_in, rows_holding
+from cmclaims.ledger.lookup import equal, first_positions, is_in, positions_in
 from cmclaims.normalize.text_keys import text_keys
 
 ids = st.one_of(st.none(), st.sampled_from(["A", "B", "C", "D", "0042", "42", ""]))
@@ -128,66 +127,3 @@ def test_a_large_lookup_in_distinct_texts_is_answered_by_keys(monkeypatch: pytes
     at = positions_in(members, needles)
     assert at[:5].tolist() == [7, -1, 29_999, -1, 7]
     assert (at[5:] == np.arange(30_000)).all()
-
-
-def _indexed(chunks: list[list[str | None]], keep: list[bool], buckets: int | None = None) -> KeyIndex:
-    """The index of the chunks' keys (reduced to `buckets` values: texts share keys all the time), of the
-    rows `keep` marks."""
-    keys = text_keys(pa.chunked_array([pa.array(c, pa.string()) for c in chunks], pa.string()))
-    index = KeyIndex.of(keys if buckets is None else keys % np.uint64(buckets))
-    return index.kept(np.array(keep, dtype=bool)) if not all(keep) else index
-
-
-@settings(deadline=None)
-@given(st.lists(st.tuples(ids, st.booleans(), st.booleans()), max_size=14), st.lists(ids, max_size=8),
-       st.one_of(st.none(), st.integers(1, 3)))
-def test_an_index_sorted_before_answers_as_a_plain_list(rows: list[tuple[str | None, bool, bool]],
-                                                        needles: list[str | None], buckets: int | None) -> None:
-    """Every claim the ledger billed is keyed and sorted before the batch is read (cmclaims/ledger/earlier.py),
-    then filtered (a re-run's own lines, retired originals) without being sorted again: each lookup through it
-    answers as the plain list of the rows kept, also with skipped rows and keys that texts share."""
-    kept_rows = [(value, skipped) for value, kept, skipped in rows if kept]
-    real = lookup.text_keys
-    if buckets is not None:
-        lookup.text_keys = lambda values: text_keys(values) % np.uint64(buckets)
-    try:
-        index = _indexed([[value for value, _, _ in rows]], [kept for _, kept, _ in rows], buckets)
-        haystack = pa.chunked_array([pa.array([v for v, _ in kept_rows], pa.string())], pa.string())
-        skip = np.array([skipped for _, skipped in kept_rows], dtype=bool)
-        wanted = pa.array(needles, pa.string())
-        first = first_positions(haystack, wanted, skip=skip, index=index)
-        holding = rows_holding(haystack, wanted, index=index)
-    finally:
-        lookup.text_keys = real
-    open_rows = [i for i, (_, skipped) in enumerate(kept_rows) if not skipped]
-    assert first.tolist() == [next((i for i in open_rows if kept_rows[i][0] == n), -1) if n is not None else -1
-                              for n in needles]
-    assert holding.tolist() == [i for i, (v, _) in enumerate(kept_rows) if v is not None and v in needles]
-
-
-@settings(deadline=None)
-@given(st.lists(st.one_of(st.integers(0, 40), st.integers(0, 2**64 - 1)), max_size=30),
-       st.lists(st.one_of(st.integers(0, 40), st.integers(0, 2**64 - 1)), max_size=60),
-       st.lists(st.booleans(), min_size=30, max_size=30), st.lists(st.booleans(), min_size=30, max_size=30))
-def test_the_index_pairs_every_row_with_every_needle_of_its_key(keys: list[int], needles: list[int],
-                                                                 first: list[bool], second: list[bool]) -> None:
-    """Keys equal, keys that only share their top bits (small keys), more needles than rows, two filters in turn:
-    every pair (row, needle) of equal keys is found, rows numbered as the filtered table numbers them, and
-    any other pair shares the top bits the index sorts by (its texts are compared before it counts)."""
-    index = KeyIndex.of(np.array(keys, dtype=np.uint64))
-    survivors = list(range(len(keys)))
-    for keep in (first, second):
-        mask = np.array(keep[:len(survivors)], dtype=bool)
-        index = index.kept(mask)
-        survivors = [row for row, kept in zip(survivors, mask, strict=True) if kept]
-        keys_now = [keys[row] for row in survivors]
-        rows, which = index.rows_with_keys(np.array(needles, dtype=np.uint64))
-        pairs = list(zip(rows.tolist(), which.tolist(), strict=True))
-        exact = {(row, needle) for row, key in enumerate(keys_now) for needle, wanted in enumerate(needles)
-                 if key == wanted}
-        assert exact <= set(pairs)
-        assert len(pairs) == len(set(pairs))
-        shift = max(index.row_bits, max(1, len(needles).bit_length()))
-        assert all(keys_now[row] >> shift == needles[needle] >> shift for row, needle in pairs)
-        assert rows.tolist() == sorted(rows.tolist())
-        assert index.size == len(survivors)

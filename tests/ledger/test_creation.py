@@ -17,6 +17,7 @@ import pytest
 from cmclaims.cli import main
 from cmclaims.ledger.identity import APPLICATION_ID
 from cmclaims.ledger.schema import SCHEMA_VERSION
+from cmclaims.ledger.store import PAGE_SIZE
 from tests.helpers import write_csv
 from tests.ledger.support import optum_line
 
@@ -94,6 +95,9 @@ def test_init_creates_a_ledger_with_its_identity_readable_by_its_owner_only(
     assert stat.S_IMODE(ledger.stat().st_mode) == 0o600
     db = sqlite3.connect(ledger)
     assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    # Pages as large as SQLite allows: a night reads and writes its blobs in 16 times fewer system calls.
+    assert db.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 65536
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.close()
     # The first night then works, and the ledger is sound.
     assert _validate(tmp_path / "night", ledger) == 0

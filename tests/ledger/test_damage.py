@@ -24,8 +24,6 @@ from cmclaims.ledger.blocks import decode_block, encode_block
 from tests.helpers import new_ledger, write_csv
 from tests.ledger.support import sooner_line
 
-PAGE = 4096
-
 
 def _validate(folder: Path, ledger: Path, lines: list[dict]) -> int:
     folder.mkdir(parents=True, exist_ok=True)
@@ -65,9 +63,11 @@ def _overwrite_pages(ledger: Path) -> None:
     end: SQLite fills a b-tree page's cells from its end, so the bytes land on rows, not on a page's free space
     (a ledger's small blocks, each inside one page, leave the middle of most pages unused)."""
     data = bytearray(ledger.read_bytes())
+    page = int.from_bytes(data[16:18], "big")  # the header's page size; 1 stands for 65,536
+    page = 65536 if page == 1 else page
     noise = os.urandom(len(data))
-    for start in range(PAGE, len(data), PAGE):
-        data[start + PAGE - 300:start + PAGE - 100] = noise[start + PAGE - 300:start + PAGE - 100]
+    for start in range(page, len(data), page):
+        data[start + page - 300:start + page - 100] = noise[start + page - 300:start + page - 100]
     ledger.write_bytes(bytes(data))
 
 

@@ -20,7 +20,8 @@ POINTS = (
     "ledger-transaction",  # inside the ledger transaction, before COMMIT
     "ledger-committed",  # ledger committed, outputs not yet renamed
     "between-renames",  # the clean file renamed, the others not yet
-)
+)  # ... of a validate run; and of `cmclaims ledger compact`:
+COMPACT_POINTS = ("ledger-compact",)  # out of WAL, the new page size set, before VACUUM rewrites the file
 
 
 def checkpoint(point: str) -> None:

@@ -1,4 +1,4 @@
-"""`cmclaims ledger ...`: the ledger's history, a member's usage, rollback, import and check."""
+"""`cmclaims ledger ...`: the ledger's history, a member's usage, rollback, import, check and compact."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from cmclaims.ledger.lock import LedgerLock
 
 # The store and its commands import numpy, pandas and pyarrow: loaded when a command runs.
 
-ledger_app = typer.Typer(help="""The ledger of earlier runs: init, history, usage, rollback, import, check.
+ledger_app = typer.Typer(help="""The ledger of earlier runs: init, history, usage, rollback, import, check, compact.
 
     \b
     Examples:
@@ -72,7 +72,10 @@ def runs_command(ledger: LedgerOption = None, as_json: JsonOption = False) -> No
     from cmclaims.ledger.store import SqliteLedger
 
     store = SqliteLedger(ledger_path(ledger), read_only=True)
-    runs = store.runs()
+    try:
+        runs = store.runs()
+    finally:
+        store.close()  # as every command that reads it: `ledger compact` needs the ledger to itself
     if as_json:
         _print_json(runs)
         raise typer.Exit(0)
@@ -106,7 +109,10 @@ def usage_command(
     from cmclaims.ledger.store import SqliteLedger
 
     store = SqliteLedger(ledger_path(ledger), read_only=True)
-    usage = member_usage(store, member, year)
+    try:
+        usage = member_usage(store, member, year)
+    finally:
+        store.close()
     if as_json:
         _print_json(usage)
         raise typer.Exit(0)
@@ -200,6 +206,37 @@ def import_command(
     raise typer.Exit(0 if result["imported"] == result["rows"] else 1)
 
 
+@ledger_app.command("compact")
+def compact_command(ledger: LedgerOption = None, as_json: JsonOption = False) -> None:
+    """Rewrite the ledger with 64 KiB pages and no unused space, when no night runs and nothing reads it.
+
+    A ledger created by an older cmclaims has SQLite's 4 KiB pages: each night
+    then reads and writes its blocks in 16 times more system calls. The ledger is
+    checked first (a damaged one: exit 73, nothing changed); a report or dry run
+    that has it open makes this exit 75, nothing changed. It rewrites the whole
+    file (a 5M-line ledger: seconds) and needs as much free disk again.
+
+    \b
+    Example:
+      cmclaims ledger compact --ledger /srv/billing/cmclaims-ledger.sqlite3
+    """
+    from cmclaims.ledger.store import SqliteLedger
+
+    path = ledger_path(ledger)
+    with LedgerLock(path):
+        store = SqliteLedger(path)
+        try:
+            result = store.compact()
+        finally:
+            store.close()
+    if as_json:
+        _print_json({"ledger": str(path), **result})
+    else:
+        stdout.print(f"compacted {path}: {result['bytes_before']:,} bytes in {result['page_size_before']:,}-byte pages "
+                     f"-> {result['bytes']:,} bytes in {result['page_size']:,}-byte pages")
+    raise typer.Exit(0)
+
+
 @ledger_app.command("check")
 def check_command(ledger: LedgerOption = None, as_json: JsonOption = False) -> None:
     """Check the ledger's integrity and invariants; exit 1 when anything is wrong.
@@ -213,12 +250,16 @@ def check_command(ledger: LedgerOption = None, as_json: JsonOption = False) -> N
 
     path = ledger_path(ledger)
     store = SqliteLedger(path, read_only=True)  # exit 73 for no ledger, an empty or a foreign file
-    problems = check_ledger(store)
+    try:
+        problems = check_ledger(store)
+        runs = len(store.runs())
+    finally:
+        store.close()
     if as_json:
         _print_json({"ledger": str(path), "ok": not problems, "problems": problems})
     elif problems:
         for problem in problems:
             stdout.print(f"[red]problem[/red] {problem}")
     else:
-        stdout.print(f"ledger {path} is sound: {len(store.runs())} runs, counts add up, no member over a limit")
+        stdout.print(f"ledger {path} is sound: {runs} runs, counts add up, no member over a limit")
     raise typer.Exit(1 if problems else 0)

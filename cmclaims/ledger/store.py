@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cmclaims.errors import CannotWrite, ConfigError
+from cmclaims.errors import CannotWrite, ConfigError, LedgerLocked
 from cmclaims.faults import checkpoint
 from cmclaims.io.private import private_folder, tighten
 from cmclaims.ledger import totals
@@ -162,6 +162,11 @@ class LedgerStore(abc.ABC):
     @abc.abstractmethod
     def verify_before_commit(self, *, own_connection: bool = False) -> None:
         """Raise (exit 73) unless the ledger is sound enough to be written."""
+
+    @abc.abstractmethod
+    def compact(self) -> dict[str, int]:
+        """Rewrite the ledger with PAGE_SIZE pages and no unused space (`cmclaims ledger compact`): page_size
+        and bytes before and after."""
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -514,6 +519,43 @@ class SqliteLedger(LedgerStore):
             )
 
     # --- writing ---------------------------------------------------------------------------
+
+    @_guarded
+    def compact(self) -> dict[str, int]:
+        """As LedgerStore says. Called under the writer lock.
+
+        SQLite changes a file's page size only by rewriting it (VACUUM), and
+        only outside WAL mode, which it leaves only while no other connection
+        has the file open: a report or a dry run reading it makes this exit 75,
+        nothing changed. VACUUM rewrites the file in one transaction through a
+        rollback journal: a crash leaves the ledger as it was, or compacted.
+        A damaged ledger is refused first (exit 73), as before any write.
+        """
+        self.verify_before_commit()
+        db = self._db
+        before = self._file_shape()
+        busy = LedgerLocked(f"{self.path}: another program has the ledger open (a report, a dry run, `sqlite3`); "
+                            "nothing was changed", hint="run `cmclaims ledger compact` again when nothing reads it")
+        try:
+            if db.execute("PRAGMA journal_mode = DELETE").fetchone()[0] != "delete":
+                raise busy  # SQLite keeps WAL (and says so) while another connection has the file
+            db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+            checkpoint("ledger-compact")
+            db.execute("VACUUM")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            raise busy from exc
+        finally:
+            with contextlib.suppress(sqlite3.Error):  # else the next writer's open sets it again
+                db.execute("PRAGMA journal_mode = WAL")
+        after = self._file_shape()
+        return {"page_size_before": before[0], "bytes_before": before[1], "page_size": after[0], "bytes": after[1]}
+
+    def _file_shape(self) -> tuple[int, int]:
+        """The ledger's page size and its size in bytes (pages times page size)."""
+        page_size = self._db.execute("PRAGMA page_size").fetchone()[0]
+        return page_size, page_size * self._db.execute("PRAGMA page_count").fetchone()[0]
 
     def prepare_run(self, run: dict, lines: pa.Table, retired: pd.DataFrame,
                     findings: pa.Table | Future[EncodedBlock]) -> PreparedRun:

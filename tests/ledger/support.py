@@ -1,4 +1,5 @@
-"""What the ledger's tests share: lines that earn given units, real cmclaims processes, a held lock."""
+"""What the ledger's tests share: lines that earn given units, two billed nights, real cmclaims processes, a held
+lock."""
 
 from __future__ import annotations
 
@@ -34,6 +35,27 @@ def sooner_line(claim: str, member: str, date: str, units: int, start: str = "08
                 **extra: object) -> dict:
     return {**SOONER_TF, "claim_id": claim, "member_id": member, "service_date": date, "start_time": start,
             "end_time": end_time(start, units), "units": units, "staff_id": staff, **extra}
+
+
+def validate_sooner(folder: Path, ledger: Path, lines: list[dict], out: Path | None = None) -> int:
+    """An ok-soonercare night of `lines` (written to folder/export.csv), in this process; its exit code."""
+    from cmclaims.cli import main
+    from tests.helpers import write_csv
+
+    folder.mkdir(parents=True, exist_ok=True)
+    export = write_csv(folder / "export.csv", lines)
+    return main(["validate", str(export), "--profile", "ok-soonercare", "--out", str(out or folder / "out"),
+                 "--ledger", str(ledger), "--quiet"])
+
+
+def bill_two_nights(folder: Path, ledger: Path, lines: int) -> None:
+    """Two ok-soonercare nights of `lines` lines each into `ledger`, the second voiding a line of the first."""
+    for night, (claim, date) in enumerate((("A", "2026-03-04"), ("B", "2026-03-05"))):
+        billed = [sooner_line(f"{claim}{i}", f"M{i}", date, 4, staff=f"S{i}") for i in range(lines)]
+        if night == 1:
+            billed.append(sooner_line("V0", "M0", "2026-03-04", 4, start="13:00", staff="S0", claim_frequency="8",
+                                      original_claim_id="A0"))
+        assert validate_sooner(folder / f"n{night + 1}", ledger, billed) == 0
 
 
 def cmclaims(*args: object, cwd: Path | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:

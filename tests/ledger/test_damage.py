@@ -21,27 +21,15 @@ import pytest
 
 from cmclaims.cli import main
 from cmclaims.ledger.blocks import decode_block, encode_block
-from tests.helpers import new_ledger, write_csv
-from tests.ledger.support import sooner_line
-
-
-def _validate(folder: Path, ledger: Path, lines: list[dict]) -> int:
-    folder.mkdir(parents=True, exist_ok=True)
-    export = write_csv(folder / "export.csv", lines)
-    return main(["validate", str(export), "--profile", "ok-soonercare", "--out", str(folder / "out"), "--ledger",
-                 str(ledger), "--quiet"])
+from tests.helpers import new_ledger
+from tests.ledger.support import bill_two_nights, sooner_line, validate_sooner
 
 
 def _billed_ledger(folder: Path) -> Path:
     """A ledger with two nights in it (the second voids a line of the first), its WAL folded into the file (as
     after the last run ended)."""
     ledger = new_ledger(folder / "ledger.sqlite3")
-    for night, (claim, date) in enumerate((("A", "2026-03-04"), ("B", "2026-03-05"))):
-        lines = [sooner_line(f"{claim}{i}", f"M{i}", date, 4, staff=f"S{i}") for i in range(40)]
-        if night == 1:
-            lines.append(sooner_line("V0", "M0", "2026-03-04", 4, start="13:00", staff="S0", claim_frequency="8",
-                                     original_claim_id="A0"))
-        assert _validate(folder / f"n{night + 1}", ledger, lines) == 0
+    bill_two_nights(folder, ledger, 40)
     db = sqlite3.connect(ledger)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
@@ -106,7 +94,7 @@ def test_a_damaged_ledger_exits_73_and_is_not_written(how: str, tmp_path: Path,
     DAMAGE[how](ledger)
     before = ledger.read_bytes()
     capsys.readouterr()
-    assert _validate(tmp_path / "n3", ledger, [sooner_line("C1", "M1", "2026-03-06", 4)]) == 73
+    assert validate_sooner(tmp_path / "n3", ledger, [sooner_line("C1", "M1", "2026-03-06", 4)]) == 73
     err = capsys.readouterr().err
     assert "internal error" not in err
     assert "ledger" in err
@@ -142,7 +130,7 @@ def test_a_full_disk_exits_73_and_leaves_the_ledger_as_it_was(tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     with _tmpfs(tmp_path / "small", "4m") as disk:
         ledger = new_ledger(disk / "ledger.sqlite3")
-        assert _validate(tmp_path / "n1", ledger, [sooner_line(f"A{i}", f"M{i}", "2026-03-04", 4, staff=f"S{i}")
+        assert validate_sooner(tmp_path / "n1", ledger, [sooner_line(f"A{i}", f"M{i}", "2026-03-04", 4, staff=f"S{i}")
                                                    for i in range(50)]) == 0
         with contextlib.suppress(OSError), open(disk / "filler", "wb") as filler:  # fill the disk to the last byte
             while True:
@@ -151,11 +139,11 @@ def test_a_full_disk_exits_73_and_leaves_the_ledger_as_it_was(tmp_path: Path,
         before = ledger.read_bytes()
         night = [sooner_line(f"B{i}", f"N{i}", "2026-03-05", 4, staff=f"S{i}") for i in range(3000)]
         capsys.readouterr()
-        assert _validate(tmp_path / "n2", ledger, night) == 73
+        assert validate_sooner(tmp_path / "n2", ledger, night) == 73
         err = capsys.readouterr().err
         assert "internal error" not in err
         assert ledger.read_bytes() == before
         assert not (tmp_path / "n2" / "out" / "clean.csv").exists()
         (disk / "filler").unlink()
         assert main(["ledger", "check", "--ledger", str(ledger)]) == 0  # whole: the failed night left no trace
-        assert _validate(tmp_path / "n2", ledger, night) == 0  # with space again, the night goes through
+        assert validate_sooner(tmp_path / "n2", ledger, night) == 0  # with space again, the night goes through

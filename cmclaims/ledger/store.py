@@ -194,13 +194,23 @@ class LedgerDamaged(CannotWrite):
 def _database_error(path: Path, exc: sqlite3.Error) -> CannotWrite:
     """An SQLite error as the exit-73 error a user can act on (never an internal error, exit 70)."""
     text = str(exc)
-    if "full" in text:
+    if "full" in text or ("I/O error" in text and _no_room(path)):
         return CannotWrite(f"{path}: the disk is full; the ledger was not changed ({text})",
                            hint="free space on that disk and run again")
     if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text or "readonly" in text):
         return CannotWrite(f"{path}: the ledger is busy or read-only ({text}); nothing was changed")
     return LedgerDamaged(f"{path}: the ledger cannot be read or written ({text}); nothing was changed",
                          hint="run `cmclaims ledger check` and restore the ledger from its backup")
+
+
+def _no_room(path: Path) -> bool:
+    """Whether the disk holding `path` has (next to) no space left: SQLite reports a journal it could not
+    create there as a disk I/O error."""
+    try:
+        disk = os.statvfs(path.resolve().parent)
+    except OSError:
+        return False
+    return disk.f_bavail * disk.f_frsize < 1 << 20
 
 
 def _guarded(method: Callable[..., T]) -> Callable[..., T]:

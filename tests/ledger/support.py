@@ -58,6 +58,26 @@ def bill_two_nights(folder: Path, ledger: Path, lines: int) -> None:
         assert validate_sooner(folder / f"n{night + 1}", ledger, billed) == 0
 
 
+@contextlib.contextmanager
+def small_disk(folder: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of `size` mounted at `folder` (root only: see `cannot_mount`), unmounted after."""
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def cannot_mount() -> str | None:
+    """Why `small_disk` cannot be used here, or None."""
+    if os.geteuid() != 0:
+        return "mounting a small tmpfs needs root"
+    if subprocess.run(["which", "mount"], capture_output=True).returncode != 0:
+        return "no mount command"
+    return None
+
+
 def cmclaims(*args: object, cwd: Path | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     """`cmclaims ARGS` as a real process (the installed package, not this process's imports)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}

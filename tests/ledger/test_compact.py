@@ -6,6 +6,7 @@ ledger open (75) and when the ledger is damaged (73); a kill before the rewrite 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ import cmclaims.ledger.store as store_module
 from cmclaims.cli import main
 from cmclaims.ledger.store import PAGE_SIZE
 from tests.helpers import new_ledger
-from tests.ledger.support import ROOT, bill_two_nights, sooner_line, validate_sooner
+from tests.ledger.support import ROOT, bill_two_nights, cannot_mount, small_disk, sooner_line, validate_sooner
 
 
 @pytest.fixture
@@ -114,3 +115,24 @@ def test_a_compaction_killed_before_the_rewrite_leaves_a_ledger_that_works(older
     assert main(["ledger", "compact", "--ledger", str(older_ledger)]) == 0
     assert _page_size(older_ledger) == PAGE_SIZE
     assert main(["ledger", "check", "--ledger", str(older_ledger)]) == 0
+
+
+@pytest.mark.skipif(cannot_mount() is not None, reason=str(cannot_mount()))
+def test_a_disk_too_full_to_rewrite_the_ledger_leaves_it_as_it_was(older_ledger: Path, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """The rewrite needs as much free space again (its rollback journal): without it, exit 73, never 70."""
+    runs = _runs(older_ledger, capsys)
+    with small_disk(tmp_path / "small", "4m") as disk:
+        ledger = Path(shutil.copy(older_ledger, disk / "ledger.sqlite3"))
+        with contextlib.suppress(OSError), open(disk / "filler", "wb") as filler:  # fill the disk to the last byte
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+        assert main(["ledger", "compact", "--ledger", str(ledger)]) == 73
+        assert "the disk is full" in capsys.readouterr().err  # SQLite says "disk I/O error"
+        (disk / "filler").unlink()
+        assert _page_size(ledger) == 4096
+        assert main(["ledger", "check", "--ledger", str(ledger)]) == 0
+        assert _runs(ledger, capsys) == runs
+        assert main(["ledger", "compact", "--ledger", str(ledger)]) == 0  # with room again, it goes through
+        assert _page_size(ledger) == PAGE_SIZE

@@ -12,8 +12,7 @@ import contextlib
 import hashlib
 import os
 import sqlite3
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -22,7 +21,7 @@ import pytest
 from cmclaims.cli import main
 from cmclaims.ledger.blocks import decode_block, encode_block
 from tests.helpers import new_ledger
-from tests.ledger.support import bill_two_nights, sooner_line, validate_sooner
+from tests.ledger.support import bill_two_nights, cannot_mount, small_disk, sooner_line, validate_sooner
 
 
 def _billed_ledger(folder: Path) -> Path:
@@ -105,33 +104,13 @@ def test_a_damaged_ledger_exits_73_and_is_not_written(how: str, tmp_path: Path,
     assert ledger.read_bytes() == before
 
 
-def _tmpfs(folder: Path, size: str) -> contextlib.AbstractContextManager[Path]:
-    @contextlib.contextmanager
-    def mounted() -> Iterator[Path]:
-        folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], check=True)
-        try:
-            yield folder
-        finally:
-            subprocess.run(["umount", "-l", str(folder)], check=False)
-    return mounted()
-
-
-def _can_mount() -> str | None:
-    if os.geteuid() != 0:
-        return "mounting a small tmpfs needs root"
-    if subprocess.run(["which", "mount"], capture_output=True).returncode != 0:
-        return "no mount command"
-    return None
-
-
-@pytest.mark.skipif(_can_mount() is not None, reason=str(_can_mount()))
+@pytest.mark.skipif(cannot_mount() is not None, reason=str(cannot_mount()))
 def test_a_full_disk_exits_73_and_leaves_the_ledger_as_it_was(tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
-    with _tmpfs(tmp_path / "small", "4m") as disk:
+    with small_disk(tmp_path / "small", "4m") as disk:
         ledger = new_ledger(disk / "ledger.sqlite3")
-        assert validate_sooner(tmp_path / "n1", ledger, [sooner_line(f"A{i}", f"M{i}", "2026-03-04", 4, staff=f"S{i}")
-                                                   for i in range(50)]) == 0
+        first = [sooner_line(f"A{i}", f"M{i}", "2026-03-04", 4, staff=f"S{i}") for i in range(50)]
+        assert validate_sooner(tmp_path / "n1", ledger, first) == 0
         with contextlib.suppress(OSError), open(disk / "filler", "wb") as filler:  # fill the disk to the last byte
             while True:
                 filler.write(b"\0" * 65536)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 
+# The points of a validate run ...
 POINTS = (
     "after-read",  # inputs read, nothing written
     "after-normalise",  # lines typed, the ledger's view of earlier runs loaded
@@ -20,8 +21,11 @@ POINTS = (
     "ledger-transaction",  # inside the ledger transaction, before COMMIT
     "ledger-committed",  # ledger committed, outputs not yet renamed
     "between-renames",  # the clean file renamed, the others not yet
-)  # ... of a validate run; and of `cmclaims ledger compact`:
-COMPACT_POINTS = ("ledger-compact",)  # out of WAL, the new page size set, before VACUUM rewrites the file
+)
+# ... and those of `cmclaims ledger compact` (tests/ledger/test_compact.py).
+COMPACT_POINTS = (
+    "ledger-compact",  # out of WAL, the new page size set, before VACUUM rewrites the file
+)
 
 
 def checkpoint(point: str) -> None:

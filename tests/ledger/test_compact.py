@@ -20,6 +20,7 @@ import pytest
 
 import cmclaims.ledger.store as store_module
 from cmclaims.cli import main
+from cmclaims.faults import COMPACT_POINTS
 from cmclaims.ledger.store import PAGE_SIZE
 from tests.helpers import new_ledger
 from tests.ledger.support import ROOT, bill_two_nights, cannot_mount, small_disk, sooner_line, validate_sooner
@@ -102,10 +103,12 @@ def test_a_damaged_ledger_is_not_rewritten(older_ledger: Path, capsys: pytest.Ca
     assert older_ledger.read_bytes() == before
 
 
-def test_a_compaction_killed_before_the_rewrite_leaves_a_ledger_that_works(older_ledger: Path, tmp_path: Path,
+@pytest.mark.parametrize("point", COMPACT_POINTS)
+def test_a_compaction_killed_before_the_rewrite_leaves_a_ledger_that_works(point: str, older_ledger: Path,
+                                                                          tmp_path: Path,
                                                                           capsys: pytest.CaptureFixture[str]) -> None:
     runs = _runs(older_ledger, capsys)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CMCLAIMS_CRASH_AT": "ledger-compact"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CMCLAIMS_CRASH_AT": point}
     killed = subprocess.run([sys.executable, "-m", "cmclaims", "ledger", "compact", "--ledger", str(older_ledger)],
                             env=env, capture_output=True, text=True, timeout=120)
     assert killed.returncode == -signal.SIGKILL, killed.stderr

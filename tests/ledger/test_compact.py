@@ -1,7 +1,8 @@
 """`cmclaims ledger compact`: a ledger an older cmclaims created (4 KiB pages) rewritten with 64 KiB pages.
 
 What a night finds in it does not change; it is refused, the ledger unchanged, while another program has the
-ledger open (75) and when the ledger is damaged (73); a kill before the rewrite leaves a ledger that works.
+ledger open (75), when the ledger is damaged (73) and when its disk has no room for the rewrite (73); a kill
+before the rewrite leaves a ledger that works.
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ def _runs(ledger: Path, capsys: pytest.CaptureFixture[str]) -> list[dict]:
 
 def _third_night() -> list[dict]:
     """Re-sends a claim of night 1 (a duplicate), a claim night 2 voided (billable again), and a new one."""
-    return [sooner_line("A5", "M5", "2026-03-04", 4, staff="S5"), sooner_line("A0", "M0", "2026-03-04", 4,
-                                                                                staff="S0"),
+    return [sooner_line("A5", "M5", "2026-03-04", 4, staff="S5"),
+            sooner_line("A0", "M0", "2026-03-04", 4, staff="S0"),
             sooner_line("C1", "M1", "2026-03-06", 4, staff="S1")]
 
 

@@ -38,7 +38,8 @@ def positions_in(haystack: pa.Array | pa.ChunkedArray, needles: pa.Array | pa.Ch
 
 
 def first_positions(haystack: pa.Array | pa.ChunkedArray, needles: pa.Array | pa.ChunkedArray, *,
-                    distinct_first: int = 0, skip: np.ndarray | None = None) -> np.ndarray:
+                    distinct_first: int = 0, skip: np.ndarray | None = None,
+                    haystack_keys: pa.Array | pa.ChunkedArray | None = None) -> np.ndarray:
     """As `positions_in`, for a haystack much larger than the needles (every claim the ledger billed, and
     tonight's): the needles are hashed once and the haystack only probed, never hashed.
 
@@ -46,7 +47,9 @@ def first_positions(haystack: pa.Array | pa.ChunkedArray, needles: pa.Array | pa
     column's factorized values, tonight's claim ids): they are not hashed once
     more to find repeats; only the needles after them are (the few original
     claim ids of voids and replacements). `skip` marks haystack rows that
-    never match (void lines: their ids bill nothing).
+    never match (void lines: their ids bill nothing). `haystack_keys`: the
+    haystack's keys (`text_keys`) where they are known (a ledger keeps its claim
+    ids' keys), so that millions of texts are not keyed again.
     """
     if len(needles) == 0:
         return np.empty(0, dtype=np.int64)
@@ -63,16 +66,17 @@ def first_positions(haystack: pa.Array | pa.ChunkedArray, needles: pa.Array | pa
     added = head_at < 0
     value_set = pa.concat_arrays([head.cast(pa.string()), tail_values.filter(pa.array(added)).cast(pa.string())])
     # Each value's first place in the haystack; the last slot answers needles found nowhere.
-    first = np.append(_first_rows(haystack, value_set, skip), -1)
+    first = np.append(_first_rows(haystack, value_set, skip, haystack_keys), -1)
     slot = np.where(added, len(head) + np.cumsum(added) - 1, head_at)
     slot = np.append(slot, len(value_set))  # a null tail needle answers -1
     at = _numpy(pc.index_in(tail, value_set=tail_values).fill_null(len(tail_values)))
     return np.concatenate([first[:len(head)], first[slot[at]]])
 
 
-def _first_rows(haystack: pa.Array | pa.ChunkedArray, values: pa.Array, skip: np.ndarray | None) -> np.ndarray:
+def _first_rows(haystack: pa.Array | pa.ChunkedArray, values: pa.Array, skip: np.ndarray | None,
+                haystack_keys: pa.Array | pa.ChunkedArray | None = None) -> np.ndarray:
     """Per value (distinct, no nulls): its first row in `haystack` not skipped, -1 when there is none."""
-    found = _rows_by_key(haystack, values, skip)
+    found = _rows_by_key(haystack, values, skip, haystack_keys)
     if found is None:  # two of the values share a key: Arrow hashes the texts themselves
         which = _numpy(pc.index_in(haystack, value_set=values, skip_nulls=True).fill_null(-1))
         if skip is not None:
@@ -88,8 +92,8 @@ def _first_rows(haystack: pa.Array | pa.ChunkedArray, values: pa.Array, skip: np
 _FILTER_BITS = 26  # a bit per 2^-26 of the key space: 8 MiB, a few per cent of the rows pass it by chance
 
 
-def _rows_by_key(haystack: pa.Array | pa.ChunkedArray, values: pa.Array,
-                 skip: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+def _rows_by_key(haystack: pa.Array | pa.ChunkedArray, values: pa.Array, skip: np.ndarray | None,
+                 haystack_keys: pa.Array | pa.ChunkedArray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """The haystack rows (ascending) holding one of `values`, and which: by 64-bit keys (text_keys), not
     by hashing millions of texts into Arrow's table. None when two values share a key.
 
@@ -97,7 +101,8 @@ def _rows_by_key(haystack: pa.Array | pa.ChunkedArray, values: pa.Array,
     haystack is keyed, passed through a bit filter of the values' keys (most rows
     stop there), and the rest looked up in the index; a row whose key matches is
     kept only if its text is the value's text, so a key two texts share can
-    never make a match.
+    never make a match. The haystack's pieces are keyed here unless
+    `haystack_keys` holds their keys.
     """
     chunks = haystack.chunks if isinstance(haystack, pa.ChunkedArray) else [haystack]
     if not all(pa.types.is_string(c.type) or pa.types.is_large_string(c.type) for c in [values, *chunks]):
@@ -114,7 +119,8 @@ def _rows_by_key(haystack: pa.Array | pa.ChunkedArray, values: pa.Array,
     np.bitwise_or.at(present, bit >> np.uint64(3), np.left_shift(1, bit & np.uint64(7)).astype(np.uint8))
     rows, which, base = [], [], 0
     for chunk in chunks:
-        chunk_keys = text_keys(chunk)
+        # The keys of the chunk's rows, in whatever pieces they come; computed when not given.
+        chunk_keys = text_keys(chunk) if haystack_keys is None else _numpy_keys(haystack_keys.slice(base, len(chunk)))
         bit = chunk_keys >> shift
         maybe = np.flatnonzero((present[bit >> np.uint64(3)] >> (bit & np.uint64(7)).astype(np.uint8)) & 1)
         if chunk.null_count:
@@ -135,6 +141,13 @@ def _rows_by_key(haystack: pa.Array | pa.ChunkedArray, values: pa.Array,
         open_rows = ~skip[rows_found]
         rows_found, value_found = rows_found[open_rows], value_found[open_rows]
     return rows_found, value_found
+
+
+def _numpy_keys(keys: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Keys (uint64, no nulls) as numpy: no copy where they come in one piece."""
+    if isinstance(keys, pa.ChunkedArray):
+        keys = keys.chunk(0) if keys.num_chunks == 1 else keys.combine_chunks()
+    return np.asarray(keys.to_numpy(zero_copy_only=False), dtype=np.uint64)
 
 
 def _numpy(values: pa.Array | pa.ChunkedArray) -> np.ndarray:

@@ -20,6 +20,7 @@ same input gives the same outputs).
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cmclaims.ledger import totals as running
+from cmclaims.ledger.earlier import CLAIM_COLUMNS, EarlierClaims, retired_rows, without
 from cmclaims.ledger.lookup import dictionary_positions, equal, first_positions, is_in, positions_in
 from cmclaims.ledger.store import LINE_SCHEMA, LedgerStore
 from cmclaims.limits.groups import sum_by
@@ -40,8 +42,6 @@ from cmclaims.tables import Profile
 
 # What the limits need of every earlier line of the months loaded (texts stay dictionary-encoded) ...
 USAGE_COLUMNS = ["member_id", "service", "hcpcs", "service_day", "units", "authorization_id", "auth_units"]
-# ... and what the duplicate and void checks need of every earlier line, in every month.
-CLAIM_COLUMNS = ["claim_id", "service_day", "frequency", "original_claim_id"]
 
 
 def _empty(columns: list[str]) -> pa.Table:
@@ -69,26 +69,6 @@ def no_retirements() -> pd.DataFrame:
     return frame.assign(units=pd.Series([], dtype="int64"))
 
 
-def _without(table: pa.Table, gone: pd.DataFrame) -> pa.Table:
-    """`table` less the lines named in `gone` by run_id, month and block_row.
-
-    Two vectorised passes find the few lines in the blocks concerned; only
-    those are compared exactly.
-    """
-    if not len(gone) or not table.num_rows:
-        return table
-    maybe = pc.and_(is_in(table.column("run_id"), pa.array(gone["run_id"].unique(), pa.string())),
-                    pc.is_in(table.column("month"), value_set=pa.array(gone["month"].unique(), pa.int64())))
-    candidates = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
-    keep = np.ones(table.num_rows, dtype=bool)
-    if candidates.size:
-        here = pd.MultiIndex.from_arrays([
-            table.column("run_id").take(candidates).to_numpy(zero_copy_only=False),
-            table.column("month").take(candidates).to_numpy(),
-            table.column("block_row").take(candidates).to_numpy(),
-        ])
-        keep[candidates] = ~here.isin(pd.MultiIndex.from_frame(gone[["run_id", "month", "block_row"]]))
-    return table.filter(pa.array(keep))
 
 
 @dataclass
@@ -132,6 +112,7 @@ class LedgerView:
     totals_loaded: int = field(init=False)  # running totals loaded for the annual caps
     prior: PriorUsage | None = field(default=None, init=False)
     _void_rows: np.ndarray | None = field(default=None, init=False, repr=False)  # per row of `claims`: a void
+    _claim_keys: pa.ChunkedArray | None = field(default=None, init=False, repr=False)  # ... its claim id's key
     # The batch's claim ids and original ids, each with the row in `claims` billing it (-1 none): the
     # ledger's ids are probed once for all of them, not once per question the rules ask.
     _expected: pa.Array | None = field(default=None, init=False, repr=False)
@@ -147,9 +128,13 @@ class LedgerView:
     _own_retired_lines: pd.DataFrame | None = field(default=None, init=False, repr=False)
 
     @classmethod
-    def load(cls, store: LedgerStore | None, ctx: Context, run_id: str, mode: str) -> LedgerView:
-        """Load what this batch needs from the ledger: the months it falls in, not the whole ledger."""
-        view = cls.load_for_days(store, ctx.column("service_day"), ctx.profile, run_id, mode)
+    def load(cls, store: LedgerStore | None, ctx: Context, run_id: str, mode: str,
+             earlier: Future[EarlierClaims] | None = None) -> LedgerView:
+        """Load what this batch needs from the ledger: the months it falls in, not the whole ledger.
+
+        `earlier`: the earlier claims, being read before the batch was (cmclaims/ledger/earlier.py)."""
+        view = cls.load_for_days(store, ctx.column("service_day"), ctx.profile, run_id, mode,
+                                 earlier.result() if earlier is not None else None)
         claim_column = ctx.lines.text["claim_id"]
         claim_ids = claim_column.values.cast(pa.string())
         view.expect(pa.concat_arrays([claim_ids, ctx.lines.text["original_claim_id"].values.cast(pa.string())]),
@@ -172,31 +157,34 @@ class LedgerView:
 
     @classmethod
     def load_for_days(cls, store: LedgerStore | None, days: np.ndarray, profile: Profile, run_id: str,
-                      mode: str) -> LedgerView:
-        """Load what lines of these service days need (an engine that never holds the whole batch)."""
+                      mode: str, earlier: EarlierClaims | None = None) -> LedgerView:
+        """Load what lines of these service days need (an engine that never holds the whole batch); the
+        earlier claims are read here unless `earlier` serves this run."""
         known = days[days != MISSING]
         months = sorted(set(month_of(np.unique(known)).tolist())) if known.size else []
         years = sorted({m // 12 + 1970 for m in months}) if profile.annual_caps else []
         if store is None:
             return cls(None, run_id, mode, _empty(USAGE_COLUMNS), _empty(CLAIM_COLUMNS), no_retirements(), months,
                        profile.name, 0)
-        every = store.retired()
+        # Every month: a claim is billed once. Its run and frequency stay dictionary-encoded (one text per block).
+        if earlier is None or not earlier.serves(run_id):
+            earlier = EarlierClaims.read(store, run_id)
+        every = earlier.every_retired
         retired = every[every["retired_by"] != run_id]
         own_retired = every[(every["retired_by"] == run_id) & (every["original_run"] != run_id)]
         changed_later = retired[retired["original_run"] == run_id]
         usage = store.lines(months, USAGE_COLUMNS, profile=profile.name, exclude_run=run_id, dictionary=True)
-        # Every month: a claim is billed once. Its run and frequency stay dictionary-encoded (one text per block).
-        claims = store.lines(None, CLAIM_COLUMNS, exclude_run=run_id, dictionary=True)
-        gone = _retired_rows(claims, retired)
         run = store.run(run_id)
-        active = _without(claims, gone)
         year_totals = running.empty()
         if years:
             year_totals = _year_totals(store, profile.name, years, run_id if run else None,
-                                       every[every["original_run"] == run_id], _retired_rows(claims, own_retired))
-        return cls(store, run_id, mode, _without(usage, gone), active, retired, months,
+                                       every[every["original_run"] == run_id],
+                                       retired_rows(earlier.claims, own_retired))
+        view = cls(store, run_id, mode, without(usage, earlier.gone), earlier.active, retired, months,
                    profile.name, run["executions"] if run else 0, changed_later.reset_index(drop=True),
-                   _carried(claims, active), own_retired.reset_index(drop=True), year_totals)
+                   earlier.carried, own_retired.reset_index(drop=True), year_totals)
+        view._void_rows, view._claim_keys = earlier.void_rows, earlier.keys
+        return view
 
     def add_originals(self, named: pa.Array) -> None:
         """Add to `usage` this profile's earlier lines, in any month, whose claim ids `named` lists.
@@ -240,7 +228,8 @@ class LedgerView:
             is_void = pc.fill_null(equal(self.claims.column("frequency"), VOID), False)
             self._void_rows = np.asarray(is_void.to_numpy(zero_copy_only=False), dtype=bool)
         skip = self._void_rows if self._void_rows.any() else None
-        return first_positions(self.claims.column("claim_id"), claim_ids, distinct_first=distinct_first, skip=skip)
+        return first_positions(self.claims.column("claim_id"), claim_ids, distinct_first=distinct_first, skip=skip,
+                               haystack_keys=self._claim_keys)
 
     def billed_position(self, claim_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Per claim id: the row in `claims` of the earlier line billing it, -1 when none does."""
@@ -394,7 +383,7 @@ class LedgerView:
         # Counting such an original again would hold back lines the first run billed (a replacement held
         # back brings its own original back: a member over the cap).
         out = pd.concat([self.originals_of(ctx, VOID), replacing[kept]], ignore_index=True)
-        usage = _without(self.usage, out)
+        usage = without(self.usage, out)
         members = ctx.lines.text["member_id"].values
         codes = pa.array(list(ctx.services.codes))
         services = pa.array([s.key for s in ctx.profile.services])
@@ -500,7 +489,7 @@ class LedgerView:
         self.claims = self.claims.schema.empty_table()
         self.year_totals = self.year_totals.schema.empty_table()
         self.usage = None
-        self._void_rows = self._expected_at = self._claim_code_at = self._year_member_at = None
+        self._void_rows = self._expected_at = self._claim_code_at = self._year_member_at = self._claim_keys = None
         self._expected = self._claim_column = self._year_members = None
         self._own_retired_lines = None
 
@@ -528,33 +517,6 @@ def _year_totals(store: LedgerStore, profile: str, years: list[int], rerun: str 
     return running.combined([(base, +1), (running.summed(own.filter(active)), -1), (running.summed(retired), +1)])
 
 
-def _carried(every: pa.Table, active: pa.Table) -> pd.DataFrame:
-    """Claims a replacement took out whose replacement still bills (claim_id, and the run of the
-    replacement that carries it): they stay billed (CM402), where a voided claim may be billed again.
-
-    Followed along chains: X replaced by Y, Y replaced by Z: while Z bills, X and Y are billed; once
-    the last of the chain is voided, none is.
-    """
-    frequency = every.column("frequency")
-    links = every.filter(pc.and_(pc.fill_null(equal(frequency, REPLACEMENT), False),
-                                 pc.is_valid(every.column("original_claim_id"))))
-    if not links.num_rows:
-        return pd.DataFrame({"claim_id": [], "run_id": []})
-    replacement = links.column("claim_id").to_numpy(zero_copy_only=False)
-    original = links.column("original_claim_id").to_numpy(zero_copy_only=False)
-    run = links.column("run_id").to_numpy(zero_copy_only=False)
-    # The replacement itself bills: its id is on a line that is not a void (voids are passed over by a
-    # mask; copying 5M ids with the voids' blanked out cost more than the lookup).
-    is_void = pc.fill_null(equal(active.column("frequency"), VOID), False).to_numpy(zero_copy_only=False)
-    billed = first_positions(active.column("claim_id"), links.column("claim_id"), skip=np.asarray(is_void, bool)) >= 0
-    carried: dict[str, str] = {}
-    while True:  # chains are short: a few rounds over the (few) replacement lines
-        bills = billed | np.array([claim in carried for claim in replacement], dtype=bool)
-        new = {o: r for o, r, b in zip(original, run, bills, strict=True) if b and o not in carried}
-        if not new:
-            break
-        carried.update(new)
-    return pd.DataFrame({"claim_id": list(carried), "run_id": list(carried.values())}, dtype=object)
 
 
 def _positions(table: pa.Table, wanted: pd.DataFrame) -> pd.DataFrame:
@@ -573,25 +535,6 @@ def _positions(table: pa.Table, wanted: pd.DataFrame) -> pd.DataFrame:
     return wanted.merge(here, on=["run_id", "month", "block_row"])[["line", "position"]]
 
 
-def _retired_rows(claims: pa.Table, retired: pd.DataFrame) -> pd.DataFrame:
-    """Where the retired originals sit (run_id, month, block_row), found among every earlier line's claim id.
-
-    A hash lookup of the retired claim ids narrows the lines to a few candidates; only those are
-    compared on (claim_id, run_id), the original's identity.
-    """
-    if not len(retired) or not claims.num_rows:
-        return pd.DataFrame({"run_id": [], "month": [], "block_row": []})
-    maybe = pc.is_in(claims.column("claim_id"), value_set=pa.array(retired["claim_id"].unique(), pa.string()))
-    rows = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
-    found = pd.DataFrame({
-        "claim_id": claims.column("claim_id").take(rows).to_numpy(zero_copy_only=False),
-        "run_id": claims.column("run_id").take(rows).to_numpy(zero_copy_only=False),
-        "month": claims.column("month").take(rows).to_numpy(),
-        "block_row": claims.column("block_row").take(rows).to_numpy(),
-    })
-    hit = found.merge(retired.rename(columns={"original_run": "run_id"})[["claim_id", "run_id"]],
-                      on=["claim_id", "run_id"])
-    return hit[["run_id", "month", "block_row"]]
 
 
 def history_lines(store: LedgerStore, months: list[int], columns: list[str], profile: str) -> pa.Table:
@@ -609,4 +552,4 @@ def history_lines(store: LedgerStore, months: list[int], columns: list[str], pro
         rows = block.column("block_row").filter(hit).to_numpy()
         found.append(pd.DataFrame({"run_id": run_id, "month": int(month), "block_row": rows}))
     gone = pd.concat(found) if found else pd.DataFrame({"run_id": [], "month": [], "block_row": []})
-    return _without(lines, gone)
+    return without(lines, gone)

@@ -32,6 +32,7 @@ from cmclaims.io.memory import give_back_freed
 from cmclaims.io.reader import SourceFile, file_format
 from cmclaims.io.writer import StagedOutputs, write_batches, write_json
 from cmclaims.ledger.blocks import BlockWriter, EncodedBlock
+from cmclaims.ledger.earlier import EarlierClaims
 from cmclaims.ledger.lock import LedgerLock
 from cmclaims.ledger.store import SqliteLedger
 from cmclaims.ledger.view import LedgerView
@@ -119,11 +120,16 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
     with ExitStack() as stack:
         store = _open_ledger(request, stack)
         verified = None
+        earlier: Future[EarlierClaims] | None = None
         if store is not None and request.ledger_mode == "write":
             # The ledger is checked before this run commits (SPEC section 6), on a thread of its own while the
             # night is read and validated; the writer lock keeps it as checked until the commit.
             checker = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmclaims-check"))
             verified = checker.submit(store.verify_before_commit, own_connection=True)
+            # Then, on the same thread, every earlier claim: it does not depend on the batch, and the export's
+            # scan leaves a core free meanwhile (cmclaims/ledger/earlier.py). Nothing else uses the ledger's
+            # connection until the view takes the claims over.
+            earlier = checker.submit(EarlierClaims.read, store)
         profile = load_profile(request.profile)
         export_map = load_export_map(request.column_map) if request.column_map else None
         if export_map is not None:
@@ -143,7 +149,8 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
             # rules run (Parquet decoding and Arrow's hash lookups release the GIL); the rules get it as
             # the ledger stage starts. Nothing else uses the ledger's connection meanwhile.
             reader = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmclaims-ledger-read"))
-            loading = reader.submit(LedgerView.load, store, ctx, run_id, request.ledger_mode)
+            loading = reader.submit(LedgerView.load, store, ctx, run_id, request.ledger_mode, earlier)
+            earlier = None  # the view holds the claims now: released with it
         give_back_freed()  # the parser's blocks and the text they held, before the rules run
         lap("normalise")
 

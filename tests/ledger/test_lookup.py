@@ -56,6 +56,26 @@ def test_needles_known_distinct_are_answered_as_any_needles(chunks: list[list[st
 
 
 @settings(deadline=None)
+@given(st.lists(st.lists(ids, max_size=6), max_size=3), st.lists(ids, max_size=8), st.integers(0, 4),
+       st.data())
+def test_the_haystacks_keys_given_answer_as_keys_computed(chunks: list[list[str | None]],
+                                                         needles: list[str | None], cut: int,
+                                                         data: st.DataObject) -> None:
+    """The ledger keys its claim ids before the batch is read (cmclaims/ledger/earlier.py) and hands the keys
+    over in pieces of their own: the answers are a plain list's, voids skipped as without keys."""
+    haystack = pa.chunked_array([pa.array(c, pa.string()) for c in chunks], pa.string())
+    flat = [v for c in chunks for v in c]
+    skip = np.array(data.draw(st.lists(st.booleans(), min_size=len(flat), max_size=len(flat))), dtype=bool)
+    keys = text_keys(haystack)
+    cut = min(cut, len(keys))
+    pieces = pa.chunked_array([keys[:cut], keys[cut:]], pa.uint64())  # not cut where the texts are
+    open_rows = [i for i, skipped in enumerate(skip) if not skipped]
+    expected = [next((i for i in open_rows if flat[i] == n), -1) if n is not None else -1 for n in needles]
+    got = first_positions(haystack, pa.array(needles, pa.string()), skip=skip, haystack_keys=pieces)
+    assert got.tolist() == expected
+
+
+@settings(deadline=None)
 @given(st.lists(st.tuples(ids, st.booleans()), max_size=12), st.lists(ids, max_size=8))
 def test_skipped_rows_never_match(rows: list[tuple[str | None, bool]], needles: list[str | None]) -> None:
     """Void lines: their ids bill nothing, so a needle is found at the first line that is not skipped."""

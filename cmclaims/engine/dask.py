@@ -425,7 +425,7 @@ def _validate_on_dask(request: ValidateRequest, on_stage: Callable[[str], None] 
         prepared = None
         if store is not None and recorded is not None:
             record = run_record(summary, "validate", str(request.out.resolve()), recorded)
-            prepared = store.prepare_run(record, recorded, retired, exceptions)
+            prepared = store.prepare_run(record, recorded, retired, exceptions, annual_caps=bool(profile.annual_caps))
         lap("write")
         summary["options"]["engine"]["spilled_bytes"] = _spilled_bytes(client)
         summary["timings"] = timings

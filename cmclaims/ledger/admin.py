@@ -247,7 +247,8 @@ def import_history(
         "units_ledgered": units_total,
     }  # fmt: skip
     no_retirements = pd.DataFrame(columns=["claim_id", "month", "original_run", "how"])
-    store.record_run(store.prepare_run(run, recorded, no_retirements, pa.table({})))
+    prepared = store.prepare_run(run, recorded, no_retirements, pa.table({}), annual_caps=bool(profile.annual_caps))
+    store.record_run(prepared)
     return {
         "run_id": run_id,
         "rows": lines.size,

@@ -22,6 +22,11 @@ the version is raised so that an older cmclaims, which reads Parquet only,
 refuses the ledger as newer than it knows instead of taking its new blocks
 for damage.
 
+Version 6 keeps running totals only for the profiles whose code tables cap
+a year (`kept_totals`, cmclaims/ledger/totals.py); an older ledger keeps them
+for every profile it has, as before, until a run of a profile without a cap
+drops them.
+
 Version 2 gives every ledger its identity (PRAGMA application_id "CMCL" and a
 ledger_id): a ledger is created only by `cmclaims ledger init`, and a file
 that is not one is refused (cmclaims/ledger/identity.py). A version 1 ledger
@@ -39,7 +44,7 @@ from cmclaims.errors import ConfigError
 from cmclaims.ledger import totals
 from cmclaims.ledger.identity import APPLICATION_ID
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _VERSION_1 = [
     """CREATE TABLE meta (
@@ -124,11 +129,14 @@ _VERSION_3 = [
 ]
 _VERSION_4 = ["DROP TABLE IF EXISTS usage_totals", totals.TOTAL_BLOCKS]
 _VERSION_5: list[str] = []  # new blocks are Arrow IPC (cmclaims/ledger/blocks.py); no table changes
+_VERSION_6 = [totals.KEPT_TOTALS]
 
 # version -> statements that bring a ledger from version - 1 to it (None: built when applied)
-MIGRATIONS: dict[int, list[str] | None] = {1: _VERSION_1, 2: None, 3: _VERSION_3, 4: _VERSION_4, 5: _VERSION_5}
+MIGRATIONS: dict[int, list[str] | None] = {1: _VERSION_1, 2: None, 3: _VERSION_3, 4: _VERSION_4, 5: _VERSION_5,
+                                           6: _VERSION_6}
 # version -> work done after its statements, in the same transaction (computed from the ledger's contents)
-FILLS: dict[int, Callable[[sqlite3.Connection], None]] = {3: totals.fill_retired_units, 4: totals.fill_totals}
+FILLS: dict[int, Callable[[sqlite3.Connection], None]] = {3: totals.fill_retired_units, 4: totals.fill_totals,
+                                                          6: totals.fill_kept}
 
 
 def _statements(version: int) -> list[str]:

@@ -58,7 +58,8 @@ class PreparedRun:
     findings: bytes | None
     finding_rows: int
     lines: pa.Table  # the columns the totals need
-    totals: pa.Table  # totals.summed(lines)
+    totals: pa.Table  # totals.summed(lines); empty when the run's profile has no annual cap
+    annual_caps: bool  # the run's profile caps a year: the ledger keeps its running totals
     # What the run changes in the running totals, as read before the transaction (None: not read), and the
     # totals blocks that change written out: record_run uses them only if the same delta comes out again
     # inside its transaction and each block is still the one they were summed with.
@@ -110,10 +111,11 @@ class LedgerStore(abc.ABC):
 
     @abc.abstractmethod
     def prepare_run(self, run: dict, lines: pa.Table, retired: pd.DataFrame,
-                    findings: pa.Table | Future[EncodedBlock]) -> PreparedRun:
+                    findings: pa.Table | Future[EncodedBlock], *, annual_caps: bool) -> PreparedRun:
         """Encode what a run will record, without touching the database (safe on another thread); `findings`
         may come already encoded and later (a Future: a validate run encodes them as it writes its exceptions
-        file), and are waited for last."""
+        file), and are waited for last. `annual_caps`: the run's profile caps a year, so the ledger keeps its
+        running totals (cmclaims/ledger/totals.py)."""
 
     @abc.abstractmethod
     def record_run(self, prepared: PreparedRun) -> int:
@@ -420,6 +422,8 @@ class SqliteLedger(LedgerStore):
     @_guarded
     def totals(self, profile: str, years: list[int], *, dictionary: bool = False) -> pa.Table:
         """As LedgerStore says."""
+        if profile not in totals.kept(self._db):  # a profile that has only now been given an annual cap
+            return totals.computed(self._db, profile, years, dictionary=dictionary)
         return totals.read(self._db, profile, years, dictionary=dictionary)  # no years: SQLite's `IN ()` is empty
 
     @_guarded
@@ -566,7 +570,7 @@ class SqliteLedger(LedgerStore):
         return page_size, page_size * self._db.execute("PRAGMA page_count").fetchone()[0]
 
     def prepare_run(self, run: dict, lines: pa.Table, retired: pd.DataFrame,
-                    findings: pa.Table | Future[EncodedBlock]) -> PreparedRun:
+                    findings: pa.Table | Future[EncodedBlock], *, annual_caps: bool) -> PreparedRun:
         """As LedgerStore says."""
         blocks = []
         for month, block in _by_month(lines):
@@ -576,8 +580,9 @@ class SqliteLedger(LedgerStore):
         retirements = list(zip(retired["claim_id"], retired["month"].astype(int).tolist(), retired["original_run"],
                                retired["how"], strict=True))
         counted = lines.select(totals.LINE_COLUMNS)
-        prepared = PreparedRun(run, blocks, retirements, None, 0, counted, totals.summed(counted, run["profile"]))
-        if not self.read_only:
+        summed = totals.summed(counted, run["profile"]) if annual_caps else totals.empty()
+        prepared = PreparedRun(run, blocks, retirements, None, 0, counted, summed, annual_caps)
+        if not self.read_only and annual_caps:
             self._prepare_totals(prepared)
         # The findings come last: a validate run encodes them as it writes its exceptions file (a Future).
         if isinstance(findings, Future):
@@ -594,8 +599,11 @@ class SqliteLedger(LedgerStore):
         try:
             db = self._connect(read_only=True)
             try:
+                kept = totals.kept(db)
+                if run["profile"] not in kept:  # its totals start from its lines, in the transaction
+                    return
                 prepared.delta, _ = totals.run_change(db, run["run_id"], run["profile"], prepared.lines,
-                                                      prepared.totals, self._retiring(prepared))
+                                                      prepared.totals, self._retiring(prepared), kept)
                 prepared.total_writes = totals.block_writes(db, prepared.delta)
             finally:
                 db.close()
@@ -615,8 +623,12 @@ class SqliteLedger(LedgerStore):
             previous = db.execute("SELECT executions FROM runs WHERE run_id = ?", (run["run_id"],)).fetchone()
             executions = (previous[0] if previous else 0) + 1
             sequence = db.execute("SELECT COALESCE(MAX(sequence), 0) + 1 FROM runs").fetchone()[0]
-            delta, retired_units = totals.run_change(db, run["run_id"], run["profile"], prepared.lines,
-                                                     prepared.totals, self._retiring(prepared))
+            # The totals of the profiles kept before and after this run change by its delta; its own profile's
+            # start from the lines once they are written, or are dropped (cmclaims/ledger/totals.py).
+            profile, kept = run["profile"], totals.kept(db)
+            kept_after = kept | {profile} if prepared.annual_caps else kept - {profile}
+            delta, retired_units = totals.run_change(db, run["run_id"], profile, prepared.lines,
+                                                     prepared.totals, self._retiring(prepared), kept & kept_after)
             # A run executed again replaces everything its earlier execution recorded.
             for table, column in (("line_blocks", "run_id"), ("finding_blocks", "run_id"), ("retired", "retired_by")):
                 db.execute(f"DELETE FROM {table} WHERE {column} = ?", (run["run_id"],))
@@ -646,6 +658,10 @@ class SqliteLedger(LedgerStore):
                 prepared.delta.equals(delta) and totals.write_blocks(db, prepared.total_writes)
             if not precomputed:
                 totals.add(db, delta)
+            if profile in kept_after - kept:
+                totals.start_keeping(db, profile)
+            elif profile in kept - kept_after:
+                totals.stop_keeping(db, profile)
             if prepared.findings is not None:
                 db.execute(
                     "INSERT INTO finding_blocks (run_id, part, rows, data) VALUES (?, 0, ?, ?)",
@@ -675,7 +691,7 @@ class SqliteLedger(LedgerStore):
                     hint="roll those back first",
                 )
             nothing = pd.DataFrame({"claim_id": [], "month": [], "original_run": []})
-            delta, _ = totals.run_change(db, run_id, run["profile"], None, None, nothing)
+            delta, _ = totals.run_change(db, run_id, run["profile"], None, None, nothing, totals.kept(db))
             billed_again = self._billed_again(run_id)
             if billed_again:
                 raise ConfigError(

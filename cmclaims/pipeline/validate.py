@@ -204,7 +204,8 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
             findings = BlockWriter(exceptions.schema)
             exceptions = exceptions.tee(findings.write)
             kept = Future()
-            prepared = background.submit(store.prepare_run, record, recorded, retired, kept)
+            prepared = background.submit(store.prepare_run, record, recorded, retired, kept,
+                                         annual_caps=bool(ctx.profile.annual_caps))
         try:
             staged.stage(f"exceptions.{output_format}",
                          lambda p: write_batches(exceptions.schema, exceptions.pieces(), p, output_format))

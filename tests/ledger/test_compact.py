@@ -96,7 +96,7 @@ def test_a_ledger_another_program_reads_is_left_as_it_is(older_ledger: Path,
 
 def test_a_damaged_ledger_is_not_rewritten(older_ledger: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = sqlite3.connect(older_ledger, isolation_level=None)
-    db.execute("UPDATE total_blocks SET units = units + 4")  # a running total's sum edited outside cmclaims
+    db.execute("UPDATE line_blocks SET units = units + 8")  # a block's sum edited outside cmclaims
     db.close()
     before = older_ledger.read_bytes()
     assert main(["ledger", "compact", "--ledger", str(older_ledger)]) == 73

@@ -20,15 +20,21 @@ import pytest
 
 from cmclaims.cli import main
 from cmclaims.ledger.blocks import decode_block, encode_block
-from tests.helpers import new_ledger
-from tests.ledger.support import bill_two_nights, cannot_mount, small_disk, sooner_line, validate_sooner
+from tests.helpers import new_ledger, run_lines
+from tests.ledger.support import bill_two_nights, cannot_mount, optum_line, small_disk, sooner_line, validate_sooner
 
 
 def _billed_ledger(folder: Path) -> Path:
     """A ledger with two nights in it (the second voids a line of the first), its WAL folded into the file (as
-    after the last run ended)."""
+    after the last run ended). And two Idaho nights, the second voiding a line of the first: Idaho caps a
+    year, so the ledger keeps its running totals and checks them (and each retired original's units) against
+    its lines; Oklahoma's, without an annual cap, it does not keep."""
     ledger = new_ledger(folder / "ledger.sqlite3")
     bill_two_nights(folder, ledger, 40)
+    run_lines(folder / "idaho-1", [optum_line("I1", "M9", "2026-03-02", 4)], "id-optum", ledger=ledger)
+    run_lines(folder / "idaho-2", [optum_line("I2", "M9", "2026-03-02", 4, start="14:00", claim_frequency="8",
+                                              original_claim_id="I1"),
+                                   optum_line("I3", "M9", "2026-03-03", 6)], "id-optum", ledger=ledger)
     db = sqlite3.connect(ledger)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()

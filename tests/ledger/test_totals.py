@@ -26,7 +26,7 @@ from cmclaims.ledger.blocks import decode_block, encode_block
 from cmclaims.ledger.schema import SCHEMA_VERSION
 from cmclaims.ledger.store import SqliteLedger
 from tests.helpers import new_ledger, run_lines
-from tests.ledger.support import optum_line
+from tests.ledger.support import bill_two_nights, optum_line, sooner_line, validate_sooner
 
 RETIRED = "SELECT claim_id, original_run, units FROM retired ORDER BY 1, 2"
 
@@ -73,10 +73,13 @@ def _rewrite_totals(ledger: Path, edit: Callable[[pa.Table], pa.Table]) -> None:
 
 OLDER = {
     # schema 2: no running totals, no retired units
-    2: ["DROP TABLE total_blocks", "ALTER TABLE retired DROP COLUMN units"],
+    2: ["DROP TABLE kept_totals", "DROP TABLE total_blocks", "ALTER TABLE retired DROP COLUMN units"],
     # schema 3 as this issue's first step kept the totals: as rows (usage_totals)
-    3: ["DROP TABLE total_blocks", "CREATE TABLE usage_totals (profile TEXT, member_id TEXT, hcpcs TEXT, year INTEGER, "
+    3: ["DROP TABLE kept_totals", "DROP TABLE total_blocks",
+        "CREATE TABLE usage_totals (profile TEXT, member_id TEXT, hcpcs TEXT, year INTEGER, "
         "authorization_id TEXT, units INTEGER, auth_units INTEGER)"],
+    # schemas 4 and 5 kept the totals of every profile, whether its code tables cap a year or not
+    5: ["DROP TABLE kept_totals"],
 }
 
 
@@ -158,12 +161,25 @@ def test_dictionary_encoded_lines_sum_to_the_same_totals_as_their_text(members: 
 def test_the_totals_blocks_prepared_off_the_transaction_are_the_ones_written(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A validate run sums and encodes its totals blocks before its transaction (store.prepare_run); the
-    transaction writes them as they are: nights, a void, a replacement and a re-run never sum a block in it."""
+    transaction writes them as they are: nights, a void, a replacement and a re-run never sum a block in it.
+    Only the ledger's first Idaho night sums Idaho's totals in it, from the lines (`start_keeping`)."""
+    started, adding, start_keeping = [], totals.add, totals.start_keeping
+
+    def starting(db: sqlite3.Connection, profile: str) -> None:
+        started.append(profile)
+        monkeypatch.setattr(totals, "add", adding)
+        try:
+            start_keeping(db, profile)
+        finally:
+            monkeypatch.setattr(totals, "add", summed_in_the_transaction)
+
     def summed_in_the_transaction(db: sqlite3.Connection, delta: pa.Table) -> None:
         assert not delta.num_rows, "the totals were summed inside the transaction"  # `ledger init` adds nothing
 
     monkeypatch.setattr(totals, "add", summed_in_the_transaction)
+    monkeypatch.setattr(totals, "start_keeping", starting)
     ledger = _nights(tmp_path)
+    assert started == ["id-optum"]
     store = SqliteLedger(ledger)
     try:
         assert check_ledger(store) == []
@@ -177,15 +193,19 @@ def test_totals_blocks_prepared_from_another_block_are_summed_again(tmp_path: Pa
     replace) are never written: the transaction sums the totals itself, and they stay exact."""
     prepare = SqliteLedger.prepare_run
 
+    made_stale = []
+
     def stale(self: SqliteLedger, *args: object, **kwargs: object) -> object:
         prepared = prepare(self, *args, **kwargs)  # type: ignore[arg-type]
-        assert prepared.total_writes is not None  # prepared off the transaction, as every validate run does
-        prepared.total_writes = [(profile, year, "a block since replaced", *rest)
-                                 for profile, year, _, *rest in prepared.total_writes]
+        if prepared.total_writes is not None:  # prepared off the transaction (all but the first Idaho night)
+            prepared.total_writes = [(profile, year, "a block since replaced", *rest)
+                                     for profile, year, _, *rest in prepared.total_writes]
+            made_stale.append(prepared.run["run_id"])
         return prepared
 
     monkeypatch.setattr(SqliteLedger, "prepare_run", stale)
     ledger = _nights(tmp_path)
+    assert len(made_stale) == 2
     store = SqliteLedger(ledger)
     try:
         assert check_ledger(store) == []
@@ -277,3 +297,111 @@ def test_totals_blocks_with_odd_dictionaries_count_as_their_texts(tmp_path: Path
     assert "rejected" in expected.dispositions().values() and "adjusted" in expected.dispositions().values()
     assert odd.dispositions() == expected.dispositions()
     assert [row["billable_units"] for row in odd.clean] == [row["billable_units"] for row in expected.clean]
+
+
+def test_a_payer_without_an_annual_cap_keeps_no_totals(tmp_path: Path) -> None:
+    """Oklahoma caps no year: its nights, a void among them, keep no running totals (nobody reads them), and
+    `ledger check` finds the ledger sound."""
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
+    bill_two_nights(tmp_path, ledger, 5)
+    assert _read(ledger, "SELECT COUNT(*) FROM total_blocks") == [(0,)]
+    assert _read(ledger, "SELECT profile FROM kept_totals") == []
+    assert _read(ledger, "SELECT COUNT(*) FROM retired") == [(1,)]
+    store = SqliteLedger(ledger)
+    try:
+        assert check_ledger(store) == []
+    finally:
+        store.close()
+
+
+def test_an_older_ledger_drops_the_totals_of_a_payer_without_a_cap(tmp_path: Path) -> None:
+    """Schema 5 kept every profile's totals. Upgraded, the ledger keeps Oklahoma's as they are (they are exact)
+    until an Oklahoma night drops them."""
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
+    bill_two_nights(tmp_path, ledger, 5)
+    db = sqlite3.connect(ledger, isolation_level=None)
+    db.execute("BEGIN")
+    totals.add(db, totals.from_lines(db)[0])  # every profile's totals, as schema 5 kept them
+    db.execute("DROP TABLE kept_totals")
+    db.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    db.execute("PRAGMA user_version = 5")
+    db.execute("COMMIT")
+    db.close()
+    held = _totals(ledger)
+    assert held
+    store = SqliteLedger(ledger)  # upgraded in place
+    try:
+        assert check_ledger(store) == []
+    finally:
+        store.close()
+    assert _read(ledger, "SELECT profile FROM kept_totals") == [("ok-soonercare",)]
+    assert _totals(ledger) == held
+    assert validate_sooner(tmp_path / "n3", ledger, [sooner_line("C1", "M1", "2026-03-06", 4)]) == 0
+    assert _read(ledger, "SELECT COUNT(*) FROM total_blocks") == [(0,)]
+    assert _read(ledger, "SELECT profile FROM kept_totals") == []
+    store = SqliteLedger(ledger)
+    try:
+        assert check_ledger(store) == []
+    finally:
+        store.close()
+
+
+def test_a_payer_given_an_annual_cap_counts_what_it_billed_before(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Code tables that give a payer an annual cap: its ledger kept no totals of the nights before, and the first
+    night with the cap counts them all the same. Its dry run and its run hold back what a ledger that kept the
+    totals all along holds back; the totals start from the lines and check sound."""
+    nights = [[optum_line(f"A{i}", "M1", f"2026-01-{5 + i:02d}", 40) for i in range(5)],
+              [optum_line("B1", "M1", "2026-02-02", 36), optum_line("B2", "M2", "2026-02-02", 12, staff_id="S2")]]
+    tonight = [optum_line("C1", "M1", "2026-03-02", 8), optum_line("C2", "M2", "2026-03-02", 8, staff_id="S2")]
+    kept_all_along = new_ledger(tmp_path / "kept.sqlite3")
+    for number, lines in enumerate(nights):
+        run_lines(tmp_path / f"kept-{number}", lines, "id-optum", ledger=kept_all_along)
+    expected = run_lines(tmp_path / "kept-tonight", tonight, "id-optum", ledger=kept_all_along).summary
+
+    prepare = SqliteLedger.prepare_run
+
+    def without_a_cap(self: SqliteLedger, *args: object, **kwargs: object) -> object:
+        return prepare(self, *args, **{**kwargs, "annual_caps": False})  # type: ignore[arg-type]
+
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
+    monkeypatch.setattr(SqliteLedger, "prepare_run", without_a_cap)
+    for number, lines in enumerate(nights):
+        run_lines(tmp_path / f"night-{number}", lines, "id-optum", ledger=ledger)
+    monkeypatch.setattr(SqliteLedger, "prepare_run", prepare)
+    assert _read(ledger, "SELECT COUNT(*) FROM total_blocks") == [(0,)]
+
+    dry = run_lines(tmp_path / "dry", tonight, "id-optum", ledger=ledger, dry_run=True).summary
+    real = run_lines(tmp_path / "tonight", tonight, "id-optum", ledger=ledger).summary
+    for summary in (dry, real):
+        assert summary["findings"] == expected["findings"]
+        assert summary["units"] == expected["units"]
+    assert [(f["rule"], f["lines_rejected"]) for f in expected["findings"]] == [("CM204", 1)]  # the cap held C1
+    assert _read(ledger, "SELECT profile FROM kept_totals") == [("id-optum",)]
+    assert _totals(ledger) == _totals(kept_all_along)
+    store = SqliteLedger(ledger)
+    try:
+        assert check_ledger(store) == []
+        assert store.total_problems() == []
+    finally:
+        store.close()
+
+
+def test_a_void_under_a_payer_without_a_cap_takes_units_out_of_a_capped_payers_totals(tmp_path: Path) -> None:
+    """Claim ids are the ledger's, not a payer's: an Oklahoma void naming an Idaho line takes that line's units out
+    of Idaho's running totals, though the ledger keeps none of Oklahoma's."""
+    ledger = new_ledger(tmp_path / "ledger.sqlite3")
+    run_lines(tmp_path / "idaho", [optum_line("X1", "M1", "2026-03-02", 12), optum_line("X2", "M1", "2026-03-03", 5)],
+              "id-optum", ledger=ledger)
+    before = {row["member_id"]: row["units"] for row in _totals(ledger)}
+    assert validate_sooner(tmp_path / "sooner", ledger, [sooner_line("V1", "M1", "2026-03-02", 4, start="14:00",
+                                                                     claim_frequency="8", original_claim_id="X1")]) == 0
+    assert _read(ledger, "SELECT claim_id, how FROM retired") == [("X1", "void")]
+    assert before == {"M1": 17}
+    assert {row["member_id"]: row["units"] for row in _totals(ledger)} == {"M1": 5}
+    store = SqliteLedger(ledger)
+    try:
+        assert check_ledger(store) == []
+        assert store.total_problems() == []
+    finally:
+        store.close()

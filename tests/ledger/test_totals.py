@@ -61,6 +61,16 @@ def _totals(ledger: Path) -> list[dict]:
         db.close()
 
 
+def _assert_sound(ledger: Path) -> None:
+    """`ledger check` finds nothing wrong, and every running total kept equals its lines."""
+    store = SqliteLedger(ledger)
+    try:
+        assert check_ledger(store) == []
+        assert store.total_problems() == []
+    finally:
+        store.close()
+
+
 def _rewrite_totals(ledger: Path, edit: Callable[[pa.Table], pa.Table]) -> None:
     """Edit a block of running totals outside cmclaims, its SHA-256 made to match (only the figures are wrong)."""
     db = sqlite3.connect(ledger, isolation_level=None)
@@ -180,11 +190,7 @@ def test_the_totals_blocks_prepared_off_the_transaction_are_the_ones_written(
     monkeypatch.setattr(totals, "start_keeping", starting)
     ledger = _nights(tmp_path)
     assert started == ["id-optum"]
-    store = SqliteLedger(ledger)
-    try:
-        assert check_ledger(store) == []
-    finally:
-        store.close()
+    _assert_sound(ledger)
 
 
 def test_totals_blocks_prepared_from_another_block_are_summed_again(tmp_path: Path,
@@ -206,12 +212,7 @@ def test_totals_blocks_prepared_from_another_block_are_summed_again(tmp_path: Pa
     monkeypatch.setattr(SqliteLedger, "prepare_run", stale)
     ledger = _nights(tmp_path)
     assert len(made_stale) == 2
-    store = SqliteLedger(ledger)
-    try:
-        assert check_ledger(store) == []
-        assert store.total_problems() == []
-    finally:
-        store.close()
+    _assert_sound(ledger)
 
 
 def _block_table(rows: list[tuple[str, str, str, int, int]]) -> pa.Table:
@@ -307,11 +308,7 @@ def test_a_payer_without_an_annual_cap_keeps_no_totals(tmp_path: Path) -> None:
     assert _read(ledger, "SELECT COUNT(*) FROM total_blocks") == [(0,)]
     assert _read(ledger, "SELECT profile FROM kept_totals") == []
     assert _read(ledger, "SELECT COUNT(*) FROM retired") == [(1,)]
-    store = SqliteLedger(ledger)
-    try:
-        assert check_ledger(store) == []
-    finally:
-        store.close()
+    _assert_sound(ledger)
 
 
 def test_an_older_ledger_drops_the_totals_of_a_payer_without_a_cap(tmp_path: Path) -> None:
@@ -339,11 +336,7 @@ def test_an_older_ledger_drops_the_totals_of_a_payer_without_a_cap(tmp_path: Pat
     assert validate_sooner(tmp_path / "n3", ledger, [sooner_line("C1", "M1", "2026-03-06", 4)]) == 0
     assert _read(ledger, "SELECT COUNT(*) FROM total_blocks") == [(0,)]
     assert _read(ledger, "SELECT profile FROM kept_totals") == []
-    store = SqliteLedger(ledger)
-    try:
-        assert check_ledger(store) == []
-    finally:
-        store.close()
+    _assert_sound(ledger)
 
 
 def test_a_payer_given_an_annual_cap_counts_what_it_billed_before(tmp_path: Path,
@@ -379,12 +372,7 @@ def test_a_payer_given_an_annual_cap_counts_what_it_billed_before(tmp_path: Path
     assert [(f["rule"], f["lines_rejected"]) for f in expected["findings"]] == [("CM204", 1)]  # the cap held C1
     assert _read(ledger, "SELECT profile FROM kept_totals") == [("id-optum",)]
     assert _totals(ledger) == _totals(kept_all_along)
-    store = SqliteLedger(ledger)
-    try:
-        assert check_ledger(store) == []
-        assert store.total_problems() == []
-    finally:
-        store.close()
+    _assert_sound(ledger)
 
 
 def test_a_void_under_a_payer_without_a_cap_takes_units_out_of_a_capped_payers_totals(tmp_path: Path) -> None:
@@ -399,9 +387,4 @@ def test_a_void_under_a_payer_without_a_cap_takes_units_out_of_a_capped_payers_t
     assert _read(ledger, "SELECT claim_id, how FROM retired") == [("X1", "void")]
     assert before == {"M1": 17}
     assert {row["member_id"]: row["units"] for row in _totals(ledger)} == {"M1": 5}
-    store = SqliteLedger(ledger)
-    try:
-        assert check_ledger(store) == []
-        assert store.total_problems() == []
-    finally:
-        store.close()
+    _assert_sound(ledger)

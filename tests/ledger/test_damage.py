@@ -83,6 +83,8 @@ DAMAGE = {
     "bytes of its pages overwritten": _overwrite_pages,
     "the blocks table dropped": _sql("DROP TABLE line_blocks"),
     "the retired table dropped": _sql("DROP TABLE retired"),
+    "the table of payers keeping totals dropped": _sql("DROP TABLE kept_totals"),
+    "a payer keeping totals forgotten": _sql("DELETE FROM kept_totals"),
     "a run's total edited": _sql("UPDATE runs SET units_ledgered = units_ledgered - 4 WHERE sequence = 1"),
     "a block's total edited": _sql("UPDATE line_blocks SET units = units + 8"),
     "a block of running totals edited": _edit_totals,

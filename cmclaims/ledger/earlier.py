@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cmclaims.ledger.lookup import equal, first_positions, is_in
+from cmclaims.ledger.lookup import equal, first_positions, is_in, rows_holding
 from cmclaims.ledger.store import LedgerStore
 from cmclaims.normalize.text_keys import text_keys
 from cmclaims.schema.columns import REPLACEMENT, VOID
@@ -63,20 +63,25 @@ class EarlierClaims:
         claims = store.lines(None, CLAIM_COLUMNS, exclude_run=run_id, dictionary=True)
         keys = pa.chunked_array([pa.array(text_keys(chunk), pa.uint64())
                                  for chunk in claims.column("claim_id").chunks], pa.uint64())
-        gone = retired_rows(claims, retired)
+        gone = retired_rows(claims, retired, keys)
         kept = kept_lines(claims, gone)
         active = claims if kept is None else claims.filter(kept)
         active_keys = keys if kept is None else keys.filter(kept)
-        is_void = pc.fill_null(equal(active.column("frequency"), VOID), False)
-        void_rows = np.asarray(is_void.to_numpy(zero_copy_only=False), dtype=bool)
+        voids = void_rows(active)
         recorded = frozenset(run["run_id"] for run in store.runs())
-        return cls(run_id, recorded, every, claims, gone, active, active_keys, void_rows,
-                   _carried(claims, active, active_keys, void_rows))
+        return cls(run_id, recorded, every, claims, gone, active, active_keys, voids,
+                   _carried(claims, active, active_keys, voids))
 
     def serves(self, run_id: str) -> bool:
         """Whether these are the claims `run_id` sees: read for it, or read for any run and it has never been
         recorded (nothing of it is in the ledger to exclude)."""
         return self.run_id == run_id or (self.run_id is None and run_id not in self.recorded_runs)
+
+
+def void_rows(claims: pa.Table) -> np.ndarray:
+    """Per earlier line: a void (its claim id bills nothing)."""
+    is_void = pc.fill_null(equal(claims.column("frequency"), VOID), False)
+    return np.asarray(is_void.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def kept_lines(table: pa.Table, gone: pd.DataFrame) -> pa.Array | None:
@@ -107,16 +112,15 @@ def without(table: pa.Table, gone: pd.DataFrame) -> pa.Table:
     return table if kept is None else table.filter(kept)
 
 
-def retired_rows(claims: pa.Table, retired: pd.DataFrame) -> pd.DataFrame:
+def retired_rows(claims: pa.Table, retired: pd.DataFrame, keys: pa.ChunkedArray | None = None) -> pd.DataFrame:
     """Where the retired originals sit (run_id, month, block_row), found among every earlier line's claim id.
 
-    A hash lookup of the retired claim ids narrows the lines to a few candidates; only those are
-    compared on (claim_id, run_id), the original's identity.
+    A lookup of the retired claim ids (by `keys`, the claim ids' keys, where given) narrows the lines to a
+    few candidates; only those are compared on (claim_id, run_id), the original's identity.
     """
     if not len(retired) or not claims.num_rows:
         return pd.DataFrame({"run_id": [], "month": [], "block_row": []})
-    maybe = pc.is_in(claims.column("claim_id"), value_set=pa.array(retired["claim_id"].unique(), pa.string()))
-    rows = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
+    rows = rows_holding(claims.column("claim_id"), pa.array(retired["claim_id"].unique(), pa.string()), keys)
     found = pd.DataFrame({
         "claim_id": claims.column("claim_id").take(rows).to_numpy(zero_copy_only=False),
         "run_id": claims.column("run_id").take(rows).to_numpy(zero_copy_only=False),

@@ -48,8 +48,8 @@ def first_positions(haystack: pa.Array | pa.ChunkedArray, needles: pa.Array | pa
     more to find repeats; only the needles after them are (the few original
     claim ids of voids and replacements). `skip` marks haystack rows that
     never match (void lines: their ids bill nothing). `haystack_keys`: the
-    haystack's keys (`text_keys`) where they are known (a ledger keeps its claim
-    ids' keys), so that millions of texts are not keyed again.
+    haystack's keys (`text_keys`) where they are known (the earlier claims are
+    keyed before the batch is read), so that millions of texts are not keyed again.
     """
     if len(needles) == 0:
         return np.empty(0, dtype=np.int64)
@@ -71,6 +71,17 @@ def first_positions(haystack: pa.Array | pa.ChunkedArray, needles: pa.Array | pa
     slot = np.append(slot, len(value_set))  # a null tail needle answers -1
     at = _numpy(pc.index_in(tail, value_set=tail_values).fill_null(len(tail_values)))
     return np.concatenate([first[:len(head)], first[slot[at]]])
+
+
+def rows_holding(haystack: pa.Array | pa.ChunkedArray, values: pa.Array,
+                 haystack_keys: pa.Array | pa.ChunkedArray | None = None) -> np.ndarray:
+    """The rows of `haystack` (ascending) whose text is one of `values` (a few: the retired originals' ids);
+    nulls never match. By keys, as `first_positions`, where the haystack's are given or the texts are many."""
+    values = pc.unique(_flat(values).cast(pa.string())).drop_null()
+    found = _rows_by_key(haystack, values, None, haystack_keys) if len(haystack) else None
+    if found is None:  # no rows, or two of the values share a key: Arrow hashes the texts themselves
+        return np.flatnonzero(pc.fill_null(pc.is_in(haystack, value_set=values), False).to_numpy(zero_copy_only=False))
+    return found[0]
 
 
 def _first_rows(haystack: pa.Array | pa.ChunkedArray, values: pa.Array, skip: np.ndarray | None,

@@ -29,8 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cmclaims.ledger import totals as running
-from cmclaims.ledger.earlier import CLAIM_COLUMNS, EarlierClaims, retired_rows, without
-from cmclaims.ledger.lookup import dictionary_positions, equal, first_positions, is_in, positions_in
+from cmclaims.ledger.earlier import CLAIM_COLUMNS, EarlierClaims, retired_rows, void_rows, without
+from cmclaims.ledger.lookup import dictionary_positions, first_positions, is_in, positions_in
 from cmclaims.ledger.store import LINE_SCHEMA, LedgerStore
 from cmclaims.limits.groups import sum_by
 from cmclaims.limits.prior import PriorUsage
@@ -225,8 +225,7 @@ class LedgerView:
         `claims`, found once; the ids themselves are never copied).
         """
         if self._void_rows is None:
-            is_void = pc.fill_null(equal(self.claims.column("frequency"), VOID), False)
-            self._void_rows = np.asarray(is_void.to_numpy(zero_copy_only=False), dtype=bool)
+            self._void_rows = void_rows(self.claims)
         skip = self._void_rows if self._void_rows.any() else None
         return first_positions(self.claims.column("claim_id"), claim_ids, distinct_first=distinct_first, skip=skip,
                                haystack_keys=self._claim_keys)

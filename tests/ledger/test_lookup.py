@@ -76,6 +76,20 @@ def test_the_haystacks_keys_given_answer_as_keys_computed(chunks: list[list[str 
 
 
 @settings(deadline=None)
+@given(st.lists(st.lists(ids, max_size=6), max_size=3), st.lists(ids, max_size=5), st.booleans())
+def test_rows_holding_any_of_a_few_ids_are_every_row_a_list_finds(chunks: list[list[str | None]],
+                                                                  wanted: list[str | None], keyed: bool) -> None:
+    """The retired originals' ids among every earlier claim: every row holding one, with the claims' keys given
+    or not; nulls never match."""
+    haystack = pa.chunked_array([pa.array(c, pa.string()) for c in chunks], pa.string())
+    flat = [v for c in chunks for v in c]
+    expected = [i for i, v in enumerate(flat) if v is not None and v in wanted]
+    keys = text_keys(haystack) if keyed else None
+    got = lookup.rows_holding(haystack, pa.array(wanted, pa.string()), pa.array(keys) if keyed else None)
+    assert got.tolist() == expected
+
+
+@settings(deadline=None)
 @given(st.lists(st.tuples(ids, st.booleans()), max_size=12), st.lists(ids, max_size=8))
 def test_skipped_rows_never_match(rows: list[tuple[str | None, bool]], needles: list[str | None]) -> None:
     """Void lines: their ids bill nothing, so a needle is found at the first line that is not skipped."""

@@ -12,11 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from unittest.mock import patch
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cmclaims.limits import resolver
 from cmclaims.limits.resolver import AuthorizationPool, Limit, apply_limits
 
 # Four services: 0 and 1 are two levels of one code (T1017 TF and HN, say), 2 another
@@ -177,12 +179,12 @@ def resolve(s: Scenario) -> tuple[list[int], list[str | None], list[int], list[i
 
 
 @st.composite
-def scenarios(draw: st.DrawFn) -> Scenario:
-    count = draw(st.integers(1, 25))
+def scenarios(draw: st.DrawFn, members: int = 2, most_lines: int = 25, authorized: bool = True) -> Scenario:
+    count = draw(st.integers(1, most_lines))
     lines = []
     for i in range(count):
         lines.append(Line(
-            member=draw(st.integers(0, 1)),
+            member=draw(st.integers(0, members - 1)),
             day=draw(st.sampled_from(DAYS)),
             start=draw(st.sampled_from([0, 600])),  # few starts: ties decided by claim id
             claim=f"C{draw(st.integers(0, 99)):02d}-{i}",
@@ -194,7 +196,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     daily = {s: draw(st.integers(4, 30)) for s in (0, 1, 2) if draw(st.booleans())}
     monthly = {s: draw(st.integers(8, 60)) for s in (0, 1, 2) if draw(st.booleans())}
     authorizations = []
-    for i in range(draw(st.integers(0, 4))):
+    for i in range(draw(st.integers(0, 4 if authorized else 0))):
         start, end = sorted((draw(st.sampled_from(DAYS)), draw(st.sampled_from(DAYS))))
         units = draw(st.integers(0, 30))
         authorizations.append(Authorization(f"PA{i}", draw(st.integers(0, 1)), draw(st.sampled_from([0, 0, 1, 2])),
@@ -214,6 +216,20 @@ def scenarios(draw: st.DrawFn) -> Scenario:
 @given(scenarios())
 @settings(max_examples=50, deadline=None)
 def test_resolver_matches_spec_section_5(scenario: Scenario) -> None:
+    assert resolve(scenario) == reference(scenario)
+
+
+@given(scenarios())
+@settings(max_examples=50, deadline=None)
+def test_lines_resolved_in_rounds_match_spec_section_5(scenario: Scenario) -> None:
+    # Every round resolved at once, however few lines it holds (by default a round of under 16 is walked).
+    with patch.object(resolver, "_ROUND_FROM", 1):
+        assert resolve(scenario) == reference(scenario)
+
+
+@given(scenarios(members=40, most_lines=200, authorized=False))
+@settings(max_examples=30, deadline=None)
+def test_many_members_past_their_caps_match_spec_section_5(scenario: Scenario) -> None:
     assert resolve(scenario) == reference(scenario)
 
 

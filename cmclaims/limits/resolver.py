@@ -16,7 +16,10 @@ limit. So the whole batch is screened with vectorised sums, twice:
 Only the remaining lines, a few at the end of each crossing group, are resolved
 one by one, each seeing the units of the safe lines before it in its groups.
 The result is exactly the sequential policy's: accepting fewer earlier units
-can only leave more room.
+can only leave more room. Lines of different members never share a group, so
+"one by one" is per member: the first such line of every member is resolved
+at once, then the second, and so on (`_walk_in_rounds`); a night against a
+year of earlier use walks 14,000 lines so in 7 ms instead of 40.
 
 A replacement (claim_frequency 7) changes what counts only if it is accepted
 (SPEC section 5): its original's units count until then, and are released from
@@ -171,8 +174,15 @@ def apply_limits(
     frees = _release_table(releases, release_groups)
     released: set[int] = set()  # entries of `releases` already applied
     done: set[int] = set()  # lines resolved so far, in order
+    lines = rows[sequential]
+    left = np.arange(sequential.size)
+    if not frees and not any(covering.values()):
+        left = _walk_in_rounds(lines, need[sequential], [g[sequential] for g in groups],
+                               [b[sequential] for b in safe_before], caps, used, cutback, allowed, binding, used_at)
+    line_of = lines.tolist()
 
-    for position, line in enumerate(rows[sequential].tolist()):
+    for position in left.tolist():
+        line = line_of[position]
         wanted = need_of[position]
         room_here, first_short, auth, auth_room = wanted, -1, -1, -1
         usage = [0] * len(limits)
@@ -218,6 +228,72 @@ def apply_limits(
     _bind_held(rows[walked], need[walked], held, [g[walked] for g in groups], [b[walked] for b in safe_before],
                limits, allowed, binding, used_at)
     return Outcome(allowed, binding, used_at, auth_of, auth_units_of, auth_room_at, int(sequential.size))
+
+
+_ROUND_FROM = 16  # lines a round must hold to be resolved at once; fewer are walked one by one
+
+
+def _walk_in_rounds(lines: np.ndarray, need: np.ndarray, groups: list[np.ndarray], before: list[np.ndarray],
+                    caps: list[np.ndarray], used: list[np.ndarray], cutback: bool, allowed: np.ndarray,
+                    binding: np.ndarray, used_at: np.ndarray) -> np.ndarray:
+    """Resolve lines left to walk (in order) many at a time; return the positions still to walk one by one.
+
+    Only lines that share a group depend on each other's outcome. The lines
+    are split into chains (lines linked through any shared group: in practice
+    one member's lines), and round r resolves the r-th line of every chain at
+    once: no two of them share a group, so each sees exactly the units the
+    walk would have shown it. Once a round holds fewer than `_ROUND_FROM`
+    lines, the rest are left to the walk, in order (a chain's earlier lines are
+    all resolved by then). For lines no replacement releases units for and no
+    authorization covers (the caller checks): the walk's arithmetic without
+    those two.
+    """
+    count = lines.size
+    chain = np.arange(count)
+    while True:  # each line takes the lowest position it is linked to, until none changes
+        lowest = chain.copy()
+        for group, cap in zip(groups, caps, strict=True):
+            inside = group >= 0
+            first = np.full(cap.size, count, dtype=np.int64)
+            np.minimum.at(first, group[inside], lowest[inside])
+            lowest[inside] = np.minimum(lowest[inside], first[group[inside]])
+        if np.array_equal(lowest, chain):
+            break
+        chain = lowest
+    by_chain = np.argsort(chain, kind="stable")  # each chain's lines together, in order
+    starts = np.flatnonzero(np.r_[True, chain[by_chain][1:] != chain[by_chain][:-1]])
+    rank = np.empty(count, dtype=np.int64)
+    rank[by_chain] = np.arange(count) - np.repeat(starts, np.diff(np.r_[starts, count]))
+    per_round = np.bincount(rank) if count else np.zeros(0, np.int64)
+    rounds = int(np.argmax(per_round < _ROUND_FROM)) if (per_round < _ROUND_FROM).any() else per_round.size
+    in_order = np.argsort(rank, kind="stable")
+    ends = np.cumsum(per_round)
+    for r in range(rounds):
+        at = in_order[ends[r] - per_round[r]:ends[r]]
+        wanted = need[at]
+        room_here = wanted.copy()
+        first_short = np.full(at.size, -1, dtype=np.int64)
+        usage_short = np.zeros(at.size, dtype=np.int64)
+        for k, (group, cap) in enumerate(zip(groups, caps, strict=True)):
+            g = group[at]
+            inside = g >= 0
+            usage = np.zeros(at.size, dtype=np.int64)
+            usage[inside] = used[k][g[inside]] + before[k][at[inside]]
+            room = wanted.copy()
+            room[inside] = np.maximum(cap[g[inside]] - usage[inside], 0)
+            short = inside & (room < wanted) & (first_short < 0)
+            first_short[short], usage_short[short] = k, usage[short]
+            room_here = np.minimum(room_here, room)
+        take = np.where(first_short < 0, wanted, room_here if cutback else 0)
+        short = first_short >= 0
+        binding[lines[at[short]]] = first_short[short]
+        used_at[lines[at[short]]] = usage_short[short]
+        allowed[lines[at]] = take
+        for k, group in enumerate(groups):
+            g = group[at]
+            inside = (g >= 0) & (take > 0)
+            used[k][g[inside]] += take[inside]  # one line per group in a round
+    return np.sort(in_order[ends[rounds - 1]:]) if rounds else np.arange(count)
 
 
 def _held_whatever_comes_before(lines: np.ndarray, need: np.ndarray, groups: list[np.ndarray],

@@ -17,6 +17,7 @@ their first bytes.
 from __future__ import annotations
 
 import io
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,20 +98,31 @@ class EncodedBlock:
 
 class BlockWriter:
     """A block encoded a batch at a time, as they come (a run's findings, as its exceptions file streams
-    them): never held whole. Plain columns only (an IPC file holds one dictionary per column)."""
+    them): never held whole. Plain columns only (an IPC file holds one dictionary per column).
 
-    def __init__(self, schema: pa.Schema) -> None:
+    With an `encoder` (a one-thread executor) the batches are compressed there, in the order given, and
+    `write` returns at once: the thread writing the exceptions file does not wait for the ledger's copy.
+    """
+
+    def __init__(self, schema: pa.Schema, encoder: Executor | None = None) -> None:
         self._sink = io.BytesIO()
         self._writer = ipc.new_file(self._sink, schema, options=_WRITE_OPTIONS)
+        self._encoder = encoder
+        self._pending: list[Future[None]] = []
         self.rows = 0
 
     def write(self, batch: pa.RecordBatch) -> None:
         """Add a batch of rows."""
-        self._writer.write_batch(batch)
+        if self._encoder is None:
+            self._writer.write_batch(batch)
+        else:
+            self._pending.append(self._encoder.submit(self._writer.write_batch, batch))
         self.rows += batch.num_rows
 
     def finish(self) -> EncodedBlock:
-        """The block, complete."""
+        """The block, complete (once every batch given is encoded)."""
+        for pending in self._pending:
+            pending.result()
         self._writer.close()
         return EncodedBlock(self._sink.getvalue() if self.rows else None, self.rows)
 

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cmclaims.ledger import totals as running
-from cmclaims.ledger.earlier import CLAIM_COLUMNS, EarlierClaims, retired_rows, void_rows, without
+from cmclaims.ledger.earlier import CLAIM_COLUMNS, EarlierClaims, kept_lines, retired_rows, void_rows, without
 from cmclaims.ledger.lookup import dictionary_positions, first_positions, is_in, positions_in
 from cmclaims.ledger.store import LINE_SCHEMA, LedgerStore
 from cmclaims.limits.groups import sum_by
@@ -121,9 +121,10 @@ class LedgerView:
     # `claims` billing it: the duplicate check over every line then looks codes up, not texts.
     _claim_column: Factorized | None = field(default=None, init=False, repr=False)
     _claim_code_at: np.ndarray | None = field(default=None, init=False, repr=False)
-    # The batch's member_id values, and per row of `year_totals` its member's place among them (-1 none):
-    # found on the reader thread, where the limit pass would otherwise wait for them.
-    _year_members: pa.Array | None = field(default=None, init=False, repr=False)
+    # The batch's member_id values, and per row of `usage` and of `year_totals` its member's place among them
+    # (-1 none): found on the reader thread, where the limit pass would otherwise wait for them.
+    _members: pa.Array | None = field(default=None, init=False, repr=False)
+    _usage_member_at: np.ndarray | None = field(default=None, init=False, repr=False)
     _year_member_at: np.ndarray | None = field(default=None, init=False, repr=False)
     _own_retired_lines: pd.DataFrame | None = field(default=None, init=False, repr=False)
 
@@ -142,9 +143,11 @@ class LedgerView:
         assert view._expected_at is not None
         # The claim ids come first among the expected ids, in the order of their codes.
         view._claim_column, view._claim_code_at = claim_column, view._expected_at[:len(claim_ids)]
+        view._members = ctx.lines.text["member_id"].values
+        if view.usage is not None:
+            view._usage_member_at = dictionary_positions(view._members, view.usage.column("member_id"))
         if view.year_totals.num_rows:
-            view._year_members = ctx.lines.text["member_id"].values
-            view._year_member_at = dictionary_positions(view._year_members, view.year_totals.column("member_id"))
+            view._year_member_at = dictionary_positions(view._members, view.year_totals.column("member_id"))
         return view
 
     def expect(self, claim_ids: pa.Array, distinct_first: int = 0) -> None:
@@ -382,13 +385,15 @@ class LedgerView:
         # Counting such an original again would hold back lines the first run billed (a replacement held
         # back brings its own original back: a member over the cap).
         out = pd.concat([self.originals_of(ctx, VOID), replacing[kept]], ignore_index=True)
-        usage = without(self.usage, out)
+        kept_rows = kept_lines(self.usage, out)
+        usage = self.usage if kept_rows is None else self.usage.filter(kept_rows)
         members = ctx.lines.text["member_id"].values
         codes = pa.array(list(ctx.services.codes))
         services = pa.array([s.key for s in ctx.profile.services])
-        # Each earlier line's member code is its member's position among the batch's members;
-        # lines of other members are dropped, column by column (numpy, not an Arrow table filter).
-        member = dictionary_positions(members, usage.column("member_id"))
+        # Each earlier line's member code is its member's position among the batch's members (found as the
+        # view was loaded); lines of other members are dropped, column by column (numpy, not an Arrow filter).
+        member = self._member_positions(members, self.usage, self._usage_member_at)
+        member = member if kept_rows is None else member[kept_rows.to_numpy(zero_copy_only=False)]
         mine = member >= 0
         code = dictionary_positions(codes, usage.column("hcpcs"))[mine]
         service = dictionary_positions(services, usage.column("service"))[mine]
@@ -411,6 +416,13 @@ class LedgerView:
                                 releases=releases[releases["member"] >= 0].reset_index(drop=True))
         self.usage = None
         return self.prior
+
+    def _member_positions(self, members: pa.Array, table: pa.Table, found: np.ndarray | None) -> np.ndarray:
+        """Per row of `table`, its member's position among `members`: as found when the view was loaded
+        (`found`, for the same members and rows), or found now."""
+        if found is not None and members is self._members and found.size == table.num_rows:
+            return found
+        return dictionary_positions(members, table.column("member_id"))
 
     def _lines_named(self, where: pd.DataFrame) -> tuple[np.ndarray, pa.Table]:
         """The earlier lines of this profile `where` names (line, run_id, month, block_row), read from their
@@ -446,8 +458,7 @@ class LedgerView:
         out = running.summed(voided, self.profile)
         out = out.filter(pc.is_in(out.column("year"), value_set=years))
         totals = self.year_totals
-        member = self._year_member_at if members is self._year_members and self._year_member_at is not None \
-            else dictionary_positions(members, totals.column("member_id"))
+        member = self._member_positions(members, totals, self._year_member_at)
         if out.num_rows:  # the batch's members' totals only (the year's are many more), less `out`
             totals = running.combined([(totals.filter(pa.array(member >= 0)), +1), (out, -1)])
             member = positions_in(members, totals.column("member_id"))
@@ -489,7 +500,7 @@ class LedgerView:
         self.year_totals = self.year_totals.schema.empty_table()
         self.usage = None
         self._void_rows = self._expected_at = self._claim_code_at = self._year_member_at = self._claim_keys = None
-        self._expected = self._claim_column = self._year_members = None
+        self._expected = self._claim_column = self._members = self._usage_member_at = None
         self._own_retired_lines = None
 
 

@@ -198,10 +198,12 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
             record = run_record(summary, "validate", str(request.out.resolve()), recorded)
             retired = retirements(ctx, outcome, view)
             view.release()  # what the outputs and the ledger's blocks allocate next reuses its memory
-            # The ledger keeps the run's findings: each piece of the exceptions file is encoded into their
-            # block as it is written (rendered once, never held whole). The lines' blocks and totals are
-            # prepared meanwhile, and the findings' block handed over last.
-            findings = BlockWriter(exceptions.schema)
+            # The ledger keeps the run's findings: each piece of the exceptions file is handed to their block
+            # as it is written (rendered once, never held whole) and compressed on a thread of its own, so
+            # that this thread writes on (a 1M-line night's 200,000 findings: 0.13 s of zstd). The lines'
+            # blocks and totals are prepared meanwhile, and the findings' block handed over last.
+            encoder = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmclaims-findings"))
+            findings = BlockWriter(exceptions.schema, encoder)
             exceptions = exceptions.tee(findings.write)
             kept = Future()
             prepared = background.submit(store.prepare_run, record, recorded, retired, kept,
@@ -213,8 +215,8 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
             if kept is not None:
                 kept.set_exception(exc)  # the thread waiting for the findings stops too
             raise
-        if kept is not None:
-            kept.set_result(findings.finish())
+        if kept is not None:  # the findings' block is finished on its encoder's thread, after its last batch
+            encoder.submit(findings.finish).add_done_callback(lambda done: _pass_on(done, kept))
         # summary.json vouches for the two files it belongs to: a folder mixing two runs is found out.
         summary["files"] = {
             "clean": {"name": clean_path.name, "sha256": staged.sha256(clean_path.name),
@@ -236,6 +238,15 @@ def validate(request: ValidateRequest, on_stage: Callable[[str], None] | None = 
             checkpoint("ledger-committed")
         staged.commit(between=lambda: checkpoint("between-renames"))
     return ValidateResult(summary, summary["exit_code"], ctx, outcome)
+
+
+def _pass_on(done: Future[EncodedBlock], to: Future[EncodedBlock]) -> None:
+    """Settle `to` as `done` was settled."""
+    failure = done.exception()
+    if failure is not None:
+        to.set_exception(failure)
+    else:
+        to.set_result(done.result())
 
 
 def _column_map_report(export_map: ExportMap, batch: Batch, ctx: Context) -> dict:

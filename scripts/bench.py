@@ -106,7 +106,13 @@ print(time.perf_counter() - started, usage.ru_maxrss * 1024, os.waitstatus_to_ex
 
 
 def run_measured(command: list[str], log: Path) -> Measurement:
-    """Run `command` in a fresh process; its stdout and stderr go to `log`; its own wall time and peak RSS."""
+    """Run `command` in a fresh process; its stdout and stderr go to `log`; its own wall time and peak RSS.
+
+    What the steps before wrote (a copied ledger, the last run's outputs) is flushed to disk first: its
+    write-back would otherwise land in this run's time, and only in some runs (a ledger run follows a
+    60 MB copy, a run without one does not)."""
+    if hasattr(os, "sync"):
+        os.sync()
     launched = subprocess.run([sys.executable, "-c", _LAUNCHER, str(log), *command], cwd=ROOT,
                               capture_output=True, text=True, check=True)
     seconds, peak, exit_code = launched.stdout.split()
